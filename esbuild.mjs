@@ -1,0 +1,40 @@
+// One build script, one esbuild context per entry point. `vscode` is always
+// external: it is provided by the extension host at run time.
+//   node esbuild.mjs               development build with sourcemaps
+//   node esbuild.mjs --production  minified
+//   node esbuild.mjs --watch       rebuild on change
+import * as esbuild from "esbuild";
+
+const production = process.argv.includes("--production");
+const watch = process.argv.includes("--watch");
+
+/** @type {esbuild.BuildOptions[]} */
+const entries = [
+  { entryPoints: ["client/src/extension.ts"], outfile: "dist/extension.js" },
+  {
+    entryPoints: ["server/cli/main.ts"],
+    outfile: "dist/cli.js",
+    banner: { js: "#!/usr/bin/env node" },
+  },
+];
+
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  external: ["vscode"],
+  sourcemap: !production,
+  sourcesContent: false,
+  minify: production,
+  logLevel: "warning",
+};
+
+const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log("esbuild: watching for changes");
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}

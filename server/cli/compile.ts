@@ -1,0 +1,42 @@
+// `statecraft compile FILE --agent NAME`: print the plain-JSON intermediate
+// form an agent runs with (what a session log pins and a runtime receives).
+
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { compileAgent, isCompileError } from "../language/compile";
+import { checkFiles } from "../language/validate";
+import { formatDiagnostic, locate } from "./check";
+import { loadProgram } from "./files";
+import { UsageError, type CliIO } from "./io";
+
+export function compileCommand(argv: string[], io: CliIO): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { agent: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("usage: statecraft compile FILE --agent NAME");
+  const file = path.resolve(io.cwd, positionals[0]);
+  const program = loadProgram([file]);
+  const errors = checkFiles(program, [file]).filter((d) => d.severity === "error");
+  if (errors.length) {
+    for (const d of errors) io.stderr(formatDiagnostic(locate(program, d, io.cwd)) + "\n");
+    io.stderr(`not compiled: ${errors.length} error${errors.length === 1 ? "" : "s"}\n`);
+    return 1;
+  }
+  let agent = values.agent;
+  if (!agent) {
+    const agents = [...(program.symbols(file).byKind.get("agent")?.keys() ?? [])];
+    if (agents.length !== 1)
+      throw new UsageError(
+        agents.length
+          ? `--agent is required: choose one of ${agents.join(", ")}`
+          : `No agent in ${positionals[0]} or its imports`,
+      );
+    agent = agents[0];
+  }
+  const result = compileAgent(program, file, agent);
+  if (isCompileError(result)) throw new UsageError(result.message);
+  io.stdout(JSON.stringify(result, null, 2) + "\n");
+  return 0;
+}

@@ -1,0 +1,79 @@
+// The `statecraft` command: dispatches to one module per subcommand. Errors
+// a user can cause print one line and exit 2; anything else is a bug and
+// keeps its stack trace.
+
+import { checkCommand } from "./check";
+import { compileCommand } from "./compile";
+import { fmtCommand } from "./fmt";
+import { processIO, UsageError, type CliIO } from "./io";
+
+const VERSION = "0.1.0";
+
+const HELP = `statecraft ${VERSION}: build, run and debug AI agents defined in .agent files
+
+usage: statecraft <command> [options]
+
+commands:
+  check [files|dirs...]   validate .agent files (--format json, --hints)
+  fmt [files|dirs...]     format .agent files in place (--check: only list unformatted files)
+  compile FILE            print an agent's compiled definition (--agent NAME)
+  help                    show this help
+
+exit codes: 0 ok, 1 problems found, 2 usage or input error
+`;
+
+type Command = (argv: string[], io: CliIO) => number | Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  check: checkCommand,
+  fmt: fmtCommand,
+  compile: compileCommand,
+};
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(HELP);
+    return 0;
+  }
+  if (name === "--version" || name === "-v") {
+    io.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(
+      `statecraft: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(", ")} (see statecraft help)\n`,
+    );
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError || isArgError(err)) {
+      io.stderr(`statecraft ${name}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+/** node:util parseArgs errors (unknown option, missing value) are usage errors. */
+function isArgError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), processIO()).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(
+        `statecraft: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 3;
+    },
+  );
+}

@@ -1,0 +1,566 @@
+// The compiler from a validated agent to the plain-JSON intermediate form
+// (architecture.md): the unit sent to a stateful runtime and pinned into the
+// session log. Types become JSON Schema 2020-12; the hash covers everything
+// that changes behaviour and nothing that only moves lines.
+
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import {
+  declarationName,
+  referenceText,
+  type Block,
+  type BlockMember,
+  type Declaration,
+  type Expr,
+  type FieldDecl,
+  type Property,
+  type TypeExpr,
+  type Value,
+} from "./ast";
+import { LineIndex } from "./lineIndex";
+import { lookup, type Program, type SymbolTable } from "./program";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonSchema = { [key: string]: Json };
+
+export const IR_FORMAT = 1;
+
+export interface SourceRef {
+  /** Path relative to the root file's folder, with '/' separators. */
+  file: string;
+  /** 1-based line of the declaration. */
+  line: number;
+}
+
+export type RunIR =
+  | { kind: "http"; method: string; url: string }
+  | { kind: "command"; executable: string; args: string[]; cwd: string }
+  | { kind: "mcp"; server: string; tool: string };
+
+export type SourceIR = RunIR | { kind: "file"; path: string } | { kind: "text"; text: string };
+
+export type ExprIR =
+  | { op: "and" | "or"; left: ExprIR; right: ExprIR }
+  | { op: "not"; operand: ExprIR }
+  | { op: "==" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "matches"; left: ExprIR; right: ExprIR }
+  | { path: string[] }
+  | { value: Json };
+
+export interface CompiledBackend {
+  name: string;
+  kind: "stateless" | "stateful";
+  provider: string;
+  model?: string;
+  endpoint?: string;
+  api: "chat" | "responses";
+  apiVersion?: string;
+  region?: string;
+  /** The environment variable holding the key: the key itself never enters the definition. */
+  apiKeyEnv?: string;
+  contextWindow?: number;
+  implicit?: boolean;
+}
+
+export interface CompiledTool {
+  name: string;
+  description: string;
+  parameters: JsonSchema;
+  output?: JsonSchema;
+  run: RunIR | null;
+  requires: string[];
+  timeoutMs?: number;
+  source: SourceRef;
+}
+
+export interface CompiledContext {
+  name: string;
+  description?: string;
+  from: SourceIR;
+  refresh: "per_session" | "per_turn";
+  maxTokens?: number;
+  source: SourceRef;
+}
+
+export interface CompiledMemory {
+  name: string;
+  scope: "session" | "user" | "agent";
+  window: number;
+  summarizeAfter?: number;
+  fields: Record<string, { schema: JsonSchema; optional: boolean }>;
+  source: SourceRef;
+}
+
+export interface CompiledDenyRule {
+  tool: string;
+  when: ExprIR;
+  /** The condition as written, for messages. */
+  text: string;
+  source: SourceRef;
+}
+
+export interface CompiledAgent {
+  name: string;
+  description?: string;
+  backend: string;
+  model?: string;
+  temperature?: number;
+  instructions: string;
+  vars: Record<string, Json>;
+  context: string[];
+  memory?: string;
+  tools: string[];
+  handoffs: string[];
+  identity: { role?: string; actsFor: "user" | "service"; scopes: string[] };
+  policy: {
+    requireApproval: string[];
+    deny: CompiledDenyRule[];
+    maxTurns?: number;
+    maxToolCalls?: number;
+    maxTokens?: number;
+  };
+  source: SourceRef;
+}
+
+export interface CompiledMcp {
+  name: string;
+  transport:
+    { kind: "stdio"; executable: string; args: string[]; cwd: string } | { kind: "http"; url: string };
+  env: Record<string, string | { env: string }>;
+  source: SourceRef;
+}
+
+export interface CompiledDefinition {
+  format: number;
+  /** The entry agent. */
+  agent: string;
+  agents: Record<string, CompiledAgent>;
+  tools: Record<string, CompiledTool>;
+  contexts: Record<string, CompiledContext>;
+  memories: Record<string, CompiledMemory>;
+  backends: Record<string, CompiledBackend>;
+  mcpServers: Record<string, CompiledMcp>;
+  /** sha256 of the canonical JSON of everything above except source positions. */
+  hash: string;
+}
+
+export const IMPLICIT_BACKEND: CompiledBackend = {
+  name: "local",
+  kind: "stateless",
+  provider: "local",
+  api: "chat",
+  implicit: true,
+};
+
+// ---- helpers over the AST ----------------------------------------------------------
+
+export function props(block: Block): Map<string, Property> {
+  const out = new Map<string, Property>();
+  for (const m of block.members) if (m.type === "Property" && !out.has(m.name.name)) out.set(m.name.name, m);
+  return out;
+}
+
+export function blocks(block: Block): Map<string, BlockMember> {
+  const out = new Map<string, BlockMember>();
+  for (const m of block.members)
+    if (m.type === "BlockMember" && !out.has(m.name.name)) out.set(m.name.name, m);
+  return out;
+}
+
+export function fields(block: Block | undefined): FieldDecl[] {
+  return block ? (block.members.filter((m) => m.type === "Field") as FieldDecl[]) : [];
+}
+
+/** A literal value as JSON; references become their dotted text (enum words). */
+export function valueToJson(v: Value): Json {
+  switch (v.type) {
+    case "String":
+      return v.value;
+    case "Number":
+      return v.value;
+    case "Boolean":
+      return v.value;
+    case "Null":
+      return null;
+    case "Reference":
+      return referenceText(v);
+    case "List":
+      return v.items.map(valueToJson);
+    case "Object":
+      return Object.fromEntries(v.entries.map((e) => [e.key.name, valueToJson(e.value)]));
+    case "Call":
+      return { [v.callee.name]: v.args.map(valueToJson) };
+    case "Missing":
+      return null;
+  }
+}
+
+const str = (v: Value | undefined): string | undefined => (v && v.type === "String" ? v.value : undefined);
+const num = (v: Value | undefined): number | undefined => (v && v.type === "Number" ? v.value : undefined);
+const word = (v: Value | undefined): string | undefined =>
+  v && v.type === "Reference" ? referenceText(v) : v && v.type === "String" ? v.value : undefined;
+const refList = (v: Value | undefined): string[] =>
+  v && v.type === "List" ? v.items.filter((i) => i.type === "Reference").map((i) => referenceText(i)) : [];
+const strList = (v: Value | undefined): string[] =>
+  v && v.type === "List" ? v.items.filter((i) => i.type === "String").map((i) => i.value) : [];
+
+// ---- types to JSON Schema -----------------------------------------------------------------
+
+const BUILTIN_SCHEMAS: Record<string, JsonSchema> = {
+  string: { type: "string" },
+  number: { type: "number" },
+  integer: { type: "integer" },
+  boolean: { type: "boolean" },
+  json: {},
+};
+
+/** Builds schemas for field lists; declared types are inlined, recursive ones go through $defs. */
+export class SchemaBuilder {
+  private readonly stack: string[] = [];
+  readonly defs: Record<string, JsonSchema> = {};
+  private readonly needed = new Set<string>();
+
+  constructor(private readonly table: SymbolTable) {}
+
+  typeSchema(t: TypeExpr): JsonSchema {
+    let base: JsonSchema;
+    if (t.enumValues) base = { type: "string", enum: t.enumValues.map((v) => v.value) };
+    else if (BUILTIN_SCHEMAS[t.name.name]) base = { ...BUILTIN_SCHEMAS[t.name.name] };
+    else base = this.declaredType(t.name.name);
+    return t.list ? { type: "array", items: base } : base;
+  }
+
+  private declaredType(name: string): JsonSchema {
+    const sym = lookup(this.table, "type", name);
+    if (!sym) return {};
+    if (this.stack.includes(name)) {
+      this.needed.add(name);
+      return { $ref: `#/$defs/${name}` };
+    }
+    this.stack.push(name);
+    const schema = this.object(fields(sym.decl.body));
+    this.stack.pop();
+    if (this.needed.has(name)) {
+      this.defs[name] = schema;
+      return { $ref: `#/$defs/${name}` };
+    }
+    return schema;
+  }
+
+  object(fs: FieldDecl[]): JsonSchema {
+    const properties: Record<string, Json> = {};
+    const required: string[] = [];
+    for (const f of fs) {
+      if (f.name.name in properties) continue;
+      const s = this.typeSchema(f.fieldType);
+      if (f.description) s.description = f.description.value;
+      properties[f.name.name] = s;
+      if (!f.optional) required.push(f.name.name);
+    }
+    return { type: "object", properties, required, additionalProperties: false };
+  }
+
+  /** A top-level schema: the object plus any $defs it needed. */
+  root(fs: FieldDecl[]): JsonSchema {
+    const schema = this.object(fs);
+    if (Object.keys(this.defs).length) schema.$defs = { ...this.defs };
+    return schema;
+  }
+}
+
+export function toolParameters(tool: Declaration, table: SymbolTable): JsonSchema {
+  return new SchemaBuilder(table).root(fields(blocks(tool.body).get("input")?.body));
+}
+
+// ---- expressions --------------------------------------------------------------------
+
+export function exprToIR(e: Expr): ExprIR {
+  switch (e.type) {
+    case "Binary":
+      return { op: e.op, left: exprToIR(e.left), right: exprToIR(e.right) } as ExprIR;
+    case "Not":
+      return { op: "not", operand: exprToIR(e.operand) };
+    case "ValueExpr":
+      return e.value.type === "Reference" && !["true", "false", "null"].includes(referenceText(e.value))
+        ? { path: e.value.segments.map((s) => s.name) }
+        : { value: valueToJson(e.value) };
+  }
+}
+
+// ---- hashing ------------------------------------------------------------------------------
+
+/** Canonical JSON: sorted keys; `source` fields are left out so that moving lines keeps the hash. */
+export function canonicalJson(value: unknown, skipSource = true): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, skipSource)).join(",")}]`;
+  const keys = Object.keys(value)
+    .filter(
+      (k) =>
+        (value as Record<string, unknown>)[k] !== undefined &&
+        !(skipSource && (k === "source" || k === "hash")),
+    )
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], skipSource)}`).join(",")}}`;
+}
+
+export function definitionHash(def: Omit<CompiledDefinition, "hash">): string {
+  return "sha256:" + createHash("sha256").update(canonicalJson(def)).digest("hex");
+}
+
+// ---- the compiler -----------------------------------------------------------------------------
+
+export interface CompileError {
+  message: string;
+}
+
+/**
+ * Compiles `agentName` as seen from `rootPath`. The caller validates first:
+ * the compiler assumes a program without errors and skips what is malformed.
+ */
+export function compileAgent(
+  program: Program,
+  rootPath: string,
+  agentName: string,
+): CompiledDefinition | CompileError {
+  const root = path.resolve(rootPath);
+  const table = program.symbols(root);
+  const entry = lookup(table, "agent", agentName);
+  if (!entry) {
+    const agents = [...(table.byKind.get("agent")?.keys() ?? [])];
+    return {
+      message: `No agent '${agentName}' in ${rootPath} or its imports${agents.length ? `; agents: ${agents.join(", ")}` : ""}.`,
+    };
+  }
+  const baseDir = path.dirname(root);
+  const rel = (p: string) => path.relative(baseDir, p).split(path.sep).join("/") || ".";
+  const indexes = new Map<string, LineIndex>();
+  const sourceOf = (decl: Declaration, file: string): SourceRef => {
+    let idx = indexes.get(file);
+    if (!idx) indexes.set(file, (idx = new LineIndex(program.get(file)?.file.text ?? "")));
+    return { file: rel(file), line: idx.position(decl.start).line + 1 };
+  };
+
+  const def: Omit<CompiledDefinition, "hash"> = {
+    format: IR_FORMAT,
+    agent: agentName,
+    agents: {},
+    tools: {},
+    contexts: {},
+    memories: {},
+    backends: {},
+    mcpServers: {},
+  };
+  const backendDecls = [...(table.byKind.get("backend")?.values() ?? [])];
+
+  const addBackend = (name: string | undefined): string => {
+    const sym = name
+      ? lookup(table, "backend", name)
+      : backendDecls.length === 1
+        ? backendDecls[0]
+        : undefined;
+    if (!sym) {
+      def.backends.local ??= { ...IMPLICIT_BACKEND };
+      return "local";
+    }
+    if (!def.backends[sym.name]) def.backends[sym.name] = compileBackend(sym.decl);
+    return sym.name;
+  };
+
+  const addMcp = (name: string) => {
+    const sym = lookup(table, "mcp", name);
+    if (!sym || def.mcpServers[name]) return;
+    const p = props(sym.decl.body);
+    const cmd = p.get("command")?.value;
+    const env: Record<string, string | { env: string }> = {};
+    for (const m of blocks(sym.decl.body).get("env")?.body.members ?? []) {
+      if (m.type !== "Property") continue;
+      const v = m.value;
+      if (v.type === "Call" && v.callee.name === "env") env[m.name.name] = { env: str(v.args[0]) ?? "" };
+      else if (v.type === "String") env[m.name.name] = v.value;
+    }
+    const cwd = rel(path.dirname(sym.path));
+    def.mcpServers[name] = {
+      name,
+      transport:
+        cmd && cmd.type === "Call"
+          ? { kind: "stdio", executable: str(cmd.args[0]) ?? "", args: strList(cmd.args[1]), cwd }
+          : { kind: "http", url: str(p.get("url")?.value) ?? "" },
+      env,
+      source: sourceOf(sym.decl, sym.path),
+    };
+  };
+
+  const callToSource = (v: Value | undefined, file: string): SourceIR | null => {
+    if (!v || v.type !== "Call") return null;
+    const a = v.args;
+    switch (v.callee.name) {
+      case "http":
+        return { kind: "http", method: (str(a[0]) ?? "GET").toUpperCase(), url: str(a[1]) ?? "" };
+      case "command":
+        return {
+          kind: "command",
+          executable: str(a[0]) ?? "",
+          args: strList(a[1]),
+          cwd: rel(path.dirname(file)),
+        };
+      case "mcp": {
+        const server = word(a[0]) ?? "";
+        addMcp(server);
+        return { kind: "mcp", server, tool: str(a[1]) ?? "" };
+      }
+      case "file":
+        return { kind: "file", path: rel(path.resolve(path.dirname(file), str(a[0]) ?? "")) };
+    }
+    return null;
+  };
+
+  const addTool = (name: string) => {
+    if (def.tools[name]) return;
+    const sym = lookup(table, "tool", name);
+    if (!sym) return;
+    const p = props(sym.decl.body);
+    const output = p.get("output")?.value;
+    const builder = new SchemaBuilder(table);
+    let outputSchema: JsonSchema | undefined;
+    if (output && output.type === "Reference") {
+      const typeExpr: TypeExpr = {
+        name: output.segments[0],
+        list: false,
+        start: output.start,
+        end: output.end,
+      };
+      outputSchema = builder.typeSchema(typeExpr);
+    }
+    const run = callToSource(p.get("run")?.value, sym.path);
+    def.tools[name] = {
+      name,
+      description: str(p.get("description")?.value) ?? "",
+      parameters: toolParameters(sym.decl, table),
+      output: outputSchema,
+      run: run && run.kind !== "file" && run.kind !== "text" ? run : null,
+      requires: strList(p.get("requires")?.value),
+      timeoutMs: num(p.get("timeout_ms")?.value),
+      source: sourceOf(sym.decl, sym.path),
+    };
+  };
+
+  const addContext = (name: string) => {
+    if (def.contexts[name]) return;
+    const sym = lookup(table, "context", name);
+    if (!sym) return;
+    const p = props(sym.decl.body);
+    def.contexts[name] = {
+      name,
+      description: str(p.get("description")?.value),
+      from: callToSource(p.get("from")?.value, sym.path) ?? { kind: "text", text: "" },
+      refresh: word(p.get("refresh")?.value) === "per_turn" ? "per_turn" : "per_session",
+      maxTokens: num(p.get("max_tokens")?.value),
+      source: sourceOf(sym.decl, sym.path),
+    };
+  };
+
+  const addMemory = (name: string) => {
+    if (def.memories[name]) return;
+    const sym = lookup(table, "memory", name);
+    if (!sym) return;
+    const p = props(sym.decl.body);
+    const builder = new SchemaBuilder(table);
+    const out: CompiledMemory["fields"] = {};
+    for (const f of fields(blocks(sym.decl.body).get("fields")?.body)) {
+      if (!out[f.name.name])
+        out[f.name.name] = { schema: builder.typeSchema(f.fieldType), optional: f.optional };
+    }
+    const scope = word(p.get("scope")?.value);
+    def.memories[name] = {
+      name,
+      scope: scope === "user" || scope === "agent" ? scope : "session",
+      window: num(p.get("window")?.value) ?? 20,
+      summarizeAfter: num(p.get("summarize_after")?.value),
+      fields: out,
+      source: sourceOf(sym.decl, sym.path),
+    };
+  };
+
+  const addAgent = (name: string) => {
+    if (def.agents[name]) return;
+    const sym = lookup(table, "agent", name);
+    if (!sym) return;
+    const p = props(sym.decl.body);
+    const b = blocks(sym.decl.body);
+    const identity = b.get("identity") ? props(b.get("identity")!.body) : new Map<string, Property>();
+    const policyBlock = b.get("policy")?.body;
+    const policy = policyBlock ? props(policyBlock) : new Map<string, Property>();
+    const vars: Record<string, Json> = {};
+    for (const m of b.get("vars")?.body.members ?? [])
+      if (m.type === "Property") vars[m.name.name] = valueToJson(m.value);
+    const agent: CompiledAgent = {
+      name,
+      description: str(p.get("description")?.value),
+      backend: addBackend(word(p.get("backend")?.value)),
+      model: str(p.get("model")?.value),
+      temperature: num(p.get("temperature")?.value),
+      instructions: str(p.get("instructions")?.value) ?? "",
+      vars,
+      context: refList(p.get("context")?.value),
+      memory: word(p.get("memory")?.value),
+      tools: refList(p.get("tools")?.value),
+      handoffs: refList(p.get("handoffs")?.value),
+      identity: {
+        role: str(identity.get("role")?.value),
+        actsFor: word(identity.get("acts_for")?.value) === "service" ? "service" : "user",
+        scopes: strList(identity.get("scopes")?.value),
+      },
+      policy: {
+        requireApproval: refList(policy.get("require_approval")?.value),
+        deny: (policyBlock?.members ?? [])
+          .filter((m) => m.type === "Deny")
+          .filter((m) => m.condition)
+          .map((m) => ({
+            tool: referenceText(m.tool),
+            when: exprToIR(m.condition!),
+            text: program.get(sym.path)?.file.text.slice(m.condition!.start, m.condition!.end) ?? "",
+            source: sourceOf(sym.decl, sym.path),
+          })),
+        maxTurns: num(policy.get("max_turns")?.value),
+        maxToolCalls: num(policy.get("max_tool_calls")?.value),
+        maxTokens: num(policy.get("max_tokens")?.value),
+      },
+      source: sourceOf(sym.decl, sym.path),
+    };
+    // Deny rules point at their own line, not the agent's.
+    const denies = (policyBlock?.members ?? []).filter((m) => m.type === "Deny" && m.condition);
+    agent.policy.deny.forEach((rule, i) => {
+      const idx = indexes.get(sym.path);
+      if (idx) rule.source = { file: rule.source.file, line: idx.position(denies[i].start).line + 1 };
+    });
+    def.agents[name] = agent;
+    for (const t of agent.tools) addTool(t);
+    for (const c of agent.context) addContext(c);
+    if (agent.memory) addMemory(agent.memory);
+    for (const h of agent.handoffs) addAgent(h);
+  };
+
+  addAgent(agentName);
+  return { ...def, hash: definitionHash(def) };
+}
+
+export function compileBackend(decl: Declaration): CompiledBackend {
+  const p = props(decl.body);
+  const key = p.get("api_key")?.value;
+  const kind = word(p.get("kind")?.value);
+  return {
+    name: declarationName(decl) ?? "",
+    kind: kind === "stateful" ? "stateful" : "stateless",
+    provider: word(p.get("provider")?.value) ?? "local",
+    model: str(p.get("model")?.value),
+    endpoint: str(p.get("endpoint")?.value),
+    api: word(p.get("api")?.value) === "responses" ? "responses" : "chat",
+    apiVersion: str(p.get("api_version")?.value),
+    region: str(p.get("region")?.value),
+    apiKeyEnv: key && key.type === "Call" && key.callee.name === "env" ? str(key.args[0]) : undefined,
+    contextWindow: num(p.get("context_window")?.value),
+  };
+}
+
+export function isCompileError(r: CompiledDefinition | CompileError): r is CompileError {
+  return "message" in r && !("hash" in r);
+}

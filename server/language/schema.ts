@@ -1,0 +1,329 @@
+// What each declaration kind and nested block may contain: property types,
+// required properties and one-line documentation. One table serves the
+// validator, completion, hover and the formatter's checks.
+
+import type { DeclarationKind } from "./ast";
+
+export type PropType =
+  | { t: "string" }
+  | { t: "text" }
+  | { t: "number"; min?: number; max?: number }
+  | { t: "integer"; min?: number; max?: number }
+  | { t: "boolean" }
+  | { t: "enum"; values: readonly string[] }
+  | { t: "ref"; kind: DeclarationKind }
+  | { t: "list"; of: PropType }
+  | { t: "secret" }
+  | { t: "call"; callees: readonly BuiltinCall[] }
+  | { t: "typeRef" }
+  | { t: "object"; keys?: Record<string, PropType> }
+  | { t: "any" }
+  | { t: "block"; block: BlockSchema }
+  | { t: "fields" };
+
+export interface PropSpec {
+  type: PropType;
+  required?: boolean;
+  doc: string;
+  /** Snippet inserted by completion and by "add missing property" fixes. */
+  snippet?: string;
+}
+
+export interface BlockSchema {
+  props: Record<string, PropSpec>;
+  /** Properties with any name are allowed (vars, env). */
+  open?: PropType;
+}
+
+export type BuiltinCall = "env" | "file" | "http" | "command" | "mcp";
+
+export interface BuiltinSignature {
+  label: string;
+  doc: string;
+  params: { label: string; doc: string }[];
+}
+
+export const BUILTIN_CALLS: Record<BuiltinCall, BuiltinSignature> = {
+  env: {
+    label: "env(name: string)",
+    doc: "A value read from the environment (or the editor's secret store) at run time. Never written to a session log.",
+    params: [{ label: "name: string", doc: 'The environment variable, e.g. "OPENAI_API_KEY".' }],
+  },
+  file: {
+    label: "file(path: string)",
+    doc: "The contents of a file, relative to the file that names it.",
+    params: [{ label: "path: string", doc: "A path relative to this .agent file." }],
+  },
+  http: {
+    label: "http(method: string, url: string)",
+    doc: "An HTTP request. Tools send their input as a JSON body for methods other than GET; templates such as {{input.id}} are filled in.",
+    params: [
+      { label: "method: string", doc: "GET, POST, PUT, PATCH or DELETE." },
+      { label: "url: string", doc: "The URL; may use {{input.*}}, {{user.*}}, {{session.*}}." },
+    ],
+  },
+  command: {
+    label: "command(executable: string, args: string[])",
+    doc: "A local program, run in the folder of this file: input as one JSON object on stdin, one JSON value on stdout. Runs only in a trusted workspace.",
+    params: [
+      { label: "executable: string", doc: 'The program, e.g. "node".' },
+      { label: "args: string[]", doc: 'Its arguments, e.g. ["tools/lookup.js"].' },
+    ],
+  },
+  mcp: {
+    label: "mcp(server, tool: string)",
+    doc: "A tool of a Model Context Protocol server declared with `mcp`.",
+    params: [
+      { label: "server", doc: "The name of an `mcp` declaration." },
+      { label: "tool: string", doc: "The tool's name on that server." },
+    ],
+  },
+};
+
+export const FIELD_TYPES = ["string", "number", "integer", "boolean", "json"] as const;
+
+export const PROVIDERS = ["openai", "azure", "compatible", "bedrock", "local"] as const;
+
+const str: PropType = { t: "string" };
+const strList: PropType = { t: "list", of: str };
+
+const identity: BlockSchema = {
+  props: {
+    role: { type: str, doc: "The role this agent acts in, recorded with every session." },
+    acts_for: {
+      type: { t: "enum", values: ["user", "service"] },
+      doc: "Whether the agent acts for the signed-in user or as a service.",
+    },
+    scopes: {
+      type: strList,
+      doc: "Identity scopes the agent holds; a tool's `requires` must be covered by them.",
+    },
+  },
+};
+
+const policy: BlockSchema = {
+  props: {
+    require_approval: {
+      type: { t: "list", of: { t: "ref", kind: "tool" } },
+      doc: "Tools whose calls wait for an approval before they run.",
+    },
+    max_turns: { type: { t: "integer", min: 1 }, doc: "The most user turns in one session." },
+    max_tool_calls: { type: { t: "integer", min: 0 }, doc: "The most tool calls in one session." },
+    max_tokens: { type: { t: "integer", min: 1 }, doc: "The most tokens (input + output) in one session." },
+  },
+};
+
+export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
+  backend: {
+    props: {
+      kind: {
+        type: { t: "enum", values: ["stateless", "stateful"] },
+        required: true,
+        doc: "stateless: the client holds memory and history and resends the whole context each call. stateful: the runtime holds them; the client sends the new input and a session id.",
+        snippet: "kind: ${1|stateless,stateful|}",
+      },
+      provider: {
+        type: { t: "enum", values: PROVIDERS },
+        required: true,
+        doc: "openai, azure, compatible (any OpenAI-compatible server), bedrock, or local (the built-in offline model).",
+        snippet: "provider: ${1|openai,azure,compatible,bedrock,local|}",
+      },
+      model: { type: str, doc: "The provider's model id, or the Azure deployment name." },
+      endpoint: {
+        type: str,
+        doc: "Base URL (required for azure and compatible; for stateful, the runtime URL).",
+      },
+      api: {
+        type: { t: "enum", values: ["chat", "responses"] },
+        doc: "Stateless only: Chat Completions (`chat`, default) or the Responses API (`responses`, with store: false).",
+      },
+      api_version: { type: str, doc: 'Azure only: the API version, e.g. "2024-10-21".' },
+      region: { type: str, doc: 'Bedrock only: the AWS region, e.g. "us-east-1".' },
+      api_key: {
+        type: { t: "secret" },
+        doc: 'The key, always as env("NAME"): never a literal.',
+        snippet: 'api_key: env("${1:OPENAI_API_KEY}")',
+      },
+      context_window: {
+        type: { t: "integer", min: 1 },
+        doc: "The model's context window in tokens; defaults from the built-in catalog.",
+      },
+    },
+  },
+  type: { props: {} },
+  tool: {
+    props: {
+      description: {
+        type: str,
+        required: true,
+        doc: "What the tool does, as the model will read it.",
+        snippet: 'description: "$1"',
+      },
+      input: {
+        type: { t: "fields" },
+        doc: 'The tool\'s parameters: `name[?]: TYPE "description"` per line.',
+      },
+      output: { type: { t: "typeRef" }, doc: "The type of the tool's result." },
+      run: {
+        type: { t: "call", callees: ["http", "command", "mcp"] },
+        doc: "How the tool runs: http(...), command(...) or mcp(...). Without it the tool can only be mocked in tests.",
+      },
+      requires: { type: strList, doc: "Identity scopes an agent needs to call this tool." },
+      timeout_ms: { type: { t: "integer", min: 1 }, doc: "How long a call may take, in milliseconds." },
+    },
+  },
+  context: {
+    props: {
+      description: { type: str, doc: "What this knowledge is." },
+      from: {
+        type: { t: "call", callees: ["file", "http", "command", "mcp"] },
+        required: true,
+        doc: "Where the text comes from: file(...), http(...), command(...) or mcp(...).",
+        snippet: 'from: file("${1:docs/policy.md}")',
+      },
+      refresh: {
+        type: { t: "enum", values: ["per_session", "per_turn"] },
+        doc: "When the source is read again: once per session (default) or every turn.",
+      },
+      max_tokens: { type: { t: "integer", min: 1 }, doc: "Truncated past this many tokens, with a marker." },
+    },
+  },
+  memory: {
+    props: {
+      scope: {
+        type: { t: "enum", values: ["session", "user", "agent"] },
+        doc: "Who shares this memory: one session (default), every session of a user, or every session of the agent.",
+      },
+      window: { type: { t: "integer", min: 1 }, doc: "Turns of history kept verbatim (default 20)." },
+      summarize_after: {
+        type: { t: "integer", min: 1 },
+        doc: "Tokens of history before older turns are summarized.",
+      },
+      fields: {
+        type: { t: "fields" },
+        doc: "Typed fields the agent can write with the built-in `remember` tool.",
+      },
+    },
+  },
+  agent: {
+    props: {
+      description: { type: str, doc: "What the agent is for." },
+      backend: {
+        type: { t: "ref", kind: "backend" },
+        doc: "Where inference runs and where session state lives.",
+      },
+      model: { type: str, doc: "Overrides the backend's model." },
+      temperature: { type: { t: "number", min: 0, max: 2 }, doc: "Sampling temperature, 0 to 2." },
+      instructions: {
+        type: { t: "text" },
+        required: true,
+        doc: "The system instructions. Templates: {{vars.*}}, {{memory.*}}, {{user.id}}, {{user.name}}, {{session.id}}, {{session.turn}}.",
+        snippet: 'instructions: """\n  $1\n"""',
+      },
+      vars: {
+        type: { t: "block", block: { props: {}, open: { t: "any" } } },
+        doc: "Values for {{vars.*}} templates.",
+      },
+      context: {
+        type: { t: "list", of: { t: "ref", kind: "context" } },
+        doc: "Context sources put into the model's context.",
+      },
+      memory: { type: { t: "ref", kind: "memory" }, doc: "The agent's memory." },
+      tools: { type: { t: "list", of: { t: "ref", kind: "tool" } }, doc: "Tools the model may call." },
+      handoffs: {
+        type: { t: "list", of: { t: "ref", kind: "agent" } },
+        doc: "Agents this one may transfer the conversation to.",
+      },
+      identity: {
+        type: { t: "block", block: identity },
+        doc: "Who the agent acts as: role, acts_for, scopes.",
+      },
+      policy: {
+        type: { t: "block", block: policy },
+        doc: "Governance: require_approval, `deny TOOL when CONDITION` rules, and limits.",
+      },
+    },
+  },
+  mcp: {
+    props: {
+      command: {
+        type: { t: "call", callees: ["command"] },
+        doc: "Start the server as a local program (stdio transport).",
+      },
+      url: { type: str, doc: "The server's streamable HTTP endpoint." },
+      env: {
+        type: { t: "block", block: { props: {}, open: { t: "any" } } },
+        doc: "Environment variables for a command server.",
+      },
+    },
+  },
+  test: {
+    props: {
+      agent: {
+        type: { t: "ref", kind: "agent" },
+        required: true,
+        doc: "The agent under test.",
+        snippet: "agent: $1",
+      },
+      backend: {
+        type: { t: "ref", kind: "backend" },
+        doc: "The backend to run on: `local` (default, scripted and offline) or a declared backend to run live.",
+      },
+      user: {
+        type: { t: "object", keys: { id: str, name: str } },
+        doc: 'The user the test runs as: { id: "u1", name: "Ada" }.',
+      },
+    },
+  },
+};
+
+export const KIND_DOCS: Record<DeclarationKind, string> = {
+  backend: "Where inference runs and where session state lives (stateless or stateful).",
+  type: "A record type; maps to JSON Schema.",
+  tool: "A tool the model may call: description, input fields, output type, how it runs, scopes it requires.",
+  context: "Institutional knowledge put into the model's context.",
+  memory: "What the agent remembers: scope, history window, typed fields.",
+  agent: "An agent: instructions, backend, tools, memory, context, identity and policy.",
+  mcp: "A Model Context Protocol server whose tools agents may call.",
+  test: "An offline test: scripted model steps, mocked tools, and expectations.",
+};
+
+export function describeType(t: PropType): string {
+  switch (t.t) {
+    case "string":
+      return "a string";
+    case "text":
+      return 'a string or a """text block"""';
+    case "number":
+      return "a number";
+    case "integer":
+      return "a whole number";
+    case "boolean":
+      return "true or false";
+    case "enum":
+      return `one of ${t.values.join(", ")}`;
+    case "ref":
+      return `the name of a ${t.kind}`;
+    case "list":
+      return `a list of ${describeType(t.of)
+        .replace(/^an? /, "")
+        .replace(/^the name of a (\w+)/, "$1 names")}`;
+    case "secret":
+      return 'env("NAME")';
+    case "call":
+      return t.callees
+        .map((c) => `${c}(...)`)
+        .join(", ")
+        .replace(/, ([^,]*)$/, " or $1");
+    case "typeRef":
+      return "a type (string, number, integer, boolean, json or a declared type)";
+    case "object":
+      return "an object { name: value }";
+    case "any":
+      return "a value";
+    case "block":
+      return "a block { ... }";
+    case "fields":
+      return "a block of fields { name: type }";
+  }
+}

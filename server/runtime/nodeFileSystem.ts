@@ -1,0 +1,46 @@
+// The language core's FileSystem over Node's fs, optionally with overlays
+// (unsaved editor buffers) that take precedence over what is on disk.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { FileSystem } from "../language/program";
+
+export function nodeFileSystem(overlays?: Map<string, string>): FileSystem {
+  return {
+    readFile(p: string): string | undefined {
+      const overlay = overlays?.get(path.resolve(p));
+      if (overlay !== undefined) return overlay;
+      try {
+        return fs.readFileSync(p, "utf8");
+      } catch {
+        // Unreadable and missing are the same to callers: they report import-not-found.
+        return undefined;
+      }
+    },
+    exists(p: string): boolean {
+      return overlays?.has(path.resolve(p)) === true || fs.existsSync(p);
+    },
+  };
+}
+
+/** Every `.agent` file under `dir`, skipping node_modules and dot-folders, in a stable order. */
+export function findAgentFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith(".") || e.name === "node_modules") continue;
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && e.name.endsWith(".agent")) out.push(path.resolve(full));
+    }
+  };
+  walk(dir);
+  return out;
+}
