@@ -26,7 +26,7 @@ export function compileCommand(argv: string[], io: CliIO): number {
   }
   let agent = values.agent;
   if (!agent) {
-    const agents = [...(program.symbols(file).byKind.get("agent")?.keys() ?? [])];
+    const agents = program.symbols(file).ofKind("agent").map((s) => s.name);
     if (agents.length !== 1)
       throw new UsageError(
         agents.length

@@ -224,7 +224,7 @@ export class SchemaBuilder {
   typeSchema(t: TypeExpr): JsonSchema {
     let base: JsonSchema;
     if (t.enumValues) base = { type: "string", enum: t.enumValues.map((v) => v.value) };
-    else if (BUILTIN_SCHEMAS[t.name.name]) base = { ...BUILTIN_SCHEMAS[t.name.name] };
+    else if (Object.hasOwn(BUILTIN_SCHEMAS, t.name.name)) base = { ...BUILTIN_SCHEMAS[t.name.name] };
     else base = this.declaredType(t.name.name);
     return t.list ? { type: "array", items: base } : base;
   }
@@ -250,7 +250,7 @@ export class SchemaBuilder {
     const properties: Record<string, Json> = {};
     const required: string[] = [];
     for (const f of fs) {
-      if (f.name.name in properties) continue;
+      if (Object.hasOwn(properties, f.name.name)) continue;
       const s = this.typeSchema(f.fieldType);
       if (f.description) s.description = f.description.value;
       properties[f.name.name] = s;
@@ -262,6 +262,13 @@ export class SchemaBuilder {
   /** A top-level schema: the object plus any $defs it needed. */
   root(fs: FieldDecl[]): JsonSchema {
     const schema = this.object(fs);
+    if (Object.keys(this.defs).length) schema.$defs = { ...this.defs };
+    return schema;
+  }
+
+  /** A top-level schema for one type (a tool's output, a memory field), with any $defs it needed. */
+  rootType(t: TypeExpr): JsonSchema {
+    const schema = this.typeSchema(t);
     if (Object.keys(this.defs).length) schema.$defs = { ...this.defs };
     return schema;
   }
@@ -286,23 +293,118 @@ export function exprToIR(e: Expr): ExprIR {
   }
 }
 
-// ---- hashing ------------------------------------------------------------------------------
+const PRECEDENCE = { or: 1, and: 2, not: 3, compare: 4, primary: 5 } as const;
 
-/** Canonical JSON: sorted keys; `source` fields are left out so that moving lines keeps the hash. */
-export function canonicalJson(value: unknown, skipSource = true): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, skipSource)).join(",")}]`;
-  const keys = Object.keys(value)
-    .filter(
-      (k) =>
-        (value as Record<string, unknown>)[k] !== undefined &&
-        !(skipSource && (k === "source" || k === "hash")),
-    )
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], skipSource)}`).join(",")}}`;
+function precedence(e: Expr): number {
+  if (e.type === "Not") return PRECEDENCE.not;
+  if (e.type === "ValueExpr") return PRECEDENCE.primary;
+  return e.op === "or" ? PRECEDENCE.or : e.op === "and" ? PRECEDENCE.and : PRECEDENCE.compare;
 }
 
-export function definitionHash(def: Omit<CompiledDefinition, "hash">): string {
+function valueText(v: Value, source: string): string {
+  switch (v.type) {
+    case "String":
+      return v.textBlock ? JSON.stringify(v.value) : source.slice(v.start, v.end);
+    case "Number":
+      return v.raw;
+    case "Boolean":
+      return String(v.value);
+    case "Null":
+      return "null";
+    case "Reference":
+      return referenceText(v);
+    case "List":
+      return `[${v.items.map((i) => valueText(i, source)).join(", ")}]`;
+    case "Object":
+      return `{ ${v.entries.map((e) => `${e.key.name}: ${valueText(e.value, source)}`).join(", ")} }`;
+    case "Call":
+      return `${v.callee.name}(${v.args.map((a) => valueText(a, source)).join(", ")})`;
+    case "Missing":
+      return "";
+  }
+}
+
+/**
+ * A condition as the author wrote it, in canonical layout (single spaces, parentheses only where
+ * needed, no comments), so that formatting the file or commenting a rule does not change the definition.
+ * `source` is the text of the file the condition is in (string and number literals are copied from it).
+ */
+export function exprText(e: Expr, source: string): string {
+  const sub = (x: Expr, min: number) =>
+    precedence(x) < min ? `(${exprText(x, source)})` : exprText(x, source);
+  switch (e.type) {
+    case "ValueExpr":
+      return valueText(e.value, source);
+    case "Not":
+      // `not a == b` means `not (a == b)`; the parentheses say so to a reader.
+      return `not ${sub(e.operand, PRECEDENCE.primary)}`;
+    case "Binary": {
+      const p = precedence(e);
+      // and / or associate to the left; comparisons take primaries on both sides.
+      const [left, right] = p === PRECEDENCE.compare ? [p + 1, p + 1] : [p, p + 1];
+      return `${sub(e.left, left)} ${e.op} ${sub(e.right, right)}`;
+    }
+  }
+}
+
+// ---- hashing ------------------------------------------------------------------------------
+
+/**
+ * Canonical JSON: keys sorted, undefined members left out. With `skipSource` (the default), a compiled
+ * definition is written without its `hash` and the `source` positions of its declarations and deny rules,
+ * so that moving lines keeps the hash. Only those positions are left out: a tool, field or var that happens
+ * to be called `source` or `hash` stays in.
+ */
+export function canonicalJson(value: unknown, skipSource = true): string {
+  return canonical(skipSource && isDefinition(value) ? withoutPositions(value) : value);
+}
+
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`).join(",")}}`;
+}
+
+type DefinitionBody = Omit<CompiledDefinition, "hash">;
+
+function isDefinition(value: unknown): value is DefinitionBody {
+  if (value === null || typeof value !== "object") return false;
+  const v = value as Partial<DefinitionBody>;
+  return typeof v.format === "number" && typeof v.agents === "object" && typeof v.tools === "object";
+}
+
+function withoutSource<T extends { source?: SourceRef }>(item: T): Omit<T, "source"> {
+  const copy: Partial<T> = { ...item };
+  delete copy.source;
+  return copy as Omit<T, "source">;
+}
+
+function mapValues<T, U>(record: Record<string, T> | undefined, f: (v: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, f(v)]));
+}
+
+/** What the hash covers: the definition without its hash and source positions. */
+function withoutPositions(def: DefinitionBody): unknown {
+  const copy: Partial<CompiledDefinition> = { ...def };
+  delete copy.hash;
+  return {
+    ...copy,
+    agents: mapValues(def.agents, (a) => ({
+      ...withoutSource(a),
+      policy: { ...a.policy, deny: a.policy.deny.map(withoutSource) },
+    })),
+    tools: mapValues(def.tools, withoutSource),
+    contexts: mapValues(def.contexts, withoutSource),
+    memories: mapValues(def.memories, withoutSource),
+    mcpServers: mapValues(def.mcpServers, withoutSource),
+  };
+}
+
+export function definitionHash(def: DefinitionBody): string {
   return "sha256:" + createHash("sha256").update(canonicalJson(def)).digest("hex");
 }
 
@@ -325,7 +427,7 @@ export function compileAgent(
   const table = program.symbols(root);
   const entry = lookup(table, "agent", agentName);
   if (!entry) {
-    const agents = [...(table.byKind.get("agent")?.keys() ?? [])];
+    const agents = table.ofKind("agent").map((s) => s.name);
     return {
       message: `No agent '${agentName}' in ${rootPath} or its imports${agents.length ? `; agents: ${agents.join(", ")}` : ""}.`,
     };
@@ -349,7 +451,7 @@ export function compileAgent(
     backends: {},
     mcpServers: {},
   };
-  const backendDecls = [...(table.byKind.get("backend")?.values() ?? [])];
+  const backendDecls = table.ofKind("backend");
 
   const addBackend = (name: string | undefined): string => {
     const sym = name
@@ -361,13 +463,13 @@ export function compileAgent(
       def.backends.local ??= { ...IMPLICIT_BACKEND };
       return "local";
     }
-    if (!def.backends[sym.name]) def.backends[sym.name] = compileBackend(sym.decl);
+    if (!Object.hasOwn(def.backends, sym.name)) def.backends[sym.name] = compileBackend(sym.decl);
     return sym.name;
   };
 
   const addMcp = (name: string) => {
     const sym = lookup(table, "mcp", name);
-    if (!sym || def.mcpServers[name]) return;
+    if (!sym || Object.hasOwn(def.mcpServers, name)) return;
     const p = props(sym.decl.body);
     const cmd = p.get("command")?.value;
     const env: Record<string, string | { env: string }> = {};
@@ -414,7 +516,7 @@ export function compileAgent(
   };
 
   const addTool = (name: string) => {
-    if (def.tools[name]) return;
+    if (Object.hasOwn(def.tools, name)) return;
     const sym = lookup(table, "tool", name);
     if (!sym) return;
     const p = props(sym.decl.body);
@@ -428,7 +530,7 @@ export function compileAgent(
         start: output.start,
         end: output.end,
       };
-      outputSchema = builder.typeSchema(typeExpr);
+      outputSchema = builder.rootType(typeExpr);
     }
     const run = callToSource(p.get("run")?.value, sym.path);
     def.tools[name] = {
@@ -444,7 +546,7 @@ export function compileAgent(
   };
 
   const addContext = (name: string) => {
-    if (def.contexts[name]) return;
+    if (Object.hasOwn(def.contexts, name)) return;
     const sym = lookup(table, "context", name);
     if (!sym) return;
     const p = props(sym.decl.body);
@@ -459,15 +561,17 @@ export function compileAgent(
   };
 
   const addMemory = (name: string) => {
-    if (def.memories[name]) return;
+    if (Object.hasOwn(def.memories, name)) return;
     const sym = lookup(table, "memory", name);
     if (!sym) return;
     const p = props(sym.decl.body);
-    const builder = new SchemaBuilder(table);
     const out: CompiledMemory["fields"] = {};
     for (const f of fields(blocks(sym.decl.body).get("fields")?.body)) {
-      if (!out[f.name.name])
-        out[f.name.name] = { schema: builder.typeSchema(f.fieldType), optional: f.optional };
+      if (Object.hasOwn(out, f.name.name)) continue;
+      // One builder per field: each schema stands alone, with the $defs it needs.
+      const schema = new SchemaBuilder(table).rootType(f.fieldType);
+      if (f.description) schema.description = f.description.value;
+      out[f.name.name] = { schema, optional: f.optional };
     }
     const scope = word(p.get("scope")?.value);
     def.memories[name] = {
@@ -481,7 +585,7 @@ export function compileAgent(
   };
 
   const addAgent = (name: string) => {
-    if (def.agents[name]) return;
+    if (Object.hasOwn(def.agents, name)) return;
     const sym = lookup(table, "agent", name);
     if (!sym) return;
     const p = props(sym.decl.body);
@@ -517,7 +621,7 @@ export function compileAgent(
           .map((m) => ({
             tool: referenceText(m.tool),
             when: exprToIR(m.condition!),
-            text: program.get(sym.path)?.file.text.slice(m.condition!.start, m.condition!.end) ?? "",
+            text: exprText(m.condition!, program.get(sym.path)?.file.text ?? ""),
             source: sourceOf(sym.decl, sym.path),
           })),
         maxTurns: num(policy.get("max_turns")?.value),

@@ -30,12 +30,70 @@ export interface Symbol {
   path: string;
 }
 
-export interface SymbolTable {
-  byKind: Map<DeclarationKind, Map<string, Symbol>>;
+/**
+ * The declarations visible from one root file: those of its import closure.
+ * A view over the program-wide index, so building one per file is cheap even
+ * when closures are large.
+ */
+export class SymbolTable {
+  private readonly order: Map<string, number>;
+  private dups: { symbol: Symbol; first: Symbol }[] | undefined;
+
+  constructor(
+    private readonly index: ProgramIndex,
+    /** Files of the closure, in import order (the root first). */
+    readonly files: string[],
+  ) {
+    this.order = new Map(files.map((f, i) => [f, i]));
+  }
+
+  private visible(candidates: Symbol[] | undefined): Symbol[] {
+    if (!candidates) return [];
+    const out = candidates.filter((c) => this.order.has(c.path));
+    if (out.length > 1) out.sort((a, b) => this.order.get(a.path)! - this.order.get(b.path)! || a.decl.start - b.decl.start);
+    return out;
+  }
+
+  lookup(kind: DeclarationKind, name: string): Symbol | undefined {
+    const candidates = this.index.byName.get(`${kind}:${name}`);
+    // The common case, one declaration of that name, needs no sorting or allocation.
+    if (candidates?.length === 1) return this.order.has(candidates[0].path) ? candidates[0] : undefined;
+    return this.visible(candidates)[0];
+  }
+
+  /** Every visible declaration of a kind, the first of each name. */
+  ofKind(kind: DeclarationKind): Symbol[] {
+    const seen = new Set<string>();
+    return this.visible(this.index.byKind.get(kind)).filter((s) => !seen.has(s.name) && seen.add(s.name));
+  }
+
+  /** Any visible declaration with this name, whatever its kind. */
+  anyKind(name: string): Symbol | undefined {
+    for (const kind of this.index.byKind.keys()) {
+      const s = this.lookup(kind, name);
+      if (s) return s;
+    }
+    return undefined;
+  }
+
   /** Declarations that repeat the kind and name of an earlier one in the closure. */
-  duplicates: { symbol: Symbol; first: Symbol }[];
-  /** Files of the closure, in import order (the root first). */
-  files: string[];
+  get duplicates(): { symbol: Symbol; first: Symbol }[] {
+    if (!this.dups) {
+      this.dups = [];
+      for (const key of this.index.repeated) {
+        const [first, ...rest] = this.visible(this.index.byName.get(key));
+        for (const symbol of rest) this.dups.push({ symbol, first });
+      }
+    }
+    return this.dups;
+  }
+}
+
+interface ProgramIndex {
+  byName: Map<string, Symbol[]>;
+  byKind: Map<DeclarationKind, Symbol[]>;
+  /** Keys declared more than once somewhere in the program. */
+  repeated: string[];
 }
 
 export function resolveImportPath(fromFile: string, importPath: string): string {
@@ -44,7 +102,7 @@ export function resolveImportPath(fromFile: string, importPath: string): string 
 
 export class Program {
   private readonly files = new Map<string, ProgramFile>();
-  private readonly symbolCache = new Map<string, SymbolTable>();
+  private index: ProgramIndex | undefined;
 
   constructor(readonly fs: FileSystem) {}
 
@@ -60,7 +118,7 @@ export class Program {
     const parsed = parse(source, key);
     const pf: ProgramFile = { file: parsed.file, parseDiagnostics: parsed.diagnostics, imports: [] };
     this.files.set(key, pf);
-    this.symbolCache.clear();
+    this.index = undefined;
     for (const imp of parsed.file.imports) {
       const target = resolveImportPath(key, imp.path.value);
       pf.imports.push({ node: imp, target, found: false });
@@ -76,7 +134,7 @@ export class Program {
 
   /** Forgets a file (deleted, or closed and re-read from disk next time). */
   remove(filePath: string): void {
-    if (this.files.delete(path.resolve(filePath))) this.symbolCache.clear();
+    if (this.files.delete(path.resolve(filePath))) this.index = undefined;
   }
 
   get(filePath: string): ProgramFile | undefined {
@@ -110,36 +168,38 @@ export class Program {
   }
 
   symbols(root: string): SymbolTable {
-    const files = this.closure(root);
-    const cacheKey = files.join("\0");
-    const cached = this.symbolCache.get(cacheKey);
-    if (cached) return cached;
-    const byKind = new Map<DeclarationKind, Map<string, Symbol>>();
-    const duplicates: SymbolTable["duplicates"] = [];
-    for (const p of files) {
-      const pf = this.files.get(p);
-      if (!pf) continue;
+    return new SymbolTable(this.buildIndex(), this.closure(root));
+  }
+
+  private buildIndex(): ProgramIndex {
+    if (this.index) return this.index;
+    const byName = new Map<string, Symbol[]>();
+    const byKind = new Map<DeclarationKind, Symbol[]>();
+    const repeated: string[] = [];
+    for (const [p, pf] of this.files) {
       for (const decl of pf.file.declarations) {
         const name = declarationName(decl);
         if (name === undefined) continue;
-        let table = byKind.get(decl.kind);
-        if (!table) byKind.set(decl.kind, (table = new Map()));
         const symbol: Symbol = { kind: decl.kind, name, decl, path: p };
-        const first = table.get(name);
-        if (first) duplicates.push({ symbol, first });
-        else table.set(name, symbol);
+        const key = `${decl.kind}:${name}`;
+        const list = byName.get(key);
+        if (list) {
+          if (list.length === 1) repeated.push(key);
+          list.push(symbol);
+        } else byName.set(key, [symbol]);
+        const kindList = byKind.get(decl.kind);
+        if (kindList) kindList.push(symbol);
+        else byKind.set(decl.kind, [symbol]);
       }
     }
-    const result = { byKind, duplicates, files };
-    this.symbolCache.set(cacheKey, result);
-    return result;
+    return (this.index = { byName, byKind, repeated });
   }
 }
 
 export function lookup(table: SymbolTable, kind: DeclarationKind, name: string): Symbol | undefined {
-  return table.byKind.get(kind)?.get(name);
+  return table.lookup(kind, name);
 }
 
 export function symbolsOfKind(table: SymbolTable, kind: DeclarationKind): Symbol[] {
-  return [...(table.byKind.get(kind)?.values() ?? [])];
+  return table.ofKind(kind);
 }

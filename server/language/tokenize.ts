@@ -55,6 +55,9 @@ export interface ScanResult {
   errors: LexError[];
 }
 
+const PUNCTUATION: Record<number, TokenKind | undefined> = {};
+for (const p of "{}[]():,.?<>") PUNCTUATION[p.charCodeAt(0)] = p as TokenKind;
+
 const isIdentStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isIdentPart = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -67,8 +70,18 @@ export function tokenize(text: string): ScanResult {
   let i = 0;
   let newline = true;
 
-  const push = (kind: TokenKind, start: number, end: number, extra: Partial<Token> = {}) => {
-    tokens.push({ kind, start, end, text: text.slice(start, end), newlineBefore: newline, ...extra });
+  // Every token gets the same fields in the same order: one object shape keeps the parser's property reads fast.
+  const push = (
+    kind: TokenKind,
+    start: number,
+    end: number,
+    value?: string,
+    textBlock?: boolean,
+    templates?: TemplateRef[],
+    terminated?: boolean,
+    number?: number,
+  ) => {
+    tokens.push({ kind, start, end, text: text.slice(start, end), newlineBefore: newline, value, textBlock, templates, terminated, number });
     newline = false;
   };
 
@@ -125,15 +138,20 @@ export function tokenize(text: string): ScanResult {
       else i = scanString(i);
       continue;
     }
-    const two = text.slice(i, i + 2);
-    if (two === "==" || two === "!=" || two === "<=" || two === ">=" || two === "->") {
-      push(two, i, i + 2);
+    const next = text.charCodeAt(i + 1);
+    if (next === 61 /* = */ && (c === 61 || c === 33 || c === 60 || c === 62)) {
+      push(c === 61 ? "==" : c === 33 ? "!=" : c === 60 ? "<=" : ">=", i, i + 2);
       i += 2;
       continue;
     }
-    const one = text[i];
-    if ("{}[]():,.?<>".includes(one)) {
-      push(one as TokenKind, i, i + 1);
+    if (c === 45 && next === 62) {
+      push("->", i, i + 2);
+      i += 2;
+      continue;
+    }
+    const punct = PUNCTUATION[c];
+    if (punct) {
+      push(punct, i, i + 1);
       i++;
       continue;
     }
@@ -169,7 +187,8 @@ export function tokenize(text: string): ScanResult {
         digits();
       }
     }
-    push("number", start, j, { number: Number(text.slice(start, j).replace(/_/g, "")) });
+    const raw = text.slice(start, j);
+    push("number", start, j, undefined, undefined, undefined, undefined, Number(raw.includes("_") ? raw.replace(/_/g, "") : raw));
     return j;
   }
 
@@ -234,8 +253,15 @@ export function tokenize(text: string): ScanResult {
         j = next;
         continue;
       }
-      value += text[j];
-      j++;
+      // Append the run of plain characters up to the next quote, backslash or line end in one slice.
+      let k = j + 1;
+      while (k < n) {
+        const d = text.charCodeAt(k);
+        if (d === 34 || d === 92 || d === 10 || d === 13) break;
+        k++;
+      }
+      value += text.slice(j, k);
+      j = k;
     }
     if (!terminated)
       errors.push({
@@ -245,12 +271,7 @@ export function tokenize(text: string): ScanResult {
         message:
           'String is not closed: expected \'"\' before the end of the line (use """ for text over several lines).',
       });
-    push("string", start, j, {
-      value,
-      textBlock: false,
-      templates: findTemplates(start + 1, terminated ? j - 1 : j),
-      terminated,
-    });
+    push("string", start, j, value, false, findTemplates(start + 1, terminated ? j - 1 : j), terminated);
     return j;
   }
 
@@ -268,23 +289,18 @@ export function tokenize(text: string): ScanResult {
       });
     // Cook escapes first, then trim indentation line by line.
     let cooked = "";
-    for (let j = start + 3; j < contentEnd;) {
-      if (text.charCodeAt(j) === 92) {
-        const [s, next] = escape(j);
-        cooked += s;
-        j = next;
-      } else {
-        cooked += text[j];
-        j++;
+    for (let j = start + 3; j < contentEnd; ) {
+      const slash = text.indexOf("\\", j);
+      if (slash < 0 || slash >= contentEnd) {
+        cooked += text.slice(j, contentEnd);
+        break;
       }
+      cooked += text.slice(j, slash);
+      const [s, next] = escape(slash);
+      cooked += s;
+      j = next;
     }
-    push("string", start, end, {
-      value: trimIndent(cooked),
-      textBlock: true,
-      templates: findTemplates(start + 3, contentEnd),
-      terminated,
-    });
-    if (text.slice(start, end).includes("\n")) newline = false;
+    push("string", start, end, trimIndent(cooked), true, findTemplates(start + 3, contentEnd), terminated);
     return end;
   }
 

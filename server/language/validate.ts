@@ -211,7 +211,7 @@ class FileValidator {
       return target;
     }
     if (extraNames.includes(name)) return undefined;
-    const other = [...this.table.byKind.values()].map((m) => m.get(name)).find((s) => s !== undefined);
+    const other = this.table.anyKind(name);
     if (other) {
       this.references.push({ path: this.filePath, span: first, expected: kind, target: undefined });
       this.report(first, "wrong-kind", `'${name}' is a ${other.kind}, but a ${kind} is expected here.`, {
@@ -225,7 +225,7 @@ class FileValidator {
       });
       return undefined;
     }
-    const candidates = [...(this.table.byKind.get(kind)?.keys() ?? []), ...extraNames];
+    const candidates = [...this.table.ofKind(kind).map((s) => s.name), ...extraNames];
     const near = nearest(name, candidates);
     this.references.push({ path: this.filePath, span: first, expected: kind, target: undefined });
     this.report(
@@ -638,7 +638,7 @@ class FileValidator {
     if ((FIELD_TYPES as readonly string[]).includes(n)) return;
     const ref: Reference = { type: "Reference", segments: [t.name], start: t.name.start, end: t.name.end };
     if (!lookup(this.table, "type", n) && !this.hasAnyKind(n)) {
-      const near = nearest(n, [...FIELD_TYPES, ...(this.table.byKind.get("type")?.keys() ?? [])]);
+      const near = nearest(n, [...FIELD_TYPES, ...this.table.ofKind("type").map((s) => s.name)]);
       this.references.push({ path: this.filePath, span: t.name, expected: "type", target: undefined });
       this.report(
         t.name,
@@ -652,7 +652,7 @@ class FileValidator {
   }
 
   private hasAnyKind(name: string): boolean {
-    return [...this.table.byKind.values()].some((m) => m.has(name));
+    return this.table.anyKind(name) !== undefined;
   }
 
   // ---- declarations ------------------------------------------------------------------------
