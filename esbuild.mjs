@@ -11,6 +11,7 @@ const watch = process.argv.includes("--watch");
 /** @type {esbuild.BuildOptions[]} */
 const entries = [
   { entryPoints: ["client/src/extension.ts"], outfile: "dist/extension.js" },
+  { entryPoints: ["server/lsp/main.ts"], outfile: "dist/server.js" },
   {
     entryPoints: ["server/cli/main.ts"],
     outfile: "dist/cli.js",

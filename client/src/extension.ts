@@ -1,15 +1,26 @@
-// The extension's entry point. For now it only owns a log channel; the
-// language client, Session Explorer and commands are added by later issues
-// and register their disposables here.
+// The extension's entry point: starts the language client and registers the
+// commands; later features (Session Explorer, run, debug) hang off the same
+// context so that everything is disposed with it.
 
 import * as vscode from "vscode";
+import { startLanguageClient, type LanguageClientHandle } from "./languageClient";
 
-export function activate(context: vscode.ExtensionContext): void {
+let client: LanguageClientHandle | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel("Statecraft", { log: true });
   context.subscriptions.push(log);
+  client = await startLanguageClient(context, log);
+  context.subscriptions.push(
+    vscode.commands.registerCommand("statecraft.restartLanguageServer", async () => {
+      log.info("Restarting the language server");
+      await client?.restart();
+    }),
+    vscode.commands.registerCommand("statecraft.showLog", () => log.show()),
+  );
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+export async function deactivate(): Promise<void> {
+  await client?.stop();
 }

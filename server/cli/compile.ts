@@ -26,7 +26,10 @@ export function compileCommand(argv: string[], io: CliIO): number {
   }
   let agent = values.agent;
   if (!agent) {
-    const agents = program.symbols(file).ofKind("agent").map((s) => s.name);
+    const agents = program
+      .symbols(file)
+      .ofKind("agent")
+      .map((s) => s.name);
     if (agents.length !== 1)
       throw new UsageError(
         agents.length

@@ -5,6 +5,7 @@
 import { checkCommand } from "./check";
 import { compileCommand } from "./compile";
 import { fmtCommand } from "./fmt";
+import { lspCommand } from "./lsp";
 import { processIO, UsageError, type CliIO } from "./io";
 
 const VERSION = "0.1.0";
@@ -17,6 +18,7 @@ commands:
   check [files|dirs...]   validate .agent files (--format json, --hints)
   fmt [files|dirs...]     format .agent files in place (--check: only list unformatted files)
   compile FILE            print an agent's compiled definition (--agent NAME)
+  lsp --stdio             run the language server over stdio (for any LSP editor)
   help                    show this help
 
 exit codes: 0 ok, 1 problems found, 2 usage or input error
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   check: checkCommand,
   fmt: fmtCommand,
   compile: compileCommand,
+  lsp: lspCommand,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

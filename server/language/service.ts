@@ -1,0 +1,171 @@
+// A long-lived view of a workspace for the language server: the program with
+// editor overlays, analyses cached per file and invalidated along the import
+// graph, and the queries editor features share (diagnostics, the reference
+// under a cursor, every reference to a declaration).
+
+import * as path from "node:path";
+import { declarationName, type Declaration, type DeclarationKind, type Span } from "./ast";
+import { diagnostic, type Diagnostic } from "./diagnostics";
+import { Program, type FileSystem, type Symbol } from "./program";
+import { analyzeFile, UNUSED_KINDS, type FileAnalysis, type ResolvedReference } from "./validate";
+
+export interface DeclarationSite {
+  symbol: Symbol;
+  /** The declaration's name span in its file. */
+  nameSpan: Span;
+}
+
+export class LanguageService {
+  readonly program: Program;
+  private readonly analyses = new Map<string, FileAnalysis>();
+
+  constructor(readonly fs: FileSystem) {
+    this.program = new Program(fs);
+  }
+
+  /** Loads a file from the file system (a workspace scan) unless it is already known. */
+  add(filePath: string): void {
+    if (!this.program.get(filePath)) {
+      this.program.load(filePath);
+      this.invalidate(path.resolve(filePath));
+    }
+  }
+
+  /** New text for a file (an edit); returns the files whose diagnostics may have changed. */
+  update(filePath: string, text: string): string[] {
+    const key = path.resolve(filePath);
+    const before = new Set(this.program.dependants(key));
+    this.program.update(key, text);
+    for (const d of this.program.dependants(key)) before.add(d);
+    const affected = [key, ...before];
+    for (const f of affected) this.analyses.delete(f);
+    return affected;
+  }
+
+  /** Forgets a file (deleted on disk); returns the files to re-validate. */
+  remove(filePath: string): string[] {
+    const key = path.resolve(filePath);
+    const deps = this.program.dependants(key);
+    this.program.remove(key);
+    this.analyses.delete(key);
+    for (const d of deps) {
+      this.analyses.delete(d);
+      // Re-read the importer so that its import of the removed file is re-resolved.
+      const pf = this.program.get(d);
+      if (pf) this.program.update(d, pf.file.text);
+    }
+    return deps;
+  }
+
+  private invalidate(key: string): void {
+    this.analyses.delete(key);
+    for (const d of this.program.dependants(key)) this.analyses.delete(d);
+  }
+
+  files(): string[] {
+    return this.program.allFiles().map((f) => f.file.path);
+  }
+
+  analysis(filePath: string): FileAnalysis {
+    const key = path.resolve(filePath);
+    let a = this.analyses.get(key);
+    if (!a) {
+      a = analyzeFile(this.program, key);
+      this.analyses.set(key, a);
+    }
+    return a;
+  }
+
+  private allAnalyses(): FileAnalysis[] {
+    return this.files().map((f) => this.analysis(f));
+  }
+
+  /** Everything the editor shows for one file, unused declarations included. */
+  diagnostics(filePath: string): Diagnostic[] {
+    const key = path.resolve(filePath);
+    const out: Diagnostic[] = [];
+    const seen = new Set<string>();
+    const push = (d: Diagnostic) => {
+      const k = `${d.span.start}\0${d.span.end}\0${d.code}\0${d.message}`;
+      if (d.path !== key || seen.has(k)) return;
+      seen.add(k);
+      out.push(d);
+    };
+    this.analysis(key).diagnostics.forEach(push);
+    // Duplicates are reported by the analysis of any file whose closure has both declarations.
+    for (const a of this.allAnalyses())
+      for (const d of a.diagnostics) if (d.code === "duplicate-declaration") push(d);
+    const used = this.usedDeclarations();
+    for (const decl of this.program.get(key)?.file.declarations ?? []) {
+      if (!UNUSED_KINDS.has(decl.kind) || used.has(decl) || !decl.name) continue;
+      push(
+        diagnostic(
+          key,
+          decl.name,
+          "unused-declaration",
+          `${decl.kind} '${declarationName(decl)}' is not used by any agent, tool or test.`,
+          {
+            unnecessary: true,
+          },
+        ),
+      );
+    }
+    return out.sort((a, b) => a.span.start - b.span.start);
+  }
+
+  private usedDeclarations(): Set<Declaration> {
+    const used = new Set<Declaration>();
+    for (const a of this.allAnalyses()) {
+      for (const r of a.references) if (r.target) used.add(r.target.decl);
+      for (const d of a.implicitUses) used.add(d);
+    }
+    return used;
+  }
+
+  /** The resolved reference whose name covers `offset` in a file, if any. */
+  referenceAt(filePath: string, offset: number): ResolvedReference | undefined {
+    const a = this.analysis(filePath);
+    return a.references.find((r) => r.span.start <= offset && offset <= r.span.end);
+  }
+
+  /** The declaration whose name covers `offset`, if the cursor is on a declaration's name. */
+  declarationAt(filePath: string, offset: number): DeclarationSite | undefined {
+    const key = path.resolve(filePath);
+    const pf = this.program.get(key);
+    for (const decl of pf?.file.declarations ?? []) {
+      const n = decl.name;
+      const name = declarationName(decl);
+      if (n && name !== undefined && n.start <= offset && offset <= n.end)
+        return { symbol: { kind: decl.kind, name, decl, path: key }, nameSpan: n };
+    }
+    return undefined;
+  }
+
+  /** The declaration under the cursor: at a reference or at a declaration's own name. */
+  symbolAt(filePath: string, offset: number): DeclarationSite | undefined {
+    const ref = this.referenceAt(filePath, offset);
+    if (ref?.target) return { symbol: ref.target, nameSpan: ref.target.decl.name ?? ref.target.decl };
+    return this.declarationAt(filePath, offset);
+  }
+
+  /** Every reference to a declaration across the workspace. */
+  referencesTo(decl: Declaration): ResolvedReference[] {
+    const out: ResolvedReference[] = [];
+    const seen = new Set<string>();
+    for (const a of this.allAnalyses()) {
+      for (const r of a.references) {
+        if (r.target?.decl !== decl) continue;
+        const k = `${r.path}\0${r.span.start}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push(r);
+      }
+    }
+    return out;
+  }
+
+  /** Declarations of a kind visible from a file (for completion). */
+  visible(filePath: string, kind: DeclarationKind): Symbol[] {
+    return this.program.symbols(path.resolve(filePath)).ofKind(kind);
+  }
+}
