@@ -1270,7 +1270,13 @@ export function analyzeFile(program: Program, filePath: string): FileAnalysis {
   return new FileValidator(program, path.resolve(filePath)).run();
 }
 
-const UNUSED_KINDS: ReadonlySet<DeclarationKind> = new Set(["tool", "context", "memory", "type", "backend"]);
+export const UNUSED_KINDS: ReadonlySet<DeclarationKind> = new Set([
+  "tool",
+  "context",
+  "memory",
+  "type",
+  "backend",
+]);
 
 /**
  * Validates files and returns the diagnostics of every file in their
