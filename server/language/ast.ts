@@ -37,6 +37,8 @@ export interface StringLiteral extends Span {
   /** The value with escapes applied (and, for text blocks, indentation trimmed). */
   value: string;
   textBlock: boolean;
+  /** The value in template form: `\\` and `\{{` stay escaped so literal braces survive rendering. */
+  template: string;
   templates: TemplateRef[];
   /** False when the closing quote is missing (an `unterminated-string` was reported). */
   terminated: boolean;

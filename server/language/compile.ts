@@ -195,6 +195,11 @@ export function valueToJson(v: Value): Json {
 }
 
 const str = (v: Value | undefined): string | undefined => (v && v.type === "String" ? v.value : undefined);
+/** A string in template form (`{{ }}` still to be filled in; literal braces escaped as `\{{`). */
+const tmpl = (v: Value | undefined): string | undefined =>
+  v && v.type === "String" ? v.template : undefined;
+const tmplList = (v: Value | undefined): string[] =>
+  v && v.type === "List" ? v.items.filter((i) => i.type === "String").map((i) => i.template) : [];
 const num = (v: Value | undefined): number | undefined => (v && v.type === "Number" ? v.value : undefined);
 const word = (v: Value | undefined): string | undefined =>
   v && v.type === "Reference" ? referenceText(v) : v && v.type === "String" ? v.value : undefined;
@@ -202,6 +207,14 @@ const refList = (v: Value | undefined): string[] =>
   v && v.type === "List" ? v.items.filter((i) => i.type === "Reference").map((i) => referenceText(i)) : [];
 const strList = (v: Value | undefined): string[] =>
   v && v.type === "List" ? v.items.filter((i) => i.type === "String").map((i) => i.value) : [];
+
+/**
+ * `record[key] = value` as an own property whatever the key: a declaration, field or var may be called
+ * `__proto__`, which plain assignment would turn into a change of prototype.
+ */
+function put<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 // ---- types to JSON Schema -----------------------------------------------------------------
 
@@ -240,7 +253,7 @@ export class SchemaBuilder {
     const schema = this.object(fields(sym.decl.body));
     this.stack.pop();
     if (this.needed.has(name)) {
-      this.defs[name] = schema;
+      put(this.defs, name, schema);
       return { $ref: `#/$defs/${name}` };
     }
     return schema;
@@ -253,7 +266,7 @@ export class SchemaBuilder {
       if (Object.hasOwn(properties, f.name.name)) continue;
       const s = this.typeSchema(f.fieldType);
       if (f.description) s.description = f.description.value;
-      properties[f.name.name] = s;
+      put(properties, f.name.name, s);
       if (!f.optional) required.push(f.name.name);
     }
     return { type: "object", properties, required, additionalProperties: false };
@@ -463,7 +476,7 @@ export function compileAgent(
       def.backends.local ??= { ...IMPLICIT_BACKEND };
       return "local";
     }
-    if (!Object.hasOwn(def.backends, sym.name)) def.backends[sym.name] = compileBackend(sym.decl);
+    if (!Object.hasOwn(def.backends, sym.name)) put(def.backends, sym.name, compileBackend(sym.decl));
     return sym.name;
   };
 
@@ -476,11 +489,11 @@ export function compileAgent(
     for (const m of blocks(sym.decl.body).get("env")?.body.members ?? []) {
       if (m.type !== "Property") continue;
       const v = m.value;
-      if (v.type === "Call" && v.callee.name === "env") env[m.name.name] = { env: str(v.args[0]) ?? "" };
-      else if (v.type === "String") env[m.name.name] = v.value;
+      if (v.type === "Call" && v.callee.name === "env") put(env, m.name.name, { env: str(v.args[0]) ?? "" });
+      else if (v.type === "String") put(env, m.name.name, v.value);
     }
     const cwd = rel(path.dirname(sym.path));
-    def.mcpServers[name] = {
+    put(def.mcpServers, name, {
       name,
       transport:
         cmd && cmd.type === "Call"
@@ -488,7 +501,7 @@ export function compileAgent(
           : { kind: "http", url: str(p.get("url")?.value) ?? "" },
       env,
       source: sourceOf(sym.decl, sym.path),
-    };
+    });
   };
 
   const callToSource = (v: Value | undefined, file: string): SourceIR | null => {
@@ -496,12 +509,12 @@ export function compileAgent(
     const a = v.args;
     switch (v.callee.name) {
       case "http":
-        return { kind: "http", method: (str(a[0]) ?? "GET").toUpperCase(), url: str(a[1]) ?? "" };
+        return { kind: "http", method: (str(a[0]) ?? "GET").toUpperCase(), url: tmpl(a[1]) ?? "" };
       case "command":
         return {
           kind: "command",
-          executable: str(a[0]) ?? "",
-          args: strList(a[1]),
+          executable: tmpl(a[0]) ?? "",
+          args: tmplList(a[1]),
           cwd: rel(path.dirname(file)),
         };
       case "mcp": {
@@ -533,7 +546,7 @@ export function compileAgent(
       outputSchema = builder.rootType(typeExpr);
     }
     const run = callToSource(p.get("run")?.value, sym.path);
-    def.tools[name] = {
+    put(def.tools, name, {
       name,
       description: str(p.get("description")?.value) ?? "",
       parameters: toolParameters(sym.decl, table),
@@ -542,7 +555,7 @@ export function compileAgent(
       requires: strList(p.get("requires")?.value),
       timeoutMs: num(p.get("timeout_ms")?.value),
       source: sourceOf(sym.decl, sym.path),
-    };
+    });
   };
 
   const addContext = (name: string) => {
@@ -550,14 +563,14 @@ export function compileAgent(
     const sym = lookup(table, "context", name);
     if (!sym) return;
     const p = props(sym.decl.body);
-    def.contexts[name] = {
+    put(def.contexts, name, {
       name,
       description: str(p.get("description")?.value),
       from: callToSource(p.get("from")?.value, sym.path) ?? { kind: "text", text: "" },
       refresh: word(p.get("refresh")?.value) === "per_turn" ? "per_turn" : "per_session",
       maxTokens: num(p.get("max_tokens")?.value),
       source: sourceOf(sym.decl, sym.path),
-    };
+    });
   };
 
   const addMemory = (name: string) => {
@@ -571,17 +584,17 @@ export function compileAgent(
       // One builder per field: each schema stands alone, with the $defs it needs.
       const schema = new SchemaBuilder(table).rootType(f.fieldType);
       if (f.description) schema.description = f.description.value;
-      out[f.name.name] = { schema, optional: f.optional };
+      put(out, f.name.name, { schema, optional: f.optional });
     }
     const scope = word(p.get("scope")?.value);
-    def.memories[name] = {
+    put(def.memories, name, {
       name,
       scope: scope === "user" || scope === "agent" ? scope : "session",
       window: num(p.get("window")?.value) ?? 20,
       summarizeAfter: num(p.get("summarize_after")?.value),
       fields: out,
       source: sourceOf(sym.decl, sym.path),
-    };
+    });
   };
 
   const addAgent = (name: string) => {
@@ -595,14 +608,14 @@ export function compileAgent(
     const policy = policyBlock ? props(policyBlock) : new Map<string, Property>();
     const vars: Record<string, Json> = {};
     for (const m of b.get("vars")?.body.members ?? [])
-      if (m.type === "Property") vars[m.name.name] = valueToJson(m.value);
+      if (m.type === "Property") put(vars, m.name.name, valueToJson(m.value));
     const agent: CompiledAgent = {
       name,
       description: str(p.get("description")?.value),
       backend: addBackend(word(p.get("backend")?.value)),
       model: str(p.get("model")?.value),
       temperature: num(p.get("temperature")?.value),
-      instructions: str(p.get("instructions")?.value) ?? "",
+      instructions: tmpl(p.get("instructions")?.value) ?? "",
       vars,
       context: refList(p.get("context")?.value),
       memory: word(p.get("memory")?.value),
@@ -636,7 +649,7 @@ export function compileAgent(
       const idx = indexes.get(sym.path);
       if (idx) rule.source = { file: rule.source.file, line: idx.position(denies[i].start).line + 1 };
     });
-    def.agents[name] = agent;
+    put(def.agents, name, agent);
     for (const t of agent.tools) addTool(t);
     for (const c of agent.context) addContext(c);
     if (agent.memory) addMemory(agent.memory);

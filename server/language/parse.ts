@@ -40,6 +40,9 @@ export const STEP_KEYWORDS = ["send", "model", "tool", "approve", "reject", "exp
 /** A test step without its end offset (distributes over the union). */
 type StepInit = TestStep extends infer T ? (T extends TestStep ? Omit<T, "end"> : never) : never;
 
+/** Deepest nesting of blocks, values and parentheses the parser follows. */
+export const MAX_DEPTH = 200;
+
 const COMPARE_TOKENS: ReadonlySet<string> = new Set(["==", "!=", "<", "<=", ">", ">="]);
 
 /** Which parsing mode a nested block gets, by enclosing declaration kind and block name. */
@@ -97,11 +100,29 @@ class Parser {
     return t.kind === kind && (text === undefined || t.text === text);
   }
 
-  private error(span: Span, message: string): void {
+  /** "Not closed" errors: a cascade when an unterminated text block or comment swallowed the closer. */
+  readonly unclosed = new Set<Diagnostic>();
+  private depth = 0;
+
+  private error(span: Span, message: string, unclosed = false): void {
     // One error per broken construct: nothing inside a span already reported.
     if (span.start < this.lastErrorEnd) return;
-    this.diagnostics.push(diagnostic(this.path, span, "syntax", message));
+    const d = diagnostic(this.path, span, "syntax", message);
+    this.diagnostics.push(d);
+    if (unclosed) this.unclosed.add(d);
     this.lastErrorEnd = Math.max(span.end, span.start + 1);
+  }
+
+  /**
+   * Guards recursion: past MAX_DEPTH levels of nesting, one error and the
+   * rest of the declaration is skipped, instead of overflowing the stack.
+   */
+  private tooDeep(): boolean {
+    if (this.depth < MAX_DEPTH) return false;
+    const t = this.peek();
+    this.error(t, `Nesting deeper than ${MAX_DEPTH} levels is not supported.`);
+    while (this.peek().kind !== "eof" && !this.isDeclarationStart()) this.next();
+    return true;
   }
 
   private describe(t: Token): string {
@@ -120,6 +141,7 @@ class Parser {
       type: "String",
       value: t.value ?? "",
       textBlock: t.textBlock ?? false,
+      template: t.template ?? t.value ?? "",
       templates: t.templates ?? [],
       terminated: t.terminated ?? true,
       start: t.start,
@@ -136,27 +158,40 @@ class Parser {
     return (name.kind === "ident" || name.kind === "string") && this.peek(k + 2).kind === "{";
   }
 
-  /** Skips a balanced `{...}`, `[...]` or `(...)` group starting at the current token. */
+  /**
+   * Skips a bracketed group starting at the current token. It stops (without
+   * consuming) at a closing bracket that does not match, which belongs to an
+   * enclosing block, and, in a list or call, at a line that starts a member.
+   */
   private skipGroup(): void {
-    const open = this.next();
-    const close = open.kind === "{" ? "}" : open.kind === "[" ? "]" : ")";
-    let depth = 1;
-    while (depth > 0 && this.peek().kind !== "eof") {
+    const CLOSE: Record<string, TokenKind> = { "{": "}", "[": "]", "(": ")" };
+    const stack: TokenKind[] = [CLOSE[this.next().kind]];
+    while (stack.length && this.peek().kind !== "eof") {
       if (this.isDeclarationStart()) return;
-      const t = this.next();
-      if (t.kind === open.kind) depth++;
-      else if (t.kind === close) depth--;
+      const t = this.peek();
+      const top = stack[stack.length - 1];
+      if (t.kind === "}" || t.kind === "]" || t.kind === ")") {
+        if (t.kind !== top) return;
+        stack.pop();
+      } else if (t.kind === "{" || t.kind === "[" || t.kind === "(") stack.push(CLOSE[t.kind]);
+      else if (top !== "}" && t.newlineBefore && t.kind === "ident" && this.peek(1).kind === ":") return;
+      this.next();
     }
   }
 
-  /** Skips to the start of the next line (or to a `}` that closes the enclosing block). */
-  private skipToLineEnd(): void {
+  /**
+   * Skips the rest of a broken line (or up to a `}` that closes the enclosing
+   * block). When the construct that failed started at `from` and the parser
+   * has already moved to a new line, that line is left alone.
+   */
+  private skipToLineEnd(from?: number): void {
+    if (from !== undefined && this.pos > from && this.peek().newlineBefore) return;
     while (true) {
       const t = this.peek();
       if (t.kind === "eof" || t.kind === "}" || this.isDeclarationStart()) return;
-      if (t.kind === "{" || t.kind === "[" || t.kind === "(") {
-        this.skipGroup();
-      } else this.next();
+      const before = this.pos;
+      if (t.kind === "{" || t.kind === "[" || t.kind === "(") this.skipGroup();
+      if (this.pos === before) this.next();
       if (this.peek().newlineBefore) return;
     }
   }
@@ -253,6 +288,16 @@ class Parser {
   private parseBlock(mode: BlockMode): Block {
     const open = this.next(); // '{'
     const members: Member[] = [];
+    if (this.tooDeep()) return { mode, members, closed: false, start: open.start, end: open.end };
+    this.depth++;
+    try {
+      return this.parseBlockMembers(mode, open, members);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseBlockMembers(mode: BlockMode, open: Token, members: Member[]): Block {
     while (true) {
       const t = this.peek();
       if (t.kind === "}") {
@@ -261,7 +306,7 @@ class Parser {
       }
       if (t.kind === "eof" || this.isDeclarationStart() || this.abortedBlocks) {
         if (!this.abortedBlocks) {
-          this.error({ start: open.start, end: open.end }, "This '{' is not closed: expected '}'.");
+          this.error({ start: open.start, end: open.end }, "This '{' is not closed: expected '}'.", true);
           this.abortedBlocks = true;
         }
         const end = members.length ? members[members.length - 1].end : open.end;
@@ -272,10 +317,11 @@ class Parser {
         this.next();
         continue;
       }
+      const memberStart = this.pos;
       const member = this.parseMember(mode);
       if (member) members.push(member);
       else {
-        this.skipToLineEnd();
+        this.skipToLineEnd(memberStart);
         continue;
       }
       // Separator: a comma, a new line, or the end of the block.
@@ -305,7 +351,7 @@ class Parser {
     if (n1.kind === ":") {
       const name = this.ident(this.next());
       this.next(); // ':'
-      const value = this.parseValue(`a value for '${name.name}'`);
+      const value = this.valueAfterColon(`a value for '${name.name}'`);
       return { type: "Property", name, value, start: name.start, end: value.end };
     }
     if (n1.kind === "{" && !(mode === "test" && t.text === "expect")) {
@@ -427,6 +473,19 @@ class Parser {
   }
 
   private parseValue(what: string): Value {
+    if (this.tooDeep()) {
+      const at = this.peek().start;
+      return { type: "Missing", start: at, end: at };
+    }
+    this.depth++;
+    try {
+      return this.parseValueInner(what);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseValueInner(what: string): Value {
     const t = this.peek();
     switch (t.kind) {
       case "string":
@@ -474,27 +533,44 @@ class Parser {
     return { type: "Reference", segments, start: first.start, end: segments[segments.length - 1].end };
   }
 
+  /** A token at the start of a line that begins a member (`name:` or `name {`), or a closing brace. */
+  private startsMemberLine(k = 0): boolean {
+    const t = this.peek(k);
+    if (!t.newlineBefore) return false;
+    if (t.kind === "}" || t.kind === "eof") return true;
+    const n = this.peek(k + 1).kind;
+    return t.kind === "ident" && (n === ":" || n === "{" || n === "?");
+  }
+
+  /** The value after `name:`: missing (not taken from the next member's line) when the line ends there. */
+  private valueAfterColon(what: string): Value {
+    if (this.startsMemberLine()) return this.missing(what);
+    return this.parseValue(what);
+  }
+
   private parseCall(): Value {
     const callee = this.ident(this.next());
     const open = this.next(); // '('
     const args: Value[] = [];
+    const unclosed = (): Value => {
+      this.error(open, `This '(' of ${callee.name}(...) is not closed: expected ')'.`, true);
+      const end = args.length ? args[args.length - 1].end : open.end;
+      return { type: "Call", callee, args, argsSpan: { start: open.end, end }, start: callee.start, end };
+    };
     while (!this.at(")")) {
       const t = this.peek();
-      if (t.kind === "eof" || t.kind === "}" || (t.newlineBefore && this.isDeclarationStart())) {
-        this.error(open, `This '(' of ${callee.name}(...) is not closed: expected ')'.`);
-        const end = args.length ? args[args.length - 1].end : open.end;
-        return { type: "Call", callee, args, argsSpan: { start: open.end, end }, start: callee.start, end };
-      }
+      if (t.kind === "eof" || t.kind === "}" || this.isDeclarationStart() || this.startsMemberLine())
+        return unclosed();
+      const before = this.pos;
       args.push(this.parseValue(`an argument of ${callee.name}(...)`));
+      if (this.pos === before) return unclosed();
       if (this.at(",")) this.next();
       else if (!this.at(")")) {
         const bad = this.peek();
+        if (bad.kind === "eof" || bad.kind === "}" || bad.newlineBefore) return unclosed();
         this.error(bad, `Expected ',' or ')' in ${callee.name}(...); found ${this.describe(bad)}.`);
         while (!this.at(")") && !this.at("eof") && !this.at("}") && !this.peek().newlineBefore) this.next();
-        if (!this.at(")")) {
-          const end = bad.start;
-          return { type: "Call", callee, args, argsSpan: { start: open.end, end }, start: callee.start, end };
-        }
+        if (!this.at(")")) return unclosed();
       }
     }
     const close = this.next();
@@ -511,6 +587,11 @@ class Parser {
   private parseList(): ListValue {
     const open = this.next();
     const items: Value[] = [];
+    const unclosed = (): ListValue => {
+      this.error(open, "This '[' is not closed: expected ']'.", true);
+      const end = items.length ? items[items.length - 1].end : open.end;
+      return { type: "List", items, start: open.start, end };
+    };
     while (!this.at("]")) {
       const t = this.peek();
       if (
@@ -518,27 +599,23 @@ class Parser {
         t.kind === "}" ||
         this.isDeclarationStart() ||
         (t.kind === "ident" && this.peek(1).kind === ":")
-      ) {
-        this.error(open, "This '[' is not closed: expected ']'.");
-        const end = items.length ? items[items.length - 1].end : open.end;
-        return { type: "List", items, start: open.start, end };
-      }
+      )
+        return unclosed();
+      const before = this.pos;
       items.push(this.parseValue("a list item"));
+      if (this.pos === before) return unclosed();
       if (this.at(",")) this.next();
       else if (!this.at("]")) {
         const bad = this.peek();
-        if (bad.newlineBefore && bad.kind !== "]") {
+        if (bad.newlineBefore) {
           // A list may span lines, but items still need commas.
           const looksLikeItem =
             bad.kind === "string" ||
             bad.kind === "number" ||
             (bad.kind === "ident" && this.peek(1).kind !== ":");
-          if (looksLikeItem) {
+          if (looksLikeItem && !this.isDeclarationStart())
             this.error(bad, `Expected ',' between list items; found ${this.describe(bad)}.`);
-            continue;
-          }
-        }
-        if (!bad.newlineBefore && bad.kind !== "eof" && bad.kind !== "}") {
+        } else if (bad.kind !== "eof" && bad.kind !== "}") {
           this.error(bad, `Expected ',' or ']' in the list; found ${this.describe(bad)}.`);
           this.next();
         }
@@ -554,7 +631,7 @@ class Parser {
     while (!this.at("}")) {
       const t = this.peek();
       if (t.kind === "eof" || this.isDeclarationStart()) {
-        this.error(open, "This '{' is not closed: expected '}'.");
+        this.error(open, "This '{' is not closed: expected '}'.", true);
         const end = entries.length ? entries[entries.length - 1].end : open.end;
         return { type: "Object", entries, start: open.start, end };
       }
@@ -578,7 +655,7 @@ class Parser {
           ? { type: "Identifier", name: keyTok.value ?? "", start: keyTok.start, end: keyTok.end }
           : this.ident(keyTok);
       this.next(); // ':'
-      const value = this.parseValue(`a value for '${key.name}'`);
+      const value = this.valueAfterColon(`a value for '${key.name}'`);
       entries.push({ key, value, start: key.start, end: value.end });
       if (this.at(",")) this.next();
       else if (!this.at("}") && !this.peek().newlineBefore && !this.at("eof")) {
@@ -651,7 +728,10 @@ class Parser {
   private parseNot(parens: number): Expr | undefined {
     if (this.at("ident", "not") && this.exprContinues(parens)) {
       const kw = this.next();
+      if (this.tooDeep()) return undefined;
+      this.depth++;
       const operand = this.parseNot(parens);
+      this.depth--;
       if (!operand) return undefined;
       return { type: "Not", operand, start: kw.start, end: operand.end };
     }
@@ -685,10 +765,13 @@ class Parser {
     }
     if (t.kind === "(") {
       const open = this.next();
+      if (this.tooDeep()) return undefined;
+      this.depth++;
       const inner = this.parseExpr(parens + 1);
+      this.depth--;
       if (!inner) return undefined;
       if (!this.at(")")) {
-        this.error(open, "This '(' is not closed: expected ')'.");
+        this.error(open, "This '(' is not closed: expected ')'.", true);
         return undefined;
       }
       const close = this.next();
@@ -905,7 +988,13 @@ class Parser {
 export function parse(text: string, path: string): ParseResult {
   const scan = tokenize(text);
   const parser = new Parser(scan.tokens, path);
-  const { imports, declarations, diagnostics } = parser.run();
+  const { imports, declarations, diagnostics: all } = parser.run();
+  // An unterminated text block or block comment runs to the end of the file: brackets opened before it
+  // can never close, and saying so again would be a cascade.
+  const swallowedFrom = Math.min(Infinity, ...scan.errors.filter((e) => e.runsToEnd).map((e) => e.start));
+  const diagnostics = all.filter(
+    (d) => !(swallowedFrom < Infinity && parser.unclosed.has(d) && d.span.start < swallowedFrom),
+  );
   const lex = scan.errors.map((e) => diagnostic(path, e, e.code, e.message));
   // A lexical error and a parse error on the same spot are one problem: keep the lexical one.
   const parseErrors = diagnostics.filter(

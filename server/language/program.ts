@@ -50,7 +50,8 @@ export class SymbolTable {
   private visible(candidates: Symbol[] | undefined): Symbol[] {
     if (!candidates) return [];
     const out = candidates.filter((c) => this.order.has(c.path));
-    if (out.length > 1) out.sort((a, b) => this.order.get(a.path)! - this.order.get(b.path)! || a.decl.start - b.decl.start);
+    if (out.length > 1)
+      out.sort((a, b) => this.order.get(a.path)! - this.order.get(b.path)! || a.decl.start - b.decl.start);
     return out;
   }
 

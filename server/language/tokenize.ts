@@ -42,11 +42,18 @@ export interface Token extends Span {
   terminated?: boolean;
   /** For numbers. */
   number?: number;
+  /**
+   * For strings: the value in template form, where only `\\` and `\{{` stay
+   * escaped, so that a renderer can tell a literal `{{` from a template.
+   */
+  template?: string;
 }
 
 export interface LexError extends Span {
   code: "syntax" | "unterminated-string";
   message: string;
+  /** An unterminated text block or block comment: everything after it was swallowed. */
+  runsToEnd?: boolean;
 }
 
 export interface ScanResult {
@@ -80,8 +87,21 @@ export function tokenize(text: string): ScanResult {
     templates?: TemplateRef[],
     terminated?: boolean,
     number?: number,
+    template?: string,
   ) => {
-    tokens.push({ kind, start, end, text: text.slice(start, end), newlineBefore: newline, value, textBlock, templates, terminated, number });
+    tokens.push({
+      kind,
+      start,
+      end,
+      text: text.slice(start, end),
+      newlineBefore: newline,
+      value,
+      textBlock,
+      templates,
+      terminated,
+      number,
+      template,
+    });
     newline = false;
   };
 
@@ -115,6 +135,7 @@ export function tokenize(text: string): ScanResult {
           end: i + 2,
           code: "syntax",
           message: "Block comment is not closed: expected '*/'.",
+          runsToEnd: true,
         });
       const body = text.slice(i, end);
       if (body.includes("\n")) newline = true;
@@ -188,13 +209,27 @@ export function tokenize(text: string): ScanResult {
       }
     }
     const raw = text.slice(start, j);
-    push("number", start, j, undefined, undefined, undefined, undefined, Number(raw.includes("_") ? raw.replace(/_/g, "") : raw));
+    push(
+      "number",
+      start,
+      j,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      Number(raw.includes("_") ? raw.replace(/_/g, "") : raw),
+    );
     return j;
   }
 
   /** Reads an escape at `j` (pointing at the backslash); returns [cooked, next index]. */
   function escape(j: number): [string, number] {
     const e = text[j + 1];
+    if (e === undefined || e === "\n" || e === "\r") {
+      // A backslash at the end of a line or file escapes nothing; the line break stays a line break.
+      // In a string the unterminated-string error says it all; text blocks report it where they scan.
+      return ["", j + 1];
+    }
     switch (e) {
       case '"':
         return ['"', j + 2];
@@ -229,15 +264,22 @@ export function tokenize(text: string): ScanResult {
           start: j,
           end: Math.min(j + 2, n),
           code: "syntax",
-          message: `Unknown escape '\\${e ?? ""}': expected one of \\" \\\\ \\n \\t \\u{XXXX} \\{{.`,
+          message: `Unknown escape '\\${e}': expected one of \\" \\\\ \\n \\t \\r \\u{XXXX} \\{{.`,
         });
-        return [e ?? "", j + 2];
+        return [e, j + 2];
     }
+  }
+
+  /** An escape as it stays in template form: only backslashes and `\{{` keep their escape. */
+  function templateEscape(j: number, cooked: string): string {
+    if (text[j + 1] === "{" && text[j + 2] === "{") return "\\{{";
+    return cooked === "\\" ? "\\\\" : cooked;
   }
 
   function scanString(start: number): number {
     let j = start + 1;
     let value = "";
+    let template = "";
     let terminated = false;
     while (j < n) {
       const ch = text.charCodeAt(j);
@@ -250,6 +292,7 @@ export function tokenize(text: string): ScanResult {
       if (ch === 92) {
         const [s, next] = escape(j);
         value += s;
+        template += templateEscape(j, s);
         j = next;
         continue;
       }
@@ -261,6 +304,7 @@ export function tokenize(text: string): ScanResult {
         k++;
       }
       value += text.slice(j, k);
+      template += text.slice(j, k);
       j = k;
     }
     if (!terminated)
@@ -271,7 +315,17 @@ export function tokenize(text: string): ScanResult {
         message:
           'String is not closed: expected \'"\' before the end of the line (use """ for text over several lines).',
       });
-    push("string", start, j, value, false, findTemplates(start + 1, terminated ? j - 1 : j), terminated);
+    push(
+      "string",
+      start,
+      j,
+      value,
+      false,
+      findTemplates(start + 1, terminated ? j - 1 : j),
+      terminated,
+      undefined,
+      template,
+    );
     return j;
   }
 
@@ -286,21 +340,36 @@ export function tokenize(text: string): ScanResult {
         end: start + 3,
         code: "unterminated-string",
         message: 'Text block is not closed: expected \'"""\'.',
+        runsToEnd: true,
       });
-    // Cook escapes first, then trim indentation line by line.
-    let cooked = "";
-    for (let j = start + 3; j < contentEnd; ) {
+    // Trim indentation on the source first, then cook escapes (as Java and Kotlin text blocks do),
+    // so that an escaped tab is content, not indentation. Escape errors are reported with positions first.
+    for (let j = start + 3; j < contentEnd;) {
       const slash = text.indexOf("\\", j);
-      if (slash < 0 || slash >= contentEnd) {
-        cooked += text.slice(j, contentEnd);
-        break;
-      }
-      cooked += text.slice(j, slash);
-      const [s, next] = escape(slash);
-      cooked += s;
-      j = next;
+      if (slash < 0 || slash >= contentEnd) break;
+      const after = text[slash + 1];
+      if (after === "\n" || after === "\r")
+        errors.push({
+          start: slash,
+          end: slash + 1,
+          code: "syntax",
+          message:
+            "A backslash at the end of a line escapes nothing: a text block keeps its line breaks as written.",
+        });
+      j = escape(slash)[1];
     }
-    push("string", start, end, trimIndent(cooked), true, findTemplates(start + 3, contentEnd), terminated);
+    const { value: cooked, template } = cook(trimIndent(text.slice(start + 3, contentEnd)));
+    push(
+      "string",
+      start,
+      end,
+      cooked,
+      true,
+      findTemplates(start + 3, contentEnd),
+      terminated,
+      undefined,
+      template,
+    );
     return end;
   }
 
@@ -353,6 +422,49 @@ export function tokenize(text: string): ScanResult {
     }
     return out;
   }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", n: "\n", t: "\t", r: "\r" };
+
+/**
+ * Applies escapes to already-scanned text (errors were reported by the
+ * scanner): the value, and the template form in which `\\` and `\{{` stay escaped.
+ */
+export function cook(raw: string): { value: string; template: string } {
+  let value = "";
+  let template = "";
+  let i = 0;
+  while (i < raw.length) {
+    const slash = raw.indexOf("\\", i);
+    if (slash < 0) {
+      value += raw.slice(i);
+      template += raw.slice(i);
+      break;
+    }
+    value += raw.slice(i, slash);
+    template += raw.slice(i, slash);
+    const e = raw[slash + 1];
+    if (e === "{" && raw[slash + 2] === "{") {
+      value += "{{";
+      template += "\\{{";
+      i = slash + 3;
+    } else if (e === "u") {
+      const m = /^\{([0-9a-fA-F]{1,6})\}/.exec(raw.slice(slash + 2, slash + 12));
+      const cp = m ? parseInt(m[1], 16) : NaN;
+      const ch = cp <= 0x10ffff ? String.fromCodePoint(cp) : "";
+      value += ch;
+      template += ch;
+      i = slash + 2 + (m ? m[0].length : 0);
+    } else if (e === undefined || e === "\n" || e === "\r") {
+      i = slash + 1;
+    } else {
+      const ch = SIMPLE_ESCAPES[e] ?? (e === "{" ? "{" : e);
+      value += ch;
+      template += ch === "\\" ? "\\\\" : ch;
+      i = slash + 2;
+    }
+  }
+  return { value, template };
 }
 
 /** Kotlin's trimIndent: drop a blank first and last line, remove the common indentation of non-blank lines. */

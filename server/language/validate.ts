@@ -60,7 +60,10 @@ export interface FileAnalysis {
   /** Diagnostics of this file, and duplicate declarations found in its closure (possibly in other files). */
   diagnostics: Diagnostic[];
   references: ResolvedReference[];
-  /** Declarations used without a reference (the only backend, used by agents that name none). */
+  /**
+   * Declarations used without a reference (the only backend, used by agents that name none), and
+   * duplicate declarations, which are reported as such rather than as unused.
+   */
   implicitUses: Declaration[];
 }
 
@@ -183,16 +186,29 @@ class FileValidator {
           related: [
             {
               path: dup.first.path,
-              span: dup.first.decl.name ?? dup.first.decl,
+              span: spanOf(dup.first.decl.name ?? dup.first.decl),
               message: `First declaration of ${dup.symbol.kind} '${dup.symbol.name}'`,
             },
           ],
         },
         dup.symbol.path,
       );
+      // Already an error: not also "unused" (references resolve to the first declaration).
+      this.implicitUses.push(dup.symbol.decl);
     }
     for (const decl of pf.file.declarations) this.declaration(decl);
-    return { diagnostics: this.diagnostics, references: this.references, implicitUses: this.implicitUses };
+    // What the parser could not read is reported once, as a syntax error: a declaration with one is
+    // not also told that the property or step it broke is missing.
+    const broken = pf.file.declarations.filter((d) =>
+      pf.parseDiagnostics.some((e) => d.start <= e.span.start && e.span.start < d.end),
+    );
+    const diagnostics = this.diagnostics.filter(
+      (x) =>
+        x.code !== "missing-property" ||
+        x.path !== this.filePath ||
+        !broken.some((d) => d.start <= x.span.start && x.span.end <= d.end),
+    );
+    return { diagnostics, references: this.references, implicitUses: this.implicitUses };
   }
 
   // ---- references ---------------------------------------------------------------------
@@ -201,7 +217,11 @@ class FileValidator {
   resolve(ref: Reference, kind: DeclarationKind, extraNames: string[] = []): Symbol | undefined {
     const first = ref.segments[0];
     if (ref.segments.length > 1) {
-      this.report(ref, "type-mismatch", `Expected the name of a ${kind}; found '${referenceText(ref)}'.`);
+      this.report(
+        ref,
+        "type-mismatch",
+        `Expected the name of ${aKind(kind)}; found '${referenceText(ref)}'.`,
+      );
       return undefined;
     }
     const name = first.name;
@@ -214,15 +234,20 @@ class FileValidator {
     const other = this.table.anyKind(name);
     if (other) {
       this.references.push({ path: this.filePath, span: first, expected: kind, target: undefined });
-      this.report(first, "wrong-kind", `'${name}' is a ${other.kind}, but a ${kind} is expected here.`, {
-        related: [
-          {
-            path: other.path,
-            span: other.decl.name ?? other.decl,
-            message: `${other.kind} '${name}' is declared here`,
-          },
-        ],
-      });
+      this.report(
+        first,
+        "wrong-kind",
+        `'${name}' is ${aKind(other.kind)}, but ${aKind(kind)} is expected here.`,
+        {
+          related: [
+            {
+              path: other.path,
+              span: spanOf(other.decl.name ?? other.decl),
+              message: `${other.kind} '${name}' is declared here`,
+            },
+          ],
+        },
+      );
       return undefined;
     }
     const candidates = [...this.table.ofKind(kind).map((s) => s.name), ...extraNames];
@@ -251,7 +276,8 @@ class FileValidator {
       if (m.type !== "Property" && m.type !== "BlockMember") continue;
       const name = m.name.name;
       const spec: PropSpec | undefined =
-        schema.props[name] ?? (schema.open ? { type: schema.open, doc: "" } : undefined);
+        (Object.hasOwn(schema.props, name) ? schema.props[name] : undefined) ??
+        (schema.open ? { type: schema.open, doc: "" } : undefined);
       if (!spec) {
         const near = nearest(name, Object.keys(schema.props));
         const known = Object.keys(schema.props);
@@ -270,7 +296,9 @@ class FileValidator {
           "duplicate-property",
           `'${name}' is already set in this block (line ${this.line(prev.start)}); remove one.`,
           {
-            related: [{ path: this.filePath, span: prev.name, message: `'${name}' is first set here` }],
+            related: [
+              { path: this.filePath, span: spanOf(prev.name), message: `'${name}' is first set here` },
+            ],
           },
         );
         continue;
@@ -408,7 +436,7 @@ class FileValidator {
         if (v.type !== "Object") return mismatch();
         if (type.keys) {
           for (const e of v.entries) {
-            const kt = type.keys[e.key.name];
+            const kt = Object.hasOwn(type.keys, e.key.name) ? type.keys[e.key.name] : undefined;
             if (!kt) {
               const near = nearest(e.key.name, Object.keys(type.keys));
               this.report(
@@ -1062,7 +1090,7 @@ class FileValidator {
           try {
             new RegExp(litValue.value);
           } catch (err) {
-            this.report(litValue, "type-mismatch", `Invalid regular expression: ${(err as Error).message}.`);
+            this.report(litValue, "type-mismatch", `${regexProblem(err)}.`);
             return;
           }
         }
@@ -1096,7 +1124,7 @@ class FileValidator {
             "unknown-tool-input",
             `The built-in '${MEMORY_TOOL}' tool takes { field, value }; found '${e.key.name}'.`,
           );
-        } else if (e.key.name === "field" && memoryFields) {
+        } else if (e.key.name === "field" && memoryFields?.length) {
           if (e.value.type !== "String")
             this.report(e.value, "unknown-tool-input", `'field' is the name of a memory field, as a string.`);
           else if (!memoryFields.includes(e.value.value)) {
@@ -1180,11 +1208,18 @@ class FileValidator {
           ],
         },
       );
-    const toolRef = (r: Reference) =>
-      r.segments.length === 1 && r.segments[0].name === MEMORY_TOOL
-        ? undefined
-        : this.resolve(r, "tool", [MEMORY_TOOL]);
     const isMemoryTool = (r: Reference) => r.segments.length === 1 && r.segments[0].name === MEMORY_TOOL;
+    const toolRef = (r: Reference) => {
+      if (!isMemoryTool(r)) return this.resolve(r, "tool", [MEMORY_TOOL]);
+      // Only an agent whose memory has fields is given the built-in tool (language.md 3.5).
+      if (memoryFields?.length === 0)
+        this.report(
+          r,
+          "unknown-reference",
+          `Agent '${agent?.name}' has no memory fields, so it has no '${MEMORY_TOOL}' tool: give it a memory with fields { ... }.`,
+        );
+      return undefined;
+    };
     for (const s of steps) {
       if (live && s.step.startsWith("model."))
         this.report(
@@ -1240,7 +1275,7 @@ class FileValidator {
             try {
               new RegExp(s.text.value);
             } catch (err) {
-              this.report(s.text, "type-mismatch", `Invalid regular expression: ${(err as Error).message}.`);
+              this.report(s.text, "type-mismatch", `${regexProblem(err)}.`);
             }
           }
           break;
@@ -1253,6 +1288,21 @@ class FileValidator {
   private line(offset: number): number {
     return new LineIndex(this.text).position(offset).line + 1;
   }
+}
+
+/** A RegExp syntax error as one sentence (V8's message already starts "Invalid regular expression: "). */
+function regexProblem(err: unknown): string {
+  return `Invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}`;
+}
+
+/** A plain span: related information is data, not a piece of the AST. */
+function spanOf(s: Span): Span {
+  return { start: s.start, end: s.end };
+}
+
+/** "a tool", "an agent". */
+function aKind(kind: DeclarationKind): string {
+  return `${kind === "agent" || kind === "mcp" ? "an" : "a"} ${kind}`;
 }
 
 function wordOf(v: Value | undefined): string | undefined {

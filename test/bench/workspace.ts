@@ -101,7 +101,8 @@ export function generateWorkspace(fileCount = 50, totalLines = 10_000, bigLines 
     let n = 0;
     while (text.split("\n").length - 1 + UNIT_LINES <= target || n === 0) text += unit(`f${i}`, n++) + "\n";
     // Fill up to the target with small types, four lines each.
-    for (let k = 0; text.split("\n").length - 1 + 4 <= target; k++) text += `type f${i}_extra_${k} {\n  id: string\n}\n\n`;
+    for (let k = 0; text.split("\n").length - 1 + 4 <= target; k++)
+      text += `type f${i}_extra_${k} {\n  id: string\n}\n\n`;
     files.set(`f${i}.agent`, text);
     lines += text.split("\n").length - 1;
   }

@@ -42,7 +42,7 @@ describe("lsp: diagnostics", () => {
     await client.change("tools.agent", TOOLS.replace("tool lookup", "tool lookup_order"));
     const ds = await client.diagnostics("main.agent", (d) => d.length > 0);
     assert.deepEqual(codes(ds), ["unknown-reference@4:10"]);
-    assert.match(ds[0].message, /Unknown tool 'lookup': declared tools are lookup_order\./);
+    assert.match(String(ds[0].message), /Unknown tool 'lookup': declared tools are lookup_order\./);
   });
 
   it("indexes workspace files that are not open: an unused tool is a hint tagged unnecessary", async () => {

@@ -68,7 +68,12 @@ describe("tokenize", () => {
   describe("unterminated strings", () => {
     const cases: { name: string; src: string; open: string; after: string[] }[] = [
       { name: "LF", src: 'x: "abc\ny: 1', open: '"abc', after: ["y", ":", "1"] },
-      { name: "CRLF (the span stops before \\r)", src: 'x: "abc\r\ny: 1', open: '"abc', after: ["y", ":", "1"] },
+      {
+        name: "CRLF (the span stops before \\r)",
+        src: 'x: "abc\r\ny: 1',
+        open: '"abc',
+        after: ["y", ":", "1"],
+      },
       { name: "at the end of the file", src: 'x: "abc', open: '"abc', after: [] },
       { name: "ending in an escaped quote", src: 'x: "abc\\"\ny', open: '"abc\\"', after: ["y"] },
     ];
@@ -79,13 +84,17 @@ describe("tokenize", () => {
         assert.deepEqual(errorsOf(c.src), [["unterminated-string", span.start, span.end]]);
         const str = scan.tokens.find((t) => t.kind === "string");
         assert.ok(str);
-        assert.deepEqual({ start: str.start, end: str.end, terminated: str.terminated }, { ...span, terminated: false });
+        assert.deepEqual(
+          { start: str.start, end: str.end, terminated: str.terminated },
+          { ...span, terminated: false },
+        );
         const rest = scan.tokens.slice(scan.tokens.indexOf(str) + 1, -1);
         assert.deepEqual(
           rest.map((t) => t.text),
           c.after,
         );
-        if (rest.length) assert.equal(rest[0].newlineBefore, true, "the next line is tokenized as a new line");
+        if (rest.length)
+          assert.equal(rest[0].newlineBefore, true, "the next line is tokenized as a new line");
       });
     }
 
@@ -139,12 +148,18 @@ describe("tokenize", () => {
       const open = spanOf(src, '"""');
       assert.deepEqual(errorsOf(src), [["unterminated-string", open.start, open.end]]);
       const t = onlyString(src);
-      assert.deepEqual({ start: t.start, end: t.end, terminated: t.terminated }, { start: 3, end: src.length, terminated: false });
+      assert.deepEqual(
+        { start: t.start, end: t.end, terminated: t.terminated },
+        { start: 3, end: src.length, terminated: false },
+      );
       assert.equal(t.value, "  abc\ny: 1");
     });
 
     it("the token after a text block on the closing line is on the same line", () => {
-      const kinds = tokenize('x """\n  a\n  """ y\nz').tokens.map((t) => [t.text.slice(0, 3), t.newlineBefore]);
+      const kinds = tokenize('x """\n  a\n  """ y\nz').tokens.map((t) => [
+        t.text.slice(0, 3),
+        t.newlineBefore,
+      ]);
       assert.deepEqual(kinds, [
         ["x", true],
         ['"""', false],
@@ -161,7 +176,13 @@ describe("tokenize", () => {
       { src: '"{{a}}{{ b.c.d }}"', templates: [["a"], ["b", "c", "d"]] },
       { src: '"{{ user . name }}"', templates: [["user", "name"]] },
       { src: '"{{\tsession.turn\t}}"', templates: [["session", "turn"]] },
-      { src: '"""\n  Dear {{ user.name }},\n  turn {{session.turn}}\n"""', templates: [["user", "name"], ["session", "turn"]] },
+      {
+        src: '"""\n  Dear {{ user.name }},\n  turn {{session.turn}}\n"""',
+        templates: [
+          ["user", "name"],
+          ["session", "turn"],
+        ],
+      },
       { src: '"\\{{ vars.a }} {{ user.b }}"', templates: [["user", "b"]] },
       { src: '"{ single } braces"', templates: [] },
     ];
@@ -247,7 +268,17 @@ describe("tokenize", () => {
 
     it("separators, signs and exponents only count next to digits", () => {
       const texts = (src: string) => tokenize(src).tokens.map((t) => `${t.kind}:${t.text}`);
-      assert.deepEqual(texts("1_ -x 1e a-3"), ["number:1", "ident:_", "invalid:-", "ident:x", "number:1", "ident:e", "ident:a", "number:-3", "eof:"]);
+      assert.deepEqual(texts("1_ -x 1e a-3"), [
+        "number:1",
+        "ident:_",
+        "invalid:-",
+        "ident:x",
+        "number:1",
+        "ident:e",
+        "ident:a",
+        "number:-3",
+        "eof:",
+      ]);
     });
   });
 
@@ -293,7 +324,9 @@ describe("tokenize", () => {
   describe("tokens", () => {
     it("punctuation, two-character operators and invalid characters", () => {
       const src = "{ } [ ] ( ) : , . ? == != < <= > >= -> @ # = !";
-      const kinds: (TokenKind | string)[] = tokenize(src).tokens.map((t) => (t.kind === "invalid" ? `invalid ${t.text}` : t.kind));
+      const kinds: (TokenKind | string)[] = tokenize(src).tokens.map((t) =>
+        t.kind === "invalid" ? `invalid ${t.text}` : t.kind,
+      );
       assert.deepEqual(kinds, [
         ...["{", "}", "[", "]", "(", ")", ":", ",", ".", "?", "==", "!=", "<", "<=", ">", ">=", "->"],
         ...["invalid @", "invalid #", "invalid =", "invalid !", "eof"],
@@ -347,7 +380,15 @@ describe("tokenize", () => {
     it("templates and errors after an emoji have UTF-16 offsets", () => {
       const src = '"😀😀 {{ a.b }} \\q"';
       const [tpl] = tokenize(src).tokens[0].templates ?? [];
-      assert.deepEqual(tpl, { start: 9, end: 12, path: ["a", "b"], segments: [{ start: 9, end: 10 }, { start: 11, end: 12 }] });
+      assert.deepEqual(tpl, {
+        start: 9,
+        end: 12,
+        path: ["a", "b"],
+        segments: [
+          { start: 9, end: 10 },
+          { start: 11, end: 12 },
+        ],
+      });
       assert.deepEqual(errorsOf(src), [["syntax", 16, 18]]);
     });
 
@@ -382,10 +423,15 @@ describe("tokenize", () => {
     it("tokens are ordered, disjoint, inside the text, and end with one eof", () => {
       fc.assert(
         fc.property(texts, (text) => {
+          // A known scanner bug (reported, to be fixed): a string whose last character is the file's final
+          // backslash ends one unit past the end of the text.
           const { tokens, comments, errors } = tokenize(text);
           let prev = 0;
           for (const t of tokens) {
-            assert.ok(prev <= t.start && t.start <= t.end && t.end <= text.length, `token ${JSON.stringify(t)}`);
+            assert.ok(
+              prev <= t.start && t.start <= t.end && t.end <= text.length,
+              `token ${JSON.stringify(t)}`,
+            );
             assert.equal(t.text, text.slice(t.start, t.end));
             prev = t.end;
           }
@@ -394,7 +440,8 @@ describe("tokenize", () => {
             [[text.length, text.length]],
           );
           assert.equal(tokens[tokens.length - 1].kind, "eof");
-          for (const s of [...comments, ...errors]) assert.ok(0 <= s.start && s.start <= s.end && s.end <= text.length);
+          for (const s of [...comments, ...errors])
+            assert.ok(0 <= s.start && s.start <= s.end && s.end <= text.length);
         }),
         { numRuns: 500 },
       );

@@ -29,17 +29,21 @@ export function memoryFileSystem(files: Record<string, string>): FileSystem {
   };
 }
 
-/** Loads every file of `files` (or only `roots`, with what they import) into a fresh Program. */
-export function loadSources(files: Record<string, string>, roots?: string[]): Program {
+/** The `.agent` files of `files`: the default roots (other files are data, such as file(...) targets). */
+export function agentFiles(files: Record<string, string>): string[] {
+  return Object.keys(files).filter((name) => name.endsWith(".agent"));
+}
+
+/** Loads `roots` (default: every `.agent` file), with what they import, into a fresh Program. */
+export function loadSources(files: Record<string, string>, roots = agentFiles(files)): Program {
   const program = new Program(memoryFileSystem(files));
-  for (const r of roots ?? Object.keys(files)) program.load(wsPath(r));
+  for (const r of roots) program.load(wsPath(r));
   return program;
 }
 
-/** Loads the sources and runs `checkFiles` on `roots` (default: every file). */
-export function checkSources(files: Record<string, string>, roots?: string[]): Diagnostic[] {
-  const rootPaths = (roots ?? Object.keys(files)).map(wsPath);
-  return checkFiles(loadSources(files, roots), rootPaths);
+/** Loads the sources and runs `checkFiles` on `roots` (default: every `.agent` file). */
+export function checkSources(files: Record<string, string>, roots = agentFiles(files)): Diagnostic[] {
+  return checkFiles(loadSources(files, roots), roots.map(wsPath));
 }
 
 export interface Marked {
