@@ -6,6 +6,8 @@ import { checkCommand } from "./check";
 import { compileCommand } from "./compile";
 import { fmtCommand } from "./fmt";
 import { lspCommand } from "./lsp";
+import { runCommand } from "./run";
+import { testCommand } from "./test";
 import { processIO, UsageError, type CliIO } from "./io";
 
 const VERSION = "0.1.0";
@@ -18,6 +20,10 @@ commands:
   check [files|dirs...]   validate .agent files (--format json, --hints)
   fmt [files|dirs...]     format .agent files in place (--check: only list unformatted files)
   compile FILE            print an agent's compiled definition (--agent NAME)
+  run FILE                run an agent: --agent NAME, --input TEXT (repeatable; else stdin),
+                          --backend NAME, --script FILE (local backend), --approve all|none,
+                          --user-id ID, --user-name NAME, --workspace DIR
+  test [files|dirs...]    run test blocks (--filter TEXT, --junit FILE); ends with N passed, N failed
   lsp --stdio             run the language server over stdio (for any LSP editor)
   help                    show this help
 
@@ -31,6 +37,8 @@ const COMMANDS: Record<string, Command> = {
   fmt: fmtCommand,
   compile: compileCommand,
   lsp: lspCommand,
+  run: runCommand,
+  test: testCommand,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -40,21 +40,49 @@ const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 // at a few thousand characters. Runs this long are counted in chunks, which may be off by
 // about one token per cut, so such counts are reported as not exact.
 const LONG_RUN = /[\p{L}\p{M}]{256,}|[^\s\p{L}\p{N}]{256,}|\s{256,}/gu;
-const RUN_CHUNK = 256;
+const RUN_LIMIT = 256;
+
+// Unicode-property regexes cost ~0.2 us per character, so a plain scan rules out the common
+// case first. It over-approximates each class (any non-ASCII character extends every run),
+// so a text it passes has no run that LONG_RUN would match.
+function mayHaveLongRun(text: string): boolean {
+  let letters = 0;
+  let symbols = 0;
+  let spaces = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) {
+      letters++;
+      symbols++;
+      spaces++;
+    } else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) {
+      letters++;
+      symbols = spaces = 0;
+    } else if (c === 32 || (c >= 9 && c <= 13)) {
+      spaces++;
+      letters = symbols = 0;
+    } else if (c >= 48 && c <= 57) {
+      letters = symbols = spaces = 0;
+    } else {
+      symbols++;
+      letters = spaces = 0;
+    }
+    if (letters >= RUN_LIMIT || symbols >= RUN_LIMIT || spaces >= RUN_LIMIT) return true;
+  }
+  return false;
+}
 
 function countBpe(text: string, encoding: BpeEncoding): TokenCount {
   const enc = encoder(encoding);
-  LONG_RUN.lastIndex = 0;
-  if (!LONG_RUN.test(text)) {
-    return { tokens: enc.countTokens(text, AS_PLAIN_TEXT), exact: true, encoding };
-  }
   let tokens = 0;
   let last = 0;
-  for (const match of text.matchAll(LONG_RUN)) {
+  let chunked = false;
+  for (const match of mayHaveLongRun(text) ? text.matchAll(LONG_RUN) : []) {
+    chunked = true;
     if (match.index > last) tokens += enc.countTokens(text.slice(last, match.index), AS_PLAIN_TEXT);
     const run = match[0];
     for (let start = 0; start < run.length;) {
-      let end = Math.min(start + RUN_CHUNK, run.length);
+      let end = Math.min(start + RUN_LIMIT, run.length);
       // Never cut a surrogate pair: the halves would each encode as a replacement character.
       if (end < run.length && isLowSurrogate(run.charCodeAt(end))) end--;
       tokens += enc.countTokens(run.slice(start, end), AS_PLAIN_TEXT);
@@ -62,67 +90,65 @@ function countBpe(text: string, encoding: BpeEncoding): TokenCount {
     }
     last = match.index + run.length;
   }
-  if (last < text.length) tokens += enc.countTokens(text.slice(last), AS_PLAIN_TEXT);
-  return { tokens, exact: false, encoding };
+  if (last < text.length) tokens += enc.countTokens(last === 0 ? text : text.slice(last), AS_PLAIN_TEXT);
+  return { tokens, exact: !chunked, encoding };
 }
 
 const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 /**
  * Heuristic for tokenizers we cannot run (Claude, Nova, Llama, ...). It approximates a
- * modern ~100-200k-vocabulary BPE by modelling its pre-tokenizer: a letter run costs one
- * token per 5 letters (common words are one token), digits group by 3, an ASCII symbol
- * costs 0.6 (some merge, as in `":"`), a non-ASCII code point costs 1 (CJK is about one
- * token per character), and indentation or line breaks cost 1 per whitespace run. Against
- * o200k_base it lands at 1.1-1.25x on English prose and code and 0.85-0.95x on JSON;
- * erring high suits budget warnings. Far off for random base64/hex (about 0.55x).
+ * modern ~100-200k-vocabulary BPE by mimicking its pre-tokenizer: a run of ASCII letters
+ * costs one token per 6 letters (common words are one token), digits group by 3, a run of
+ * ASCII symbols costs one token per 3 (`":"`, `});` merge), a non-ASCII code point costs 1
+ * (CJK is about a token per character), and indentation or a line break costs 1 per
+ * whitespace run. Against o200k_base it lands at 1.1-1.2x on English prose and code,
+ * 1.2-1.3x on tool-schema JSON and 0.9x on dense JSON; erring high suits budget warnings.
+ * Random base64 or hex, which BPE splits finely, come out at about 0.55x.
  */
 function estimateTokens(text: string): number {
   let tokens = 0;
   let letters = 0;
   let digits = 0;
+  let symbols = 0;
   let spaces = 0;
   let newline = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    const isSpace = c === 32 || c === 9 || c === 10 || c === 13;
-    if (!isSpace && (spaces > 1 || newline)) tokens += 1;
-    if (!isSpace) {
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+    const digit = c >= 48 && c <= 57;
+    const space = c === 32 || c === 9 || c === 10 || c === 13;
+    const symbol = c < 128 && !letter && !digit && !space;
+    if (!letter && letters) tokens += Math.ceil(letters / 6);
+    if (!digit && digits) tokens += Math.ceil(digits / 3);
+    if (!symbol && symbols) tokens += Math.ceil(symbols / 3);
+    if (!space && (spaces > 1 || newline)) tokens += 1;
+    if (!letter) letters = 0;
+    if (!digit) digits = 0;
+    if (!symbol) symbols = 0;
+    if (!space) {
       spaces = 0;
       newline = false;
     }
-    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) {
-      if (digits) tokens += Math.ceil(digits / 3);
-      digits = 0;
-      letters++;
-      continue;
-    }
-    if (c >= 48 && c <= 57) {
-      if (letters) tokens += Math.ceil(letters / 5);
-      letters = 0;
-      digits++;
-      continue;
-    }
-    if (letters) tokens += Math.ceil(letters / 5);
-    if (digits) tokens += Math.ceil(digits / 3);
-    letters = digits = 0;
-    if (isSpace) {
+    if (letter) letters++;
+    else if (digit) digits++;
+    else if (symbol) symbols++;
+    else if (space) {
       spaces++;
       if (c === 10) newline = true;
-    } else if (c < 128) tokens += 0.6;
-    else if (!isLowSurrogate(c)) tokens += 1;
+    } else if (!isLowSurrogate(c)) tokens += 1;
   }
-  if (letters) tokens += Math.ceil(letters / 5);
-  if (digits) tokens += Math.ceil(digits / 3);
+  tokens += Math.ceil(letters / 6) + Math.ceil(digits / 3) + Math.ceil(symbols / 3);
   if (spaces > 1 || newline) tokens += 1;
-  return Math.ceil(tokens);
+  return tokens;
 }
 
-// Hovers and inlay hints recount the same sections on every keystroke, so exact counts are
-// memoised. Bounded by entries and by total characters; big texts are not worth keeping.
+// Hovers and inlay hints recount the same sections on every keystroke, and the validator
+// recounts unchanged context files on every pass, so exact counts are memoised per block.
+// Bounded by entries and by total characters.
 const CACHE_MAX_TEXT = 64 * 1024;
-const CACHE_MAX_ENTRIES = 512;
-const CACHE_MAX_CHARS = 2 * 1024 * 1024;
+const CACHE_MAX_ENTRIES = 1024;
+const CACHE_MAX_CHARS = 4 * 1024 * 1024;
 
 class LruCache {
   private readonly map = new Map<string, TokenCount>();
@@ -154,6 +180,27 @@ class LruCache {
 
 const caches: Record<BpeEncoding, LruCache> = { o200k_base: new LruCache(), cl100k_base: new LruCache() };
 
+function countBlock(block: string, encoding: BpeEncoding): TokenCount {
+  const cache = caches[encoding];
+  const hit = cache.get(block);
+  if (hit) return hit;
+  // Frozen because cached results are shared between callers.
+  const count = Object.freeze(countBpe(block, encoding));
+  if (block.length <= CACHE_MAX_TEXT) cache.set(block, count);
+  return count;
+}
+
+// Large texts are counted in blocks so that an edit, or a re-validation of an unchanged big
+// context file, only tokenizes what is not cached. Cutting after a newline that is followed
+// by a printable ASCII character other than "/" is exact: in both encodings' pre-tokenizer
+// patterns no piece continues past such a newline (o200k's punctuation piece may swallow a
+// following "/"; whitespace pieces may span lines), and BPE never merges across pieces.
+const BLOCK = 4096;
+
+function isCutAfterNewline(code: number): boolean {
+  return code > 32 && code < 127 && code !== 47;
+}
+
 /** Counts `text` as the API would bill it as message content (no chat framing tokens). */
 export function countTokens(text: string, encoding: TokenEncoding): TokenCount {
   if (encoding === "estimate") {
@@ -161,13 +208,20 @@ export function countTokens(text: string, encoding: TokenEncoding): TokenCount {
     return { tokens: estimateTokens(text), exact: false, encoding };
   }
   if (text.length === 0) return { tokens: 0, exact: true, encoding };
-  const cache = caches[encoding];
-  const hit = cache.get(text);
-  if (hit) return hit;
-  // Frozen because cached results are shared between callers.
-  const count = Object.freeze(countBpe(text, encoding));
-  if (text.length <= CACHE_MAX_TEXT) cache.set(text, count);
-  return count;
+  if (text.length <= 2 * BLOCK) return countBlock(text, encoding);
+  let tokens = 0;
+  let exact = true;
+  let start = 0;
+  while (start < text.length) {
+    let cut = text.indexOf("\n", start + BLOCK);
+    while (cut !== -1 && !isCutAfterNewline(text.charCodeAt(cut + 1))) cut = text.indexOf("\n", cut + 1);
+    const end = cut === -1 ? text.length : cut + 1;
+    const count = countBlock(text.slice(start, end), encoding);
+    tokens += count.tokens;
+    exact &&= count.exact;
+    start = end;
+  }
+  return { tokens, exact, encoding };
 }
 
 /** Uses the model's tokenizer; an unknown model (compatible, local, new ids) gets the estimate. */

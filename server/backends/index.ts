@@ -1,0 +1,20 @@
+// Chooses the model backend for a compiled backend declaration. The local
+// scripted backend is built in; the stateless (OpenAI) and stateful (runtime
+// service) backends plug in here as they are implemented.
+
+import type { CompiledBackend } from "../language/compile";
+import { BackendError, type ModelBackend } from "../runtime/model";
+import { LocalBackend } from "./local";
+
+export interface BackendOptions {
+  env: NodeJS.ProcessEnv;
+}
+
+export function createBackend(spec: CompiledBackend, _options: BackendOptions): ModelBackend {
+  if (spec.provider === "local") return new LocalBackend(spec.name, spec.kind);
+  throw new BackendError(
+    "config",
+    `backend '${spec.name}' uses provider ${spec.provider} (${spec.kind}), which this build of Statecraft cannot call yet; ` +
+      `run on a backend with provider local, or use the local backend's scripted replies`,
+  );
+}

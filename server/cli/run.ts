@@ -1,0 +1,165 @@
+// `statecraft run`: one session of an agent, turn by turn, streaming replies
+// to stdout and recording the session log under .statecraft/sessions/.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as readline from "node:readline";
+import { parseArgs } from "node:util";
+import { createBackend } from "../backends";
+import { LocalBackend, type ScriptStep } from "../backends/local";
+import type { Json } from "../language/compile";
+import { AgentSession, type ApprovalRequest } from "../runtime/engine";
+import { FileMemoryStore } from "../runtime/memoryStore";
+import { BackendError } from "../runtime/model";
+import { compileFor, loadChecked, RunError } from "../runtime/prepare";
+import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
+import { formatDiagnostic, locate } from "./check";
+import { displayPath } from "./files";
+import { UsageError, type CliIO } from "./io";
+
+/** A script file: a JSON array of {"reply": text} | {"call": tool, "input": {...}} | {"handoff": agent}. */
+export function readScript(file: string): ScriptStep[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new UsageError(`cannot read the script ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(data)) throw new UsageError(`${file}: a script is a JSON array of steps`);
+  return data.map((s: Record<string, Json>, i) => {
+    if (typeof s?.reply === "string") return { kind: "reply", text: s.reply };
+    if (typeof s?.call === "string") return { kind: "call", tool: s.call, input: s.input ?? {} };
+    if (typeof s?.handoff === "string") return { kind: "handoff", agent: s.handoff };
+    throw new UsageError(
+      `${file}: step ${i + 1} must be {"reply": "..."}, {"call": "tool", "input": {...}} or {"handoff": "agent"}`,
+    );
+  });
+}
+
+/** Reports a spec with errors the way `statecraft check` does, and returns the exit code. */
+export function reportRunError(err: RunError, io: CliIO, command: string): number {
+  if (err.program)
+    for (const d of err.diagnostics) io.stderr(formatDiagnostic(locate(err.program, d, io.cwd)) + "\n");
+  io.stderr(`statecraft ${command}: ${err.message}\n`);
+  return 1;
+}
+
+export async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      agent: { type: "string" },
+      backend: { type: "string" },
+      input: { type: "string", multiple: true },
+      "user-id": { type: "string" },
+      "user-name": { type: "string" },
+      approve: { type: "string" },
+      script: { type: "string" },
+      workspace: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1)
+    throw new UsageError("usage: statecraft run FILE [--agent NAME] [--backend NAME] [--input TEXT]...");
+  if (values.approve !== undefined && values.approve !== "all" && values.approve !== "none")
+    throw new UsageError(`--approve must be all or none, not '${values.approve}'`);
+  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
+  const file = path.resolve(io.cwd, positionals[0]);
+  try {
+    const loaded = loadChecked(file);
+    const definition = compileFor(loaded, values.agent, values.backend);
+    const spec = definition.backends[definition.agents[definition.agent].backend];
+    const backend = createBackend(spec, { env: io.env });
+    if (backend instanceof LocalBackend) {
+      if (!values.script) {
+        const others = loaded.program
+          .symbols(loaded.root)
+          .ofKind("backend")
+          .map((s) => s.name)
+          .filter((n) => n !== spec.name);
+        throw new UsageError(
+          `agent '${definition.agent}' runs on the local backend, which only plays back scripted replies: pass --script FILE` +
+            (others.length
+              ? `, or run it on a real model with --backend ${others.join(" | ")}`
+              : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`),
+        );
+      }
+      backend.enqueue(...readScript(path.resolve(io.cwd, values.script)));
+    }
+    const interactive = process.stdin.isTTY === true && !values.input;
+    const rl = values.input
+      ? undefined
+      : readline.createInterface({ input: process.stdin, terminal: interactive });
+    const lines = rl?.[Symbol.asyncIterator]();
+    const approver = async (req: ApprovalRequest): Promise<boolean> => {
+      if (values.approve) return values.approve === "all";
+      if (!interactive || !rl) {
+        io.stderr(
+          `approval needed for ${req.tool} ${JSON.stringify(req.input)}: refused (no terminal; pass --approve all to allow)\n`,
+        );
+        return false;
+      }
+      const answer = await new Promise<string>((resolve) =>
+        rl.question(`Approve ${req.tool} ${JSON.stringify(req.input)}? [y/N] `, resolve),
+      );
+      return /^y(es)?$/i.test(answer.trim());
+    };
+    const sessionId = newSessionId();
+    // Tool activity goes to stderr as it happens, so stdout holds only the replies.
+    const writer = new SessionLogWriter(path.join(sessionsDir(workspace), `${sessionId}.jsonl`), (e) => {
+      if (e.type === "tool.call") io.stderr(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
+      else if (e.type === "tool.result" && !e.ok) io.stderr(`  <- ${e.tool} failed: ${e.error}\n`);
+      else if (e.type === "policy.decision" && e.decision === "deny")
+        io.stderr(`  <- ${e.tool} denied: ${e.reason}\n`);
+      else if (e.type === "approval")
+        io.stderr(`  <- ${e.tool} ${e.approved ? "approved" : "not approved"} by ${e.by}\n`);
+      else if (e.type === "handoff") io.stderr(`  -> handed off from ${e.from} to ${e.to}\n`);
+    });
+    const session = await AgentSession.start({
+      definition,
+      baseDir: path.dirname(loaded.root),
+      backend,
+      backendName: spec.name,
+      sink: writer,
+      sessionId,
+      user: { id: values["user-id"] ?? "local-user", name: values["user-name"] },
+      approver,
+      memoryStore: new FileMemoryStore(path.join(workspace, ".statecraft", "memory")),
+      onText: (t) => io.stdout(t),
+      trusted: true,
+      source: path.relative(workspace, file).split(path.sep).join("/"),
+    });
+    let code = 0;
+    const next = async (): Promise<string | undefined> => {
+      if (values.input) return values.input.shift();
+      if (interactive) io.stderr("you> ");
+      const r = await lines!.next();
+      return r.done ? undefined : r.value;
+    };
+    for (let input = await next(); input !== undefined; input = await next()) {
+      if (!input.trim()) continue;
+      if (!interactive) io.stderr(`> ${input}\n`);
+      const turn = await session.send(input);
+      io.stdout("\n");
+      if (turn.status !== "ok") {
+        io.stderr(`statecraft run: turn ${turn.turn} ${turn.status}: ${turn.reason}\n`);
+        code = 1;
+        break;
+      }
+    }
+    rl?.close();
+    await session.end(code === 0 ? "ok" : "failed");
+    writer.close();
+    io.stderr(
+      `session ${sessionId}: ${displayPath(writer.file, io.cwd)} (${session.turn} turn${session.turn === 1 ? "" : "s"})\n`,
+    );
+    return code;
+  } catch (err) {
+    if (err instanceof RunError) return reportRunError(err, io, "run");
+    if (err instanceof BackendError) {
+      io.stderr(`statecraft run: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+// `statecraft test`: runs the `test` blocks of `.agent` files offline (or on
+// the backend a test names), one line per test, then `N passed, N failed`.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { compileTest, findTests } from "../language/compileTests";
+import { checkFiles } from "../language/validate";
+import { RunError } from "../runtime/prepare";
+import { runTest, type TestResult } from "../runtime/testRunner";
+import { collectAgentFiles, displayPath, loadProgram } from "./files";
+import type { CliIO } from "./io";
+import { reportRunError } from "./run";
+
+const xml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function junitXml(results: TestResult[], cwd: string): string {
+  const failures = results.filter((r) => !r.passed).length;
+  const time = (ms: number) => (ms / 1000).toFixed(3);
+  const cases = results.map((r) => {
+    const attrs = `classname="${xml(displayPath(r.file, cwd))}" name="${xml(r.name)}" time="${time(r.durationMs)}"`;
+    if (r.passed) return `    <testcase ${attrs}/>`;
+    const body = r.failures.map((f) => `${displayPath(r.file, cwd)}:${f.line}: ${f.message}`).join("\n");
+    return `    <testcase ${attrs}>\n      <failure message="${xml(r.failures[0]?.message ?? "failed")}">${xml(body)}</failure>\n    </testcase>`;
+  });
+  const total = results.reduce((a, r) => a + r.durationMs, 0);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${results.length}" failures="${failures}" time="${time(total)}">\n  <testsuite name="statecraft" tests="${results.length}" failures="${failures}" time="${time(total)}">\n${cases.join("\n")}\n  </testsuite>\n</testsuites>\n`;
+}
+
+export async function testCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { filter: { type: "string" }, junit: { type: "string" }, workspace: { type: "string" } },
+  });
+  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
+  const files = collectAgentFiles(positionals, io.cwd);
+  const program = loadProgram(files);
+  const errors = checkFiles(program, files).filter((d) => d.severity === "error");
+  if (errors.length)
+    return reportRunError(
+      new RunError(
+        `not run: ${errors.length} error${errors.length === 1 ? "" : "s"} in the spec`,
+        errors,
+        program,
+      ),
+      io,
+      "test",
+    );
+  const tests = findTests(program, files)
+    .map(({ file, decl }) => compileTest(program, file, decl))
+    .filter((t) => !values.filter || t.name.includes(values.filter));
+  const results: TestResult[] = [];
+  for (const t of tests) {
+    const r = await runTest({ program, root: t.file }, t, { workspace, env: io.env });
+    results.push(r);
+    io.stdout(`${r.passed ? "✓" : "✗"} ${r.name} (${Math.round(r.durationMs)} ms)\n`);
+    for (const f of r.failures) io.stdout(`    ${displayPath(r.file, io.cwd)}:${f.line}: ${f.message}\n`);
+  }
+  if (values.junit) fs.writeFileSync(path.resolve(io.cwd, values.junit), junitXml(results, io.cwd));
+  const failed = results.filter((r) => !r.passed).length;
+  if (tests.length === 0)
+    io.stderr(values.filter ? `no test matches '${values.filter}'\n` : "no test blocks found\n");
+  else io.stderr(`sessions: ${displayPath(path.join(workspace, ".statecraft", "sessions"), io.cwd)}\n`);
+  io.stdout(`${results.length - failed} passed, ${failed} failed\n`);
+  return failed > 0 || tests.length === 0 ? 1 : 0;
+}

@@ -1,0 +1,218 @@
+// The session log's event schema: the contract between the engine, the
+// Session Explorer, replay, the runtime service and tests. Plain JSON; one
+// event per line in `.statecraft/sessions/<id>.jsonl`.
+
+import type { CompiledDefinition, Json, JsonSchema } from "../language/compile";
+
+export const LOG_FORMAT = 1;
+
+export type Role = "system" | "user" | "assistant" | "tool";
+
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  input: Json;
+}
+
+/** A provider-neutral chat message, as the engine sends it to a backend. */
+export type Message =
+  | { role: "system"; content: string }
+  | { role: "user"; content: string }
+  | { role: "assistant"; content: string; toolCalls?: ToolCallRequest[] }
+  | { role: "tool"; toolCallId: string; name: string; content: string; isError?: boolean };
+
+export interface ToolSchema {
+  name: string;
+  description: string;
+  parameters: JsonSchema;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface TokenSections {
+  instructions: number;
+  context: number;
+  memory: number;
+  history: number;
+  tools: number;
+  total: number;
+  /** False when a section was estimated rather than counted with the model's tokenizer. */
+  exact: boolean;
+}
+
+export interface UserInfo {
+  id: string;
+  name?: string;
+}
+
+interface Base {
+  /** 1-based position in the log. */
+  seq: number;
+  /** ISO time the event happened. */
+  ts: string;
+}
+
+interface TurnBase extends Base {
+  turn: number;
+}
+
+export interface SessionStartEvent extends Base {
+  type: "session.start";
+  format: number;
+  sessionId: string;
+  agent: string;
+  backend: { name: string; kind: "stateless" | "stateful"; provider: string; model?: string };
+  definition: CompiledDefinition;
+  hash: string;
+  user?: UserInfo;
+  /** Where the agent file lives, relative to the workspace (for replay and the explorer). */
+  source?: string;
+  /** A fork's origin. */
+  parent?: { sessionId: string; turn: number };
+  /** The test this session ran, when it ran one. */
+  test?: string;
+}
+
+export interface TurnStartEvent extends TurnBase {
+  type: "turn.start";
+  agent: string;
+  input: string;
+}
+
+export interface ContextSnapshotEvent extends TurnBase {
+  type: "context.snapshot";
+  /** The model call within the turn (0, 1, ...): each call has its own snapshot. */
+  step: number;
+  agent: string;
+  model?: string;
+  messages: Message[];
+  tools: ToolSchema[];
+  tokens: TokenSections;
+  /** Bytes of the request the client sent for this call. */
+  bytes: number;
+  contextWindow?: number;
+}
+
+export interface ModelRequestEvent extends TurnBase {
+  type: "model.request";
+  step: number;
+  backend: string;
+  model?: string;
+  bytes: number;
+}
+
+export interface ModelResponseEvent extends TurnBase {
+  type: "model.response";
+  step: number;
+  text: string;
+  toolCalls: ToolCallRequest[];
+  usage: Usage;
+  latencyMs: number;
+  stopReason: string;
+}
+
+export interface ToolCallEvent extends TurnBase {
+  type: "tool.call";
+  callId: string;
+  tool: string;
+  input: Json;
+}
+
+export interface PolicyDecisionEvent extends TurnBase {
+  type: "policy.decision";
+  callId: string;
+  tool: string;
+  decision: "allow" | "deny" | "approval";
+  /** Which check decided: scope, deny, limit, approval, unknown-tool. */
+  check?: string;
+  reason?: string;
+}
+
+export interface ApprovalEvent extends TurnBase {
+  type: "approval";
+  callId: string;
+  tool: string;
+  approved: boolean;
+  by: string;
+}
+
+export interface ToolResultEvent extends TurnBase {
+  type: "tool.result";
+  callId: string;
+  tool: string;
+  ok: boolean;
+  output?: Json;
+  error?: string;
+  latencyMs: number;
+  /** `mock` when a test supplied the result, `replay` when it came from a recording. */
+  origin?: "run" | "mock" | "replay";
+}
+
+export interface MemoryWriteEvent extends TurnBase {
+  type: "memory.write";
+  callId: string;
+  memory: string;
+  field: string;
+  value: Json;
+  ok: boolean;
+  error?: string;
+}
+
+export interface MemorySnapshotEvent extends TurnBase {
+  type: "memory.snapshot";
+  memory?: string;
+  scope?: string;
+  values: Record<string, Json>;
+}
+
+export interface HandoffEvent extends TurnBase {
+  type: "handoff";
+  from: string;
+  to: string;
+  callId: string;
+}
+
+export interface TurnEndEvent extends TurnBase {
+  type: "turn.end";
+  agent: string;
+  reply: string;
+  status: "ok" | "failed" | "stopped" | "interrupted";
+  reason?: string;
+  usage: Usage;
+}
+
+export interface SessionEndEvent extends Base {
+  type: "session.end";
+  status: "ok" | "failed" | "stopped";
+  reason?: string;
+  turns: number;
+  usage: Usage;
+}
+
+export type SessionEvent =
+  | SessionStartEvent
+  | TurnStartEvent
+  | ContextSnapshotEvent
+  | ModelRequestEvent
+  | ModelResponseEvent
+  | ToolCallEvent
+  | PolicyDecisionEvent
+  | ApprovalEvent
+  | ToolResultEvent
+  | MemoryWriteEvent
+  | MemorySnapshotEvent
+  | HandoffEvent
+  | TurnEndEvent
+  | SessionEndEvent;
+
+export type EventType = SessionEvent["type"];
+
+/** An event before the log numbers and stamps it. */
+export type NewEvent = SessionEvent extends infer E
+  ? E extends SessionEvent
+    ? Omit<E, "seq" | "ts">
+    : never
+  : never;

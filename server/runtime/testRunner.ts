@@ -1,0 +1,241 @@
+// Runs `test` blocks: arrange steps (scripted model output, mocked tool
+// results, approvals) queue up for the next `send`; expectations check the
+// turn before them. Each test is a session recorded like any other.
+
+import * as path from "node:path";
+import { createBackend } from "../backends";
+import { LocalBackend, type ScriptStep } from "../backends/local";
+import type { CompareOp } from "../language/ast";
+import type { Json } from "../language/compile";
+import type { TestIR, TestStepIR } from "../language/compileTests";
+import { AgentSession, type MockProvider, type TurnResult } from "./engine";
+import type { McpCaller, ToolOutcome } from "./tools";
+import type { MemoryStore } from "./memoryStore";
+import { InMemoryStore } from "./memoryStore";
+import { BackendError } from "./model";
+import { compileFor, RunError, type LoadedProgram } from "./prepare";
+import { newSessionId, SessionLogWriter, sessionsDir } from "./sessionLog";
+
+export interface TestFailure {
+  message: string;
+  /** 1-based line of the step that failed, in `file`. */
+  line: number;
+  step?: string;
+}
+
+export interface TestResult {
+  name: string;
+  file: string;
+  line: number;
+  passed: boolean;
+  failures: TestFailure[];
+  sessionFile?: string;
+  durationMs: number;
+}
+
+export interface TestRunOptions {
+  workspace: string;
+  env: NodeJS.ProcessEnv;
+  /** Memory that outlives sessions; tests get a fresh in-memory store by default so they stay independent. */
+  memoryStore?: MemoryStore;
+  mcp?: McpCaller;
+  trusted?: boolean;
+}
+
+export function compare(actual: Json | undefined, op: CompareOp, expected: Json): boolean {
+  switch (op) {
+    case "==":
+      return JSON.stringify(actual) === JSON.stringify(expected);
+    case "!=":
+      return JSON.stringify(actual) !== JSON.stringify(expected);
+    case "<":
+      return typeof actual === "number" && typeof expected === "number" && actual < expected;
+    case "<=":
+      return typeof actual === "number" && typeof expected === "number" && actual <= expected;
+    case ">":
+      return typeof actual === "number" && typeof expected === "number" && actual > expected;
+    case ">=":
+      return typeof actual === "number" && typeof expected === "number" && actual >= expected;
+    case "contains":
+      if (typeof actual === "string" && typeof expected === "string") return actual.includes(expected);
+      return Array.isArray(actual) && actual.some((x) => JSON.stringify(x) === JSON.stringify(expected));
+    case "matches":
+      return typeof actual === "string" && typeof expected === "string" && new RegExp(expected).test(actual);
+  }
+}
+
+/** Whether every field given in `expected` matches the actual input (extra actual fields are fine). */
+function inputMatches(actual: Json, expected: Record<string, Json>): boolean {
+  if (!actual || typeof actual !== "object" || Array.isArray(actual)) return false;
+  return Object.entries(expected).every(
+    ([k, v]) => JSON.stringify((actual as Record<string, Json>)[k]) === JSON.stringify(v),
+  );
+}
+
+const show = (v: Json | undefined) => (v === undefined ? "nothing" : JSON.stringify(v));
+
+export async function runTest(
+  loaded: LoadedProgram,
+  test: TestIR,
+  options: TestRunOptions,
+): Promise<TestResult> {
+  const t0 = performance.now();
+  const result: TestResult = {
+    name: test.name,
+    file: test.file,
+    line: test.line,
+    passed: true,
+    failures: [],
+    durationMs: 0,
+  };
+  const fail = (message: string, step?: { line: number; source: string }) => {
+    result.passed = false;
+    result.failures.push({ message, line: step?.line ?? test.line, step: step?.source });
+  };
+  let session: AgentSession | undefined;
+  let writer: SessionLogWriter | undefined;
+  try {
+    const definition = compileFor(loaded, test.agent, test.backend);
+    const backendSpec = definition.backends[definition.agents[definition.agent].backend];
+    const local = backendSpec.provider === "local";
+    const backend = local
+      ? new LocalBackend(backendSpec.name, backendSpec.kind)
+      : createBackend(backendSpec, { env: options.env });
+    const script = (s: ScriptStep) => {
+      if (backend instanceof LocalBackend) backend.enqueue(s);
+    };
+    const mocks = new Map<string, ToolOutcome[]>();
+    const approvals = new Map<string, boolean[]>();
+    const mockProvider: MockProvider = (tool) => mocks.get(tool)?.shift();
+    const sessionId = newSessionId();
+    writer = new SessionLogWriter(path.join(sessionsDir(options.workspace), `${sessionId}.jsonl`));
+    result.sessionFile = writer.file;
+    session = await AgentSession.start({
+      definition,
+      baseDir: path.dirname(loaded.root),
+      backend,
+      backendName: backendSpec.name,
+      sink: writer,
+      sessionId,
+      user: test.user,
+      mocks: mockProvider,
+      memoryStore: options.memoryStore ?? new InMemoryStore(),
+      mcp: options.mcp,
+      trusted: options.trusted ?? true,
+      source: path.relative(options.workspace, test.file).split(path.sep).join("/"),
+      test: test.name,
+      approver: (req) => {
+        const answer = approvals.get(req.tool)?.shift();
+        return Promise.resolve(answer ?? false);
+      },
+    });
+    let last: TurnResult | undefined;
+    for (const step of test.steps) {
+      const s = step;
+      switch (s.kind) {
+        case "model.replies":
+          script({ kind: "reply", text: s.text });
+          break;
+        case "model.calls":
+          script({ kind: "call", tool: s.tool, input: s.input });
+          break;
+        case "model.hands_off":
+          script({ kind: "handoff", agent: s.agent });
+          break;
+        case "tool.returns":
+          mocks.set(s.tool, [...(mocks.get(s.tool) ?? []), { ok: true, output: s.value }]);
+          break;
+        case "tool.fails":
+          mocks.set(s.tool, [...(mocks.get(s.tool) ?? []), { ok: false, error: s.message }]);
+          break;
+        case "approve":
+        case "reject":
+          approvals.set(s.tool, [...(approvals.get(s.tool) ?? []), s.kind === "approve"]);
+          break;
+        case "send": {
+          last = await session.send(s.text);
+          if (last.status !== "ok")
+            fail(`the turn ${last.status === "failed" ? "failed" : "was stopped"}: ${last.reason}`, s);
+          if (backend instanceof LocalBackend && backend.pending > 0) {
+            fail(
+              `${backend.pending} scripted model step${backend.pending === 1 ? " was" : "s were"} not used by this turn`,
+              s,
+            );
+            backend.clear();
+          }
+          break;
+        }
+        default: {
+          const problem = expectation(s, last, session);
+          if (problem) fail(problem, s);
+        }
+      }
+    }
+    await session.end(result.passed ? "ok" : "failed");
+  } catch (err) {
+    // A test that cannot run (a backend that is not configured, a bug) fails with the reason; the others go on.
+    const message =
+      err instanceof BackendError || err instanceof RunError ? err.message : `internal error: ${String(err)}`;
+    fail(message);
+    await session?.end("failed", message);
+  } finally {
+    writer?.close();
+  }
+  result.durationMs = performance.now() - t0;
+  return result;
+}
+
+function expectation(s: TestStepIR, last: TurnResult | undefined, session: AgentSession): string | undefined {
+  if (!last && s.kind !== "expect.tokens" && s.kind !== "expect.turns")
+    return "no 'send' before this expectation";
+  switch (s.kind) {
+    case "expect.reply": {
+      const reply = last!.reply;
+      const ok = s.op === "contains" ? reply.includes(s.text) : new RegExp(s.text).test(reply);
+      return ok
+        ? undefined
+        : `expected the reply to ${s.op === "contains" ? "contain" : "match"} ${JSON.stringify(s.text)}; the reply was ${JSON.stringify(reply)}`;
+    }
+    case "expect.tool": {
+      const acts = last!.tools.filter((t) => t.tool === s.tool);
+      const ran = acts.filter((t) => t.status === "ran" || t.status === "failed");
+      const summary = last!.tools.length
+        ? `this turn's tools: ${last!.tools.map((t) => `${t.tool} (${t.status})`).join(", ")}`
+        : "no tool was called in this turn";
+      if (s.outcome === "denied")
+        return acts.some((t) => t.status === "denied")
+          ? undefined
+          : `expected ${s.tool} to be denied; ${summary}`;
+      if (s.outcome === "not_called")
+        return ran.length === 0 ? undefined : `expected ${s.tool} not to be called; ${summary}`;
+      if (!ran.length) return `expected ${s.tool} to be called; ${summary}`;
+      if (s.with && !ran.some((t) => inputMatches(t.input, s.with!)))
+        return `expected ${s.tool} to be called with ${JSON.stringify(s.with)}; it was called with ${ran.map((t) => JSON.stringify(t.input)).join(", ")}`;
+      return undefined;
+    }
+    case "expect.handoff":
+      return last!.handoffs.includes(s.agent)
+        ? undefined
+        : `expected a handoff to ${s.agent}; ${last!.handoffs.length ? `handed off to ${last!.handoffs.join(", ")}` : "there was no handoff"}`;
+    case "expect.memory": {
+      let v: Json | undefined = session.memory;
+      for (const seg of s.path)
+        v = v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, Json>)[seg] : undefined;
+      return compare(v, s.op, s.value)
+        ? undefined
+        : `expected memory.${s.path.join(".")} ${s.op} ${show(s.value)}; it is ${show(v)}`;
+    }
+    case "expect.tokens": {
+      const used = session.usage.inputTokens + session.usage.outputTokens;
+      return compare(used, s.op, s.value)
+        ? undefined
+        : `expected tokens ${s.op} ${show(s.value)}; ${used} were used`;
+    }
+    case "expect.turns":
+      return compare(session.turn, s.op, s.value)
+        ? undefined
+        : `expected turns ${s.op} ${show(s.value)}; there ${session.turn === 1 ? "was 1 turn" : `were ${session.turn} turns`}`;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,198 @@
+// Runs tools: `command` (JSON on stdin, one JSON value on stdout), `http`
+// (templated URL, JSON body, the actor as a header) and, through a pluggable
+// client, `mcp`. Every failure becomes a value the engine gives back to the
+// model; nothing here throws for a tool's own misbehaviour.
+
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import type { CompiledTool, Json, RunIR } from "../language/compile";
+import { renderTemplate, type TemplateScope } from "./templates";
+
+export type ToolOutcome = { ok: true; output: Json } | { ok: false; error: string };
+
+export interface ToolRunContext {
+  /** Folder the compiled definition's relative paths start from. */
+  baseDir: string;
+  scope: TemplateScope;
+  actor?: string;
+  sessionId: string;
+  signal?: AbortSignal;
+  /** Command tools and MCP servers run only in a trusted workspace. */
+  trusted: boolean;
+}
+
+/** Calls a tool of an MCP server (supplied by the MCP module, so the engine has no SDK dependency). */
+export type McpCaller = (
+  server: string,
+  tool: string,
+  input: Json,
+  signal?: AbortSignal,
+) => Promise<ToolOutcome>;
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_OUTPUT = 4 * 1024 * 1024;
+
+export async function runTool(
+  tool: CompiledTool,
+  input: Json,
+  ctx: ToolRunContext,
+  mcp?: McpCaller,
+): Promise<ToolOutcome> {
+  const run = tool.run;
+  if (!run)
+    return {
+      ok: false,
+      error: `tool '${tool.name}' has no 'run' in its declaration: it can only be mocked in tests (tool ${tool.name} returns ...)`,
+    };
+  const timeout = tool.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const scope = { ...ctx.scope, input };
+  switch (run.kind) {
+    case "command":
+      if (!ctx.trusted)
+        return { ok: false, error: `command tools do not run in an untrusted workspace (${tool.name})` };
+      return runCommand(run, input, scope, ctx, timeout);
+    case "http":
+      return runHttp(run, input, scope, ctx, timeout);
+    case "mcp":
+      if (!ctx.trusted)
+        return { ok: false, error: `MCP servers do not run in an untrusted workspace (${tool.name})` };
+      if (!mcp) return { ok: false, error: `no MCP client is available to call ${run.server}/${run.tool}` };
+      return withTimeout(
+        mcp(run.server, run.tool, input, ctx.signal),
+        timeout,
+        `${tool.name} (mcp ${run.server})`,
+      );
+  }
+}
+
+async function withTimeout(p: Promise<ToolOutcome>, ms: number, what: string): Promise<ToolOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<ToolOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, error: `${what} timed out after ${ms} ms` }), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function runCommand(
+  run: Extract<RunIR, { kind: "command" }>,
+  input: Json,
+  scope: TemplateScope,
+  ctx: ToolRunContext,
+  timeout: number,
+): Promise<ToolOutcome> {
+  const executable = renderTemplate(run.executable, scope);
+  const args = run.args.map((a) => renderTemplate(a, scope));
+  const cwd = path.resolve(ctx.baseDir, run.cwd);
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (o: ToolOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener("abort", onAbort);
+      resolve(o);
+    };
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(executable, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    } catch (err) {
+      done({ ok: false, error: `cannot start ${executable}: ${(err as Error).message}` });
+      return;
+    }
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      done({
+        ok: false,
+        error: `${executable} ${args.join(" ")} timed out after ${timeout} ms and was killed`,
+      });
+    }, timeout);
+    const onAbort = () => {
+      child.kill("SIGKILL");
+      done({ ok: false, error: "cancelled" });
+    };
+    ctx.signal?.addEventListener("abort", onAbort, { once: true });
+    // Decode as a stream: a multi-byte character may be split across two chunks.
+    child.stdout!.setEncoding("utf8");
+    child.stderr!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => {
+      if (stdout.length < MAX_OUTPUT) stdout += d;
+    });
+    child.stderr!.on("data", (d: string) => {
+      if (stderr.length < 64 * 1024) stderr += d;
+    });
+    child.on("error", (err) =>
+      done({ ok: false, error: `cannot run ${executable} in ${cwd}: ${err.message}` }),
+    );
+    child.on("close", (code) => {
+      if (code !== 0) {
+        const detail = (stdout.trim() || stderr.trim()).slice(-2000);
+        done({ ok: false, error: `${executable} exited with code ${code}${detail ? `: ${detail}` : ""}` });
+        return;
+      }
+      try {
+        done({ ok: true, output: JSON.parse(stdout) as Json });
+      } catch {
+        done({
+          ok: false,
+          error: `${executable} did not print one JSON value on stdout: ${JSON.stringify(stdout.slice(0, 200))}`,
+        });
+      }
+    });
+    child.stdin!.on("error", () => {
+      // The tool may exit without reading its input; its exit code tells what happened.
+    });
+    child.stdin!.end(JSON.stringify(input));
+  });
+}
+
+async function runHttp(
+  run: Extract<RunIR, { kind: "http" }>,
+  input: Json,
+  scope: TemplateScope,
+  ctx: ToolRunContext,
+  timeout: number,
+): Promise<ToolOutcome> {
+  const url = renderTemplate(run.url, scope, encodeURIComponent);
+  const signals = [AbortSignal.timeout(timeout), ...(ctx.signal ? [ctx.signal] : [])];
+  const headers: Record<string, string> = {
+    accept: "application/json, text/plain;q=0.9",
+    "x-statecraft-session": ctx.sessionId,
+  };
+  if (ctx.actor) headers["x-statecraft-actor"] = ctx.actor;
+  let body: string | undefined;
+  // language.md 3.3: the input goes as a JSON body for every method other than GET.
+  if (run.method !== "GET") {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(input);
+  }
+  try {
+    const res = await fetch(url, { method: run.method, headers, body, signal: AbortSignal.any(signals) });
+    const text = await res.text();
+    if (!res.ok)
+      return {
+        ok: false,
+        error: `${run.method} ${url} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 500)}` : ""}`,
+      };
+    if ((res.headers.get("content-type") ?? "").includes("json")) {
+      try {
+        return { ok: true, output: JSON.parse(text) as Json };
+      } catch {
+        return { ok: false, error: `${run.method} ${url} sent invalid JSON` };
+      }
+    }
+    return { ok: true, output: text };
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === "TimeoutError")
+      return { ok: false, error: `${run.method} ${url} timed out after ${timeout} ms` };
+    if (e.name === "AbortError") return { ok: false, error: "cancelled" };
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    return { ok: false, error: `${run.method} ${url} failed: ${cause?.code ?? cause?.message ?? e.message}` };
+  }
+}
