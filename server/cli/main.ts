@@ -6,7 +6,10 @@ import { checkCommand } from "./check";
 import { compileCommand } from "./compile";
 import { fmtCommand } from "./fmt";
 import { lspCommand } from "./lsp";
+import { forkCommand } from "./fork";
+import { replayCommand } from "./replay";
 import { runCommand } from "./run";
+import { sessionsCommand } from "./sessions";
 import { testCommand } from "./test";
 import { processIO, UsageError, type CliIO } from "./io";
 
@@ -24,6 +27,10 @@ commands:
                           --backend NAME, --script FILE (local backend), --approve all|none,
                           --user-id ID, --user-name NAME, --workspace DIR
   test [files|dirs...]    run test blocks (--filter TEXT, --junit FILE); ends with N passed, N failed
+  replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
+                          first divergence) or --mode live (a new session; --backend NAME)
+  fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
+  sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR)
   lsp --stdio             run the language server over stdio (for any LSP editor)
   help                    show this help
 
@@ -39,6 +46,9 @@ const COMMANDS: Record<string, Command> = {
   lsp: lspCommand,
   run: runCommand,
   test: testCommand,
+  replay: replayCommand,
+  fork: forkCommand,
+  sessions: sessionsCommand,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -7,10 +7,12 @@ import * as readline from "node:readline";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
-import type { Json } from "../language/compile";
-import { AgentSession, type ApprovalRequest } from "../runtime/engine";
+import type { CompiledDefinition, Json } from "../language/compile";
+import { AgentSession, type ApprovalRequest, type EngineOptions } from "../runtime/engine";
+import type { UserInfo } from "../runtime/events";
+import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
-import { BackendError } from "../runtime/model";
+import { BackendError, type ModelBackend } from "../runtime/model";
 import { compileFor, loadChecked, RunError } from "../runtime/prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
@@ -44,6 +46,121 @@ export function reportRunError(err: RunError, io: CliIO, command: string): numbe
   return 1;
 }
 
+export interface DriveOptions {
+  command: string;
+  definition: CompiledDefinition;
+  baseDir: string;
+  backend: ModelBackend;
+  backendName: string;
+  workspace: string;
+  /** The agent file, relative to the workspace (recorded for replay). */
+  source?: string;
+  inputs?: string[];
+  approve?: string;
+  user: UserInfo;
+  restore?: EngineOptions["restore"];
+  parent?: EngineOptions["parent"];
+}
+
+/**
+ * Runs one recorded session turn by turn from --input values or stdin,
+ * streaming replies to stdout and tool activity to stderr.
+ */
+export async function driveSession(
+  io: CliIO,
+  o: DriveOptions,
+): Promise<{ code: number; file: string; sessionId: string }> {
+  const interactive = process.stdin.isTTY === true && !o.inputs;
+  const rl = o.inputs ? undefined : readline.createInterface({ input: process.stdin, terminal: interactive });
+  const lines = rl?.[Symbol.asyncIterator]();
+  const approver = async (req: ApprovalRequest): Promise<boolean> => {
+    if (o.approve) return o.approve === "all";
+    if (!interactive || !rl) {
+      io.stderr(
+        `approval needed for ${req.tool} ${JSON.stringify(req.input)}: refused (no terminal; pass --approve all to allow)\n`,
+      );
+      return false;
+    }
+    const answer = await new Promise<string>((resolve) =>
+      rl.question(`Approve ${req.tool} ${JSON.stringify(req.input)}? [y/N] `, resolve),
+    );
+    return /^y(es)?$/i.test(answer.trim());
+  };
+  const mcp = Object.keys(o.definition.mcpServers).length
+    ? new McpPool(o.definition.mcpServers, o.baseDir, io.env)
+    : undefined;
+  const sessionId = newSessionId();
+  // Tool activity goes to stderr as it happens, so stdout holds only the replies.
+  const writer = new SessionLogWriter(path.join(sessionsDir(o.workspace), `${sessionId}.jsonl`), (e) => {
+    if (e.type === "tool.call") io.stderr(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
+    else if (e.type === "tool.result" && !e.ok) io.stderr(`  <- ${e.tool} failed: ${e.error}\n`);
+    else if (e.type === "policy.decision" && e.decision === "deny")
+      io.stderr(`  <- ${e.tool} denied: ${e.reason}\n`);
+    else if (e.type === "approval")
+      io.stderr(`  <- ${e.tool} ${e.approved ? "approved" : "not approved"} by ${e.by}\n`);
+    else if (e.type === "handoff") io.stderr(`  -> handed off from ${e.from} to ${e.to}\n`);
+  });
+  const session = await AgentSession.start({
+    definition: o.definition,
+    baseDir: o.baseDir,
+    backend: o.backend,
+    backendName: o.backendName,
+    sink: writer,
+    sessionId,
+    user: o.user,
+    approver,
+    memoryStore: new FileMemoryStore(path.join(o.workspace, ".statecraft", "memory")),
+    onText: (t) => io.stdout(t),
+    mcp: mcp?.call,
+    trusted: true,
+    source: o.source,
+    restore: o.restore,
+    parent: o.parent,
+  });
+  let code = 0;
+  const queue = o.inputs ? [...o.inputs] : undefined;
+  const next = async (): Promise<string | undefined> => {
+    if (queue) return queue.shift();
+    if (interactive) io.stderr("you> ");
+    const r = await lines!.next();
+    return r.done ? undefined : r.value;
+  };
+  try {
+    for (let input = await next(); input !== undefined; input = await next()) {
+      if (!input.trim()) continue;
+      if (!interactive) io.stderr(`> ${input}\n`);
+      const turn = await session.send(input);
+      io.stdout("\n");
+      if (turn.status !== "ok") {
+        io.stderr(`statecraft ${o.command}: turn ${turn.turn} ${turn.status}: ${turn.reason}\n`);
+        code = 1;
+        break;
+      }
+    }
+  } finally {
+    rl?.close();
+    await mcp?.close();
+    await session.end(code === 0 ? "ok" : "failed");
+    writer.close();
+  }
+  io.stderr(
+    `session ${sessionId}: ${displayPath(writer.file, io.cwd)} (${session.turn} turn${session.turn === 1 ? "" : "s"})\n`,
+  );
+  return { code, file: writer.file, sessionId };
+}
+
+/** The local backend with a script, or a clear reason why it cannot run. */
+export function scriptedLocal(
+  backend: ModelBackend,
+  script: string | undefined,
+  io: CliIO,
+  why: () => string,
+): void {
+  if (!(backend instanceof LocalBackend)) return;
+  if (!script) throw new UsageError(why());
+  backend.enqueue(...readScript(path.resolve(io.cwd, script)));
+}
+
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -61,8 +178,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   });
   if (positionals.length !== 1)
     throw new UsageError("usage: statecraft run FILE [--agent NAME] [--backend NAME] [--input TEXT]...");
-  if (values.approve !== undefined && values.approve !== "all" && values.approve !== "none")
-    throw new UsageError(`--approve must be all or none, not '${values.approve}'`);
+  checkApprove(values.approve);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const file = path.resolve(io.cwd, positionals[0]);
   try {
@@ -70,96 +186,48 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     const definition = compileFor(loaded, values.agent, values.backend);
     const spec = definition.backends[definition.agents[definition.agent].backend];
     const backend = createBackend(spec, { env: io.env });
-    if (backend instanceof LocalBackend) {
-      if (!values.script) {
-        const others = loaded.program
-          .symbols(loaded.root)
-          .ofKind("backend")
-          .map((s) => s.name)
-          .filter((n) => n !== spec.name);
-        throw new UsageError(
-          `agent '${definition.agent}' runs on the local backend, which only plays back scripted replies: pass --script FILE` +
-            (others.length
-              ? `, or run it on a real model with --backend ${others.join(" | ")}`
-              : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`),
-        );
-      }
-      backend.enqueue(...readScript(path.resolve(io.cwd, values.script)));
-    }
-    const interactive = process.stdin.isTTY === true && !values.input;
-    const rl = values.input
-      ? undefined
-      : readline.createInterface({ input: process.stdin, terminal: interactive });
-    const lines = rl?.[Symbol.asyncIterator]();
-    const approver = async (req: ApprovalRequest): Promise<boolean> => {
-      if (values.approve) return values.approve === "all";
-      if (!interactive || !rl) {
-        io.stderr(
-          `approval needed for ${req.tool} ${JSON.stringify(req.input)}: refused (no terminal; pass --approve all to allow)\n`,
-        );
-        return false;
-      }
-      const answer = await new Promise<string>((resolve) =>
-        rl.question(`Approve ${req.tool} ${JSON.stringify(req.input)}? [y/N] `, resolve),
+    scriptedLocal(backend, values.script, io, () => {
+      const others = loaded.program
+        .symbols(loaded.root)
+        .ofKind("backend")
+        .map((s) => s.name)
+        .filter((n) => n !== spec.name);
+      return (
+        `agent '${definition.agent}' runs on the local backend, which only plays back scripted replies: pass --script FILE` +
+        (others.length
+          ? `, or run it on a real model with --backend ${others.join(" | ")}`
+          : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`)
       );
-      return /^y(es)?$/i.test(answer.trim());
-    };
-    const sessionId = newSessionId();
-    // Tool activity goes to stderr as it happens, so stdout holds only the replies.
-    const writer = new SessionLogWriter(path.join(sessionsDir(workspace), `${sessionId}.jsonl`), (e) => {
-      if (e.type === "tool.call") io.stderr(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
-      else if (e.type === "tool.result" && !e.ok) io.stderr(`  <- ${e.tool} failed: ${e.error}\n`);
-      else if (e.type === "policy.decision" && e.decision === "deny")
-        io.stderr(`  <- ${e.tool} denied: ${e.reason}\n`);
-      else if (e.type === "approval")
-        io.stderr(`  <- ${e.tool} ${e.approved ? "approved" : "not approved"} by ${e.by}\n`);
-      else if (e.type === "handoff") io.stderr(`  -> handed off from ${e.from} to ${e.to}\n`);
     });
-    const session = await AgentSession.start({
+    const { code } = await driveSession(io, {
+      command: "run",
       definition,
       baseDir: path.dirname(loaded.root),
       backend,
       backendName: spec.name,
-      sink: writer,
-      sessionId,
-      user: { id: values["user-id"] ?? "local-user", name: values["user-name"] },
-      approver,
-      memoryStore: new FileMemoryStore(path.join(workspace, ".statecraft", "memory")),
-      onText: (t) => io.stdout(t),
-      trusted: true,
+      workspace,
       source: path.relative(workspace, file).split(path.sep).join("/"),
+      inputs: values.input,
+      approve: values.approve,
+      user: { id: values["user-id"] ?? "local-user", name: values["user-name"] },
     });
-    let code = 0;
-    const next = async (): Promise<string | undefined> => {
-      if (values.input) return values.input.shift();
-      if (interactive) io.stderr("you> ");
-      const r = await lines!.next();
-      return r.done ? undefined : r.value;
-    };
-    for (let input = await next(); input !== undefined; input = await next()) {
-      if (!input.trim()) continue;
-      if (!interactive) io.stderr(`> ${input}\n`);
-      const turn = await session.send(input);
-      io.stdout("\n");
-      if (turn.status !== "ok") {
-        io.stderr(`statecraft run: turn ${turn.turn} ${turn.status}: ${turn.reason}\n`);
-        code = 1;
-        break;
-      }
-    }
-    rl?.close();
-    await session.end(code === 0 ? "ok" : "failed");
-    writer.close();
-    io.stderr(
-      `session ${sessionId}: ${displayPath(writer.file, io.cwd)} (${session.turn} turn${session.turn === 1 ? "" : "s"})\n`,
-    );
     return code;
   } catch (err) {
-    if (err instanceof RunError) return reportRunError(err, io, "run");
-    if (err instanceof BackendError) {
-      io.stderr(`statecraft run: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return handleRunFailure(err, io, "run");
   }
+}
+
+export function checkApprove(approve: string | undefined): void {
+  if (approve !== undefined && approve !== "all" && approve !== "none")
+    throw new UsageError(`--approve must be all or none, not '${approve}'`);
+}
+
+/** Spec errors and backend failures end a command with a clear message; bugs keep their stack. */
+export function handleRunFailure(err: unknown, io: CliIO, command: string): number {
+  if (err instanceof RunError) return reportRunError(err, io, command);
+  if (err instanceof BackendError) {
+    io.stderr(`statecraft ${command}: ${err.message}\n`);
+    return 1;
+  }
+  throw err;
 }

@@ -40,7 +40,7 @@ export interface ApprovalRequest {
 }
 
 /** Supplies mocked tool results (tests): undefined means "run the tool for real". */
-export type MockProvider = (tool: string, input: Json) => ToolOutcome | undefined;
+export type MockProvider = (tool: string, input: Json, callId: string) => ToolOutcome | undefined;
 
 export interface EngineHooks {
   /** Awaited after every event is recorded: the debugger pauses here. */
@@ -133,6 +133,12 @@ export class AgentSession {
     const s = new AgentSession(options);
     const def = options.definition;
     const backend = def.backends[def.agents[def.agent].backend];
+    if (options.restore) {
+      s.history.push(...options.restore.history);
+      s.memory = structuredClone(options.restore.memory);
+      s.turn = options.restore.turn;
+      s.summary = options.restore.summary;
+    } else s.memory = s.initialMemory(s.agent());
     await s.record({
       type: "session.start",
       format: LOG_FORMAT,
@@ -150,13 +156,8 @@ export class AgentSession {
       source: options.source,
       parent: options.parent,
       test: options.test,
+      memory: structuredClone(s.memory),
     });
-    if (options.restore) {
-      s.history.push(...options.restore.history);
-      s.memory = structuredClone(options.restore.memory);
-      s.turn = options.restore.turn;
-      s.summary = options.restore.summary;
-    } else s.memory = s.initialMemory(s.agent());
     return s;
   }
 
@@ -381,7 +382,8 @@ export class AgentSession {
             : `internal error: ${(err as Error).message}`;
       if (!(err instanceof BackendError) && !this.options.signal?.aborted) throw err;
     } finally {
-      if (result.status !== "failed" || this.current.length > 1) this.history.push(this.current);
+      const added = this.current;
+      if (result.status !== "failed" || added.length > 1) this.history.push(added);
       this.current = [];
       await this.maybeSummarize();
       const spec = this.memorySpec();
@@ -393,6 +395,7 @@ export class AgentSession {
         memory: spec?.name,
         scope: spec?.scope,
         values: structuredClone(this.memory),
+        summary: this.summary,
       });
       result.agent = this.activeAgent;
       await this.record({
@@ -400,6 +403,7 @@ export class AgentSession {
         turn: this.turn,
         agent: this.activeAgent,
         reply: result.reply,
+        messages: added,
         status: result.status,
         reason: result.reason,
         usage: result.usage,
@@ -584,7 +588,7 @@ export class AgentSession {
     const t0 = performance.now();
     let outcome: ToolOutcome;
     const problem = validateJson(spec.parameters, input, "input");
-    const mocked = this.options.mocks?.(call.name, input);
+    const mocked = this.options.mocks?.(call.name, input, call.id);
     if (mocked) outcome = mocked;
     else if (problem) outcome = { ok: false, error: `invalid input: ${problem}` };
     else outcome = await runTool(spec, input, this.toolContext(), this.options.mcp);

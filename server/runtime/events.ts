@@ -74,6 +74,8 @@ export interface SessionStartEvent extends Base {
   parent?: { sessionId: string; turn: number };
   /** The test this session ran, when it ran one. */
   test?: string;
+  /** Memory values the session started from (stored user/agent memory, or a fork's). */
+  memory?: Record<string, Json>;
 }
 
 export interface TurnStartEvent extends TurnBase {
@@ -166,6 +168,8 @@ export interface MemorySnapshotEvent extends TurnBase {
   memory?: string;
   scope?: string;
   values: Record<string, Json>;
+  /** The summary of older turns, once summarize_after has folded them. */
+  summary?: string;
 }
 
 export interface HandoffEvent extends TurnBase {
@@ -179,6 +183,8 @@ export interface TurnEndEvent extends TurnBase {
   type: "turn.end";
   agent: string;
   reply: string;
+  /** The messages this turn added to the conversation (what a fork restores). */
+  messages: Message[];
   status: "ok" | "failed" | "stopped" | "interrupted";
   reason?: string;
   usage: Usage;

@@ -10,6 +10,7 @@ import type { Json } from "../language/compile";
 import type { TestIR, TestStepIR } from "../language/compileTests";
 import { AgentSession, type MockProvider, type TurnResult } from "./engine";
 import type { McpCaller, ToolOutcome } from "./tools";
+import { McpPool } from "./mcp";
 import type { MemoryStore } from "./memoryStore";
 import { InMemoryStore } from "./memoryStore";
 import { BackendError } from "./model";
@@ -94,6 +95,7 @@ export async function runTest(
   };
   let session: AgentSession | undefined;
   let writer: SessionLogWriter | undefined;
+  let pool: McpPool | undefined;
   try {
     const definition = compileFor(loaded, test.agent, test.backend);
     const backendSpec = definition.backends[definition.agents[definition.agent].backend];
@@ -107,6 +109,8 @@ export async function runTest(
     const mocks = new Map<string, ToolOutcome[]>();
     const approvals = new Map<string, boolean[]>();
     const mockProvider: MockProvider = (tool) => mocks.get(tool)?.shift();
+    if (!options.mcp && Object.keys(definition.mcpServers).length)
+      pool = new McpPool(definition.mcpServers, path.dirname(loaded.root), options.env);
     const sessionId = newSessionId();
     writer = new SessionLogWriter(path.join(sessionsDir(options.workspace), `${sessionId}.jsonl`));
     result.sessionFile = writer.file;
@@ -120,7 +124,7 @@ export async function runTest(
       user: test.user,
       mocks: mockProvider,
       memoryStore: options.memoryStore ?? new InMemoryStore(),
-      mcp: options.mcp,
+      mcp: options.mcp ?? pool?.call,
       trusted: options.trusted ?? true,
       source: path.relative(options.workspace, test.file).split(path.sep).join("/"),
       test: test.name,
@@ -180,6 +184,7 @@ export async function runTest(
     await session?.end("failed", message);
   } finally {
     writer?.close();
+    await pool?.close();
   }
   result.durationMs = performance.now() - t0;
   return result;

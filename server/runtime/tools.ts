@@ -57,8 +57,14 @@ export async function runTool(
       if (!ctx.trusted)
         return { ok: false, error: `MCP servers do not run in an untrusted workspace (${tool.name})` };
       if (!mcp) return { ok: false, error: `no MCP client is available to call ${run.server}/${run.tool}` };
+      // The timeout also cancels the MCP request, not only the wait for it.
       return withTimeout(
-        mcp(run.server, run.tool, input, ctx.signal),
+        mcp(
+          run.server,
+          run.tool,
+          input,
+          AbortSignal.any([AbortSignal.timeout(timeout), ...(ctx.signal ? [ctx.signal] : [])]),
+        ),
         timeout,
         `${tool.name} (mcp ${run.server})`,
       );

@@ -1,0 +1,133 @@
+// `statecraft replay SESSION --mode exact|live`: re-run a recorded session.
+// exact: model and tool results from the log, the current definition re-run,
+// exit 1 at the first request that differs. live: the recorded inputs sent
+// again to a backend as a new session, then a turn-by-turn comparison.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { createBackend } from "../backends";
+import { LocalBackend } from "../backends/local";
+import type { CompiledDefinition } from "../language/compile";
+import type { ModelResponseEvent } from "../runtime/events";
+import { compileFor, loadChecked } from "../runtime/prepare";
+import {
+  CassetteBackend,
+  compareSessions,
+  inputsOf,
+  replayExact,
+  ReplayError,
+  sessionStart,
+} from "../runtime/replay";
+import { readLog } from "../runtime/sessionLog";
+import { displayPath } from "./files";
+import { UsageError, type CliIO } from "./io";
+import { checkApprove, driveSession, handleRunFailure } from "./run";
+import { loadSession, resolveSession } from "./sessionFiles";
+
+/** The agent file a session recorded, resolved against the workspace (or --file). */
+export function sessionSource(
+  start: { source?: string },
+  workspace: string,
+  cwd: string,
+  file?: string,
+): string {
+  if (file) return path.resolve(cwd, file);
+  if (!start.source)
+    throw new UsageError("the session does not say which .agent file it ran: pass --file FILE");
+  const p = path.resolve(workspace, start.source);
+  if (!fs.existsSync(p))
+    throw new UsageError(
+      `the session's agent file ${start.source} is not in ${workspace}: pass --file FILE or --workspace DIR`,
+    );
+  return p;
+}
+
+export async function replayCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      mode: { type: "string", default: "exact" },
+      backend: { type: "string" },
+      file: { type: "string" },
+      workspace: { type: "string" },
+      approve: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1)
+    throw new UsageError("usage: statecraft replay SESSION --mode exact|live [--backend NAME]");
+  if (values.mode !== "exact" && values.mode !== "live")
+    throw new UsageError(`--mode must be exact or live, not '${values.mode}'`);
+  checkApprove(values.approve);
+  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
+  const logFile = resolveSession(positionals[0], workspace, io.cwd);
+  const events = loadSession(logFile, io);
+  try {
+    const start = sessionStart(events);
+    const source = sessionSource(start, workspace, io.cwd, values.file);
+    const loaded = loadChecked(source);
+    if (values.mode === "exact") {
+      const backendName = start.definition.backends[start.definition.agents[start.agent]?.backend]?.implicit
+        ? undefined
+        : start.backend.name;
+      const current: CompiledDefinition = compileFor(loaded, start.agent, backendName);
+      const r = await replayExact(events, current, path.dirname(loaded.root));
+      const defNote =
+        r.recordedHash === r.currentHash ? "definition unchanged" : "definition changed since the recording";
+      if (r.matched) {
+        io.stdout(
+          `exact replay of ${start.sessionId}: ${r.requests} model request${r.requests === 1 ? "" : "s"} in ${r.turns} turn${r.turns === 1 ? "" : "s"} match the recording (${defNote})\n`,
+        );
+        return 0;
+      }
+      io.stdout(`exact replay of ${start.sessionId} diverged (${defNote}):\n  ${r.divergence!.summary}\n`);
+      return 1;
+    }
+    // live
+    const definition = compileFor(loaded, start.agent, values.backend ?? start.backend.name);
+    const spec = definition.backends[definition.agents[definition.agent].backend];
+    let backend = createBackend(spec, { env: io.env });
+    if (backend instanceof LocalBackend)
+      // The local model can only play back: it answers with the recorded responses, while tools run for real.
+      backend = new CassetteBackend(
+        events.filter((e): e is ModelResponseEvent => e.type === "model.response"),
+        spec.name,
+        spec.kind,
+        "local",
+      );
+    const result = await driveSession(io, {
+      command: "replay",
+      definition,
+      baseDir: path.dirname(loaded.root),
+      backend,
+      backendName: spec.name,
+      workspace,
+      source: start.source,
+      inputs: inputsOf(events),
+      approve: values.approve ?? "all",
+      user: start.user ?? { id: "local-user" },
+    });
+    const now = readLog(result.file).events;
+    const cmp = compareSessions(events, now);
+    io.stdout(`\nlive replay of ${start.sessionId} on ${spec.name} (${spec.kind}) as ${result.sessionId}:\n`);
+    io.stdout(`turn  same  tokens (was -> now)  model ms (was -> now)  bytes sent (was -> now)\n`);
+    for (const t of cmp.turns)
+      io.stdout(
+        `${String(t.turn).padStart(4)}  ${t.same ? "yes " : "no  "}  ${`${t.recorded.tokens} -> ${t.now.tokens}`.padEnd(19)}  ${`${Math.round(t.recorded.latencyMs)} -> ${Math.round(t.now.latencyMs)}`.padEnd(21)}  ${t.recorded.bytes} -> ${t.now.bytes}\n`,
+      );
+    io.stdout(
+      cmp.firstDivergence === undefined
+        ? "no divergence: every turn replied the same and called the same tools\n"
+        : `first divergence at turn ${cmp.firstDivergence}\n`,
+    );
+    io.stderr(`recorded: ${displayPath(logFile, io.cwd)}\n`);
+    return result.code;
+  } catch (err) {
+    if (err instanceof ReplayError) {
+      io.stderr(`statecraft replay: ${err.message}\n`);
+      return 2;
+    }
+    return handleRunFailure(err, io, "replay");
+  }
+}

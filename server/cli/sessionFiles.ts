@@ -1,0 +1,38 @@
+// Finding and reading recorded sessions for the replay, fork and sessions commands.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { SessionEvent } from "../runtime/events";
+import { readLog, sessionsDir } from "../runtime/sessionLog";
+import { UsageError, type CliIO } from "./io";
+
+/** A session given as a path to its log or as its id in the workspace. */
+export function resolveSession(arg: string, workspace: string, cwd: string): string {
+  const direct = path.resolve(cwd, arg);
+  if (fs.existsSync(direct) && fs.statSync(direct).isFile()) return direct;
+  const byId = path.join(sessionsDir(workspace), arg.endsWith(".jsonl") ? arg : `${arg}.jsonl`);
+  if (fs.existsSync(byId)) return byId;
+  const prefix = listSessionFiles(workspace).filter((f) => path.basename(f).startsWith(arg));
+  if (prefix.length === 1) return prefix[0];
+  throw new UsageError(
+    prefix.length > 1
+      ? `'${arg}' matches ${prefix.length} sessions; give more of the id`
+      : `no session '${arg}' (not a file, nor an id under ${sessionsDir(workspace)})`,
+  );
+}
+
+export function listSessionFiles(workspace: string): string[] {
+  const dir = sessionsDir(workspace);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export function loadSession(file: string, io: CliIO): SessionEvent[] {
+  const { events, warnings } = readLog(file);
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  return events;
+}

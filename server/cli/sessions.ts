@@ -1,0 +1,105 @@
+// `statecraft sessions [list|show ID]`: what is recorded, readable.
+
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import type { SessionEvent } from "../runtime/events";
+import { turnFigures } from "../runtime/replay";
+import { readLog } from "../runtime/sessionLog";
+import { displayPath } from "./files";
+import { UsageError, type CliIO } from "./io";
+import { listSessionFiles, loadSession, resolveSession } from "./sessionFiles";
+
+function summary(events: SessionEvent[]) {
+  const start = events.find((e) => e.type === "session.start");
+  const end = events.find((e) => e.type === "session.end");
+  const turns = events.filter((e) => e.type === "turn.end").length;
+  const lastTurnEnd = [...events].reverse().find((e) => e.type === "turn.end");
+  const status = end?.type === "session.end" ? end.status : lastTurnEnd ? "unfinished" : "empty";
+  return { start: start?.type === "session.start" ? start : undefined, status, turns };
+}
+
+export function sessionsCommand(argv: string[], io: CliIO): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { workspace: { type: "string" }, format: { type: "string", default: "text" } },
+  });
+  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
+  const [sub = "list", id] = positionals;
+  if (sub === "list") {
+    const rows = listSessionFiles(workspace).map((f) => ({ file: f, ...summary(readLog(f).events) }));
+    if (values.format === "json") {
+      io.stdout(
+        JSON.stringify(
+          rows.map((r) => ({
+            id: path.basename(r.file, ".jsonl"),
+            file: displayPath(r.file, io.cwd),
+            agent: r.start?.agent,
+            backend: r.start?.backend,
+            status: r.status,
+            turns: r.turns,
+            started: r.start?.ts,
+            test: r.start?.test,
+            parent: r.start?.parent,
+          })),
+          null,
+          2,
+        ) + "\n",
+      );
+      return 0;
+    }
+    if (!rows.length) {
+      io.stderr(
+        `no sessions under ${displayPath(path.join(workspace, ".statecraft", "sessions"), io.cwd)}: run an agent or its tests first\n`,
+      );
+      return 0;
+    }
+    for (const r of rows) {
+      const s = r.start;
+      const what = s?.test
+        ? `test "${s.test}"`
+        : s?.parent
+          ? `fork of ${s.parent.sessionId}@${s.parent.turn}`
+          : "";
+      io.stdout(
+        `${path.basename(r.file, ".jsonl")}  ${(s?.agent ?? "?").padEnd(12)} ${(s?.backend.kind ?? "?").padEnd(9)} ${r.status.padEnd(10)} ${String(r.turns).padStart(3)} turn${r.turns === 1 ? " " : "s"}  ${what}\n`,
+      );
+    }
+    return 0;
+  }
+  if (sub === "show") {
+    if (!id) throw new UsageError("usage: statecraft sessions show ID");
+    const file = resolveSession(id, workspace, io.cwd);
+    const events = loadSession(file, io);
+    const { start, status } = summary(events);
+    if (!start) throw new UsageError(`${id} is not a Statecraft session log`);
+    io.stdout(
+      `session ${start.sessionId}: agent ${start.agent} on ${start.backend.name} (${start.backend.kind}, ${start.backend.provider}${start.backend.model ? ` ${start.backend.model}` : ""}), ${status}\n`,
+    );
+    io.stdout(
+      `definition ${start.hash}${start.user ? `, user ${start.user.id}` : ""}${start.source ? `, from ${start.source}` : ""}\n`,
+    );
+    for (const [turn, t] of turnFigures(events)) {
+      io.stdout(`\nturn ${turn}\n  user:  ${t.input}\n`);
+      for (const e of events) {
+        if (!("turn" in e) || e.turn !== turn) continue;
+        if (e.type === "tool.result")
+          io.stdout(
+            `  tool:  ${e.tool} ${e.ok ? "-> " + JSON.stringify(e.output).slice(0, 120) : "failed: " + e.error}\n`,
+          );
+        if (e.type === "policy.decision" && e.decision !== "allow")
+          io.stdout(`  policy: ${e.tool} ${e.decision}: ${e.reason}\n`);
+        if (e.type === "memory.write")
+          io.stdout(
+            `  memory: ${e.field} = ${JSON.stringify(e.value)}${e.ok ? "" : ` (rejected: ${e.error})`}\n`,
+          );
+        if (e.type === "handoff") io.stdout(`  handoff: ${e.from} -> ${e.to}\n`);
+      }
+      io.stdout(
+        `  reply: ${t.reply}\n  ${t.tokens} tokens, ${t.bytes} bytes sent, model ${Math.round(t.latencyMs)} ms\n`,
+      );
+    }
+    return 0;
+  }
+  throw new UsageError(`unknown subcommand '${sub}': use list or show ID`);
+}

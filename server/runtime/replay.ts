@@ -1,0 +1,338 @@
+// Replay and fork over recorded sessions. Exact replay re-runs the current
+// definition with model and tool results taken from the log (a cassette) and
+// reports the first request that differs from what was recorded; live replay
+// sends the recorded inputs again as a new session and compares the two;
+// fork restores the state at turn N into a new session.
+
+import type { CompiledDefinition, Json } from "../language/compile";
+import { AgentSession, type EngineOptions } from "./engine";
+import type {
+  ContextSnapshotEvent,
+  Message,
+  ModelResponseEvent,
+  SessionEvent,
+  SessionStartEvent,
+  ToolResultEvent,
+  TurnEndEvent,
+  TurnStartEvent,
+} from "./events";
+import { InMemoryStore } from "./memoryStore";
+import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "./model";
+import { MemorySink } from "./sessionLog";
+import type { ToolOutcome } from "./tools";
+
+export class ReplayError extends Error {}
+
+export function sessionStart(events: SessionEvent[]): SessionStartEvent {
+  const start = events.find((e): e is SessionStartEvent => e.type === "session.start");
+  if (!start) throw new ReplayError("the log has no session.start event: it is not a Statecraft session log");
+  return start;
+}
+
+export function inputsOf(events: SessionEvent[]): string[] {
+  return events.filter((e): e is TurnStartEvent => e.type === "turn.start").map((e) => e.input);
+}
+
+/** A backend that answers with the recorded model responses, in order. */
+export class CassetteBackend implements ModelBackend {
+  readonly provider: string;
+  private next = 0;
+  constructor(
+    private readonly responses: ModelResponseEvent[],
+    readonly name: string,
+    readonly kind: "stateless" | "stateful",
+    provider = "replay",
+  ) {
+    this.provider = provider;
+  }
+  get used(): number {
+    return this.next;
+  }
+  get remaining(): number {
+    return this.responses.length - this.next;
+  }
+  complete(request: ModelRequest): Promise<ModelResponse> {
+    const r = this.responses[this.next++];
+    if (!r)
+      return Promise.reject(
+        new BackendError(
+          "script",
+          `the recording has no model response for this call (it recorded ${this.responses.length})`,
+        ),
+      );
+    if (r.text && request.onText) request.onText(r.text);
+    return Promise.resolve({
+      text: r.text,
+      toolCalls: r.toolCalls,
+      usage: r.usage,
+      stopReason: r.stopReason,
+      requestBytes: Buffer.byteLength(
+        JSON.stringify({ model: request.model, messages: request.messages, tools: request.tools }),
+      ),
+    });
+  }
+}
+
+/** Recorded tool results by call id: a replay never runs a tool. */
+function toolCassette(events: SessionEvent[]): (callId: string) => ToolOutcome | undefined {
+  const byId = new Map<string, ToolResultEvent>();
+  for (const e of events) if (e.type === "tool.result") byId.set(e.callId, e);
+  return (callId) => {
+    const r = byId.get(callId);
+    if (!r) return undefined;
+    return r.ok ? { ok: true, output: r.output ?? null } : { ok: false, error: r.error ?? "failed" };
+  };
+}
+
+export interface Difference {
+  path: string;
+  recorded: unknown;
+  now: unknown;
+}
+
+/** The first place two JSON values differ, as a readable path. */
+export function firstDifference(a: unknown, b: unknown, path = ""): Difference | undefined {
+  if (a === b) return undefined;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") {
+    return JSON.stringify(a) === JSON.stringify(b)
+      ? undefined
+      : { path: path || "(value)", recorded: a, now: b };
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return { path, recorded: a, now: b };
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i >= a.length || i >= b.length) return { path: `${path}[${i}]`, recorded: a[i], now: b[i] };
+      const d = firstDifference(a[i], b[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(ao), ...Object.keys(bo)])].filter(
+    (k) => ao[k] !== undefined || bo[k] !== undefined,
+  );
+  for (const k of keys) {
+    const d = firstDifference(ao[k], bo[k], path ? `${path}.${k}` : k);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+export interface Divergence {
+  turn: number;
+  step: number;
+  /** What differs, e.g. `messages[0].content` or `tools[1].parameters.properties.amount.type`. */
+  difference: Difference;
+  summary: string;
+}
+
+export interface ExactReplayResult {
+  matched: boolean;
+  turns: number;
+  requests: number;
+  divergence?: Divergence;
+  /** The definition hash recorded and the one replayed. */
+  recordedHash: string;
+  currentHash: string;
+}
+
+const clip = (v: unknown, n = 160) => {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return s === undefined ? "nothing" : s.length > n ? `${s.slice(0, n)}…` : s;
+};
+
+/** Shows the neighbourhood of the first differing character of two strings. */
+function stringDiff(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const from = Math.max(0, i - 30);
+  return `at character ${i}: recorded "…${a.slice(from, i + 50)}…", now "…${b.slice(from, i + 50)}…"`;
+}
+
+export function describeDifference(d: Difference): string {
+  if (typeof d.recorded === "string" && typeof d.now === "string")
+    return `${d.path} differs ${stringDiff(d.recorded, d.now)}`;
+  return `${d.path}: recorded ${clip(d.recorded)}, now ${clip(d.now)}`;
+}
+
+/**
+ * Exact replay: the current definition re-run against the recording. Every
+ * model request the engine would send now is compared with the recorded
+ * context snapshot at the same turn and step.
+ */
+export async function replayExact(
+  events: SessionEvent[],
+  current: CompiledDefinition,
+  baseDir: string,
+): Promise<ExactReplayResult> {
+  const start = sessionStart(events);
+  const recordedSnapshots = events.filter((e): e is ContextSnapshotEvent => e.type === "context.snapshot");
+  const responses = events.filter((e): e is ModelResponseEvent => e.type === "model.response");
+  const approvals = events.filter((e) => e.type === "approval");
+  const tools = toolCassette(events);
+  const backend = new CassetteBackend(
+    responses,
+    start.backend.name,
+    start.backend.kind,
+    start.backend.provider,
+  );
+  let divergence: Divergence | undefined;
+  let compared = 0;
+  const stop = new AbortController();
+  const sink = new MemorySink();
+  const options: EngineOptions = {
+    definition: current,
+    baseDir,
+    backend,
+    backendName: start.backend.name,
+    sink,
+    sessionId: start.sessionId,
+    user: start.user,
+    memoryStore: new InMemoryStore(),
+    restore: start.memory ? { history: [], memory: start.memory, agent: current.agent, turn: 0 } : undefined,
+    signal: stop.signal,
+    approver: (req) => {
+      const a = approvals.find((x) => x.type === "approval" && x.callId === req.callId);
+      return Promise.resolve(a?.type === "approval" ? a.approved : false);
+    },
+    // Tool results come from the recording, by call id: the cassette's calls carry the recorded ids.
+    mocks: (_tool, _input, callId) =>
+      tools(callId) ?? { ok: false, error: "the recording has no result for this call" },
+    hooks: {
+      afterEvent: (e) => {
+        if (divergence || e.type !== "context.snapshot") return;
+        const recorded = recordedSnapshots[compared++];
+        if (!recorded) {
+          divergence = {
+            turn: e.turn,
+            step: e.step,
+            difference: { path: "model call", recorded: undefined, now: `call ${e.step} of turn ${e.turn}` },
+            summary: `turn ${e.turn}: the current definition makes a model call the recording does not have (it recorded ${recordedSnapshots.length})`,
+          };
+          stop.abort();
+          return;
+        }
+        const d = firstDifference(
+          { messages: recorded.messages, tools: recorded.tools },
+          { messages: e.messages, tools: e.tools },
+        );
+        if (d) {
+          divergence = {
+            turn: recorded.turn,
+            step: recorded.step,
+            difference: d,
+            summary: `turn ${recorded.turn}, model call ${recorded.step + 1}: ${describeDifference(d)}`,
+          };
+          stop.abort();
+        }
+      },
+    },
+  };
+  const session = await AgentSession.start(options);
+  for (const input of inputsOf(events)) {
+    if (divergence) break;
+    const r = await session.send(input);
+    if (r.status === "failed" && !divergence) {
+      divergence = {
+        turn: r.turn,
+        step: 0,
+        difference: { path: "turn", recorded: "completed", now: r.reason },
+        summary: `turn ${r.turn} could not be replayed: ${r.reason}`,
+      };
+      break;
+    }
+  }
+  if (!divergence && compared < recordedSnapshots.length) {
+    const next = recordedSnapshots[compared];
+    divergence = {
+      turn: next.turn,
+      step: next.step,
+      difference: {
+        path: "model call",
+        recorded: `call ${next.step + 1} of turn ${next.turn}`,
+        now: undefined,
+      },
+      summary: `turn ${next.turn}: the recording has a model call (${next.step + 1}) that the current definition no longer makes`,
+    };
+  }
+  return {
+    matched: !divergence,
+    turns: session.turn,
+    requests: compared,
+    divergence,
+    recordedHash: start.hash,
+    currentHash: current.hash,
+  };
+}
+
+export interface TurnComparison {
+  turn: number;
+  input: string;
+  recorded: { reply: string; tools: string[]; tokens: number; latencyMs: number; bytes: number };
+  now: { reply: string; tools: string[]; tokens: number; latencyMs: number; bytes: number };
+  same: boolean;
+}
+
+/** Per-turn figures of a session: reply, tools called, tokens, model latency and bytes sent. */
+export function turnFigures(
+  events: SessionEvent[],
+): Map<number, TurnComparison["recorded"] & { input: string }> {
+  const out = new Map<number, TurnComparison["recorded"] & { input: string }>();
+  for (const e of events) {
+    if (e.type === "turn.start")
+      out.set(e.turn, { input: e.input, reply: "", tools: [], tokens: 0, latencyMs: 0, bytes: 0 });
+    const t = "turn" in e ? out.get(e.turn) : undefined;
+    if (!t) continue;
+    if (e.type === "tool.call") t.tools.push(e.tool);
+    if (e.type === "model.request") t.bytes += e.bytes;
+    if (e.type === "model.response") {
+      t.tokens += e.usage.inputTokens + e.usage.outputTokens;
+      t.latencyMs += e.latencyMs;
+    }
+    if (e.type === "turn.end") t.reply = e.reply;
+  }
+  return out;
+}
+
+export function compareSessions(
+  recorded: SessionEvent[],
+  now: SessionEvent[],
+): { turns: TurnComparison[]; firstDivergence?: number } {
+  const a = turnFigures(recorded);
+  const b = turnFigures(now);
+  const turns: TurnComparison[] = [];
+  let firstDivergence: number | undefined;
+  for (const [turn, r] of a) {
+    const n = b.get(turn) ?? { input: r.input, reply: "", tools: [], tokens: 0, latencyMs: 0, bytes: 0 };
+    const same = r.reply === n.reply && JSON.stringify(r.tools) === JSON.stringify(n.tools);
+    if (!same && firstDivergence === undefined) firstDivergence = turn;
+    const { input, ...rec } = r;
+    const { input: _i, ...cur } = n;
+    turns.push({ turn, input, recorded: rec, now: cur, same });
+  }
+  return { turns, firstDivergence };
+}
+
+/** What a fork restores: the conversation, memory, summary and active agent after turn N. */
+export function stateAtTurn(
+  events: SessionEvent[],
+  turn: number,
+): { history: Message[][]; memory: Record<string, Json>; agent: string; turn: number; summary?: string } {
+  const start = sessionStart(events);
+  const ends = events.filter((e): e is TurnEndEvent => e.type === "turn.end");
+  const last = ends.length ? ends[ends.length - 1].turn : 0;
+  if (!Number.isInteger(turn) || turn < 0 || turn > last)
+    throw new ReplayError(`--turn must be between 0 and ${last}, the turns this session recorded`);
+  const history = ends.filter((e) => e.turn <= turn).map((e) => e.messages ?? []);
+  let memory: Record<string, Json> = start.memory ?? {};
+  let summary: string | undefined;
+  for (const e of events) {
+    if (e.type === "memory.snapshot" && e.turn <= turn) {
+      memory = e.values;
+      summary = e.summary;
+    }
+  }
+  const agent = ends.filter((e) => e.turn <= turn).pop()?.agent ?? start.agent;
+  return { history, memory, agent, turn, summary };
+}
