@@ -3,6 +3,7 @@
 // context so that everything is disposed with it.
 
 import * as vscode from "vscode";
+import { registerCommands } from "./commands";
 import { startLanguageClient, type LanguageClientHandle } from "./languageClient";
 
 let client: LanguageClientHandle | undefined;
@@ -18,6 +19,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("statecraft.showLog", () => log.show()),
   );
+  registerCommands(context, log);
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
 }
 

@@ -10,7 +10,7 @@ import { ReplayError, sessionStart, stateAtTurn } from "../runtime/replay";
 import { UsageError, type CliIO } from "./io";
 import { sessionSource } from "./replay";
 import { checkApprove, driveSession, handleRunFailure, scriptedLocal } from "./run";
-import { loadSession, resolveSession } from "./sessionFiles";
+import { loadSession, parentLoader, resolveSession } from "./sessionFiles";
 
 export async function forkCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -37,7 +37,7 @@ export async function forkCommand(argv: string[], io: CliIO): Promise<number> {
   const events = loadSession(logFile, io);
   try {
     const start = sessionStart(events);
-    const state = stateAtTurn(events, turn);
+    const state = stateAtTurn(events, turn, parentLoader(workspace, io));
     const source = sessionSource(start, workspace, io.cwd, values.file);
     if (!fs.existsSync(source)) throw new UsageError(`cannot read ${source}`);
     const loaded = loadChecked(source);

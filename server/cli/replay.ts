@@ -18,12 +18,13 @@ import {
   replayExact,
   ReplayError,
   sessionStart,
+  startState,
 } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
 import { displayPath } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { checkApprove, driveSession, handleRunFailure } from "./run";
-import { loadSession, resolveSession } from "./sessionFiles";
+import { loadSession, parentLoader, resolveSession } from "./sessionFiles";
 
 /** The agent file a session recorded, resolved against the workspace (or --file). */
 export function sessionSource(
@@ -67,12 +68,18 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
     const start = sessionStart(events);
     const source = sessionSource(start, workspace, io.cwd, values.file);
     const loaded = loadChecked(source);
+    // Where the session started: a fork continues its parent's conversation, and all start from the recorded memory.
+    const restore = startState(events, parentLoader(workspace, io));
     if (values.mode === "exact") {
       const backendName = start.definition.backends[start.definition.agents[start.agent]?.backend]?.implicit
         ? undefined
         : start.backend.name;
       const current: CompiledDefinition = compileFor(loaded, start.agent, backendName);
-      const r = await replayExact(events, current, path.dirname(loaded.root));
+      const r = await replayExact(events, current, path.dirname(loaded.root), restore);
+      if (r.unfinishedTurn !== undefined)
+        io.stderr(
+          `warning: turn ${r.unfinishedTurn} is not finished in the recording (the run was interrupted); it was not replayed\n`,
+        );
       const defNote =
         r.recordedHash === r.currentHash ? "definition unchanged" : "definition changed since the recording";
       if (r.matched) {
@@ -107,6 +114,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
       inputs: inputsOf(events),
       approve: values.approve ?? "all",
       user: start.user ?? { id: "local-user" },
+      restore,
     });
     const now = readLog(result.file).events;
     const cmp = compareSessions(events, now);

@@ -143,8 +143,10 @@ export async function driveSession(
     await session.end(code === 0 ? "ok" : "failed");
     writer.close();
   }
+  // The turns this session ran (a fork's turn numbers continue its parent's).
+  const turns = session.turn - (o.restore?.turn ?? 0);
   io.stderr(
-    `session ${sessionId}: ${displayPath(writer.file, io.cwd)} (${session.turn} turn${session.turn === 1 ? "" : "s"})\n`,
+    `session ${sessionId}: ${displayPath(writer.file, io.cwd)} (${turns} turn${turns === 1 ? "" : "s"})\n`,
   );
   return { code, file: writer.file, sessionId };
 }

@@ -3,7 +3,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { SessionEvent } from "../runtime/events";
+import { ReplayError, type SessionLoader } from "../runtime/replay";
 import { readLog, sessionsDir } from "../runtime/sessionLog";
+import { displayPath } from "./files";
 import { UsageError, type CliIO } from "./io";
 
 /** A session given as a path to its log or as its id in the workspace. */
@@ -35,4 +37,16 @@ export function loadSession(file: string, io: CliIO): SessionEvent[] {
   const { events, warnings } = readLog(file);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
   return events;
+}
+
+/** Loads a fork's parent from the workspace, so that the state the fork started from can be rebuilt. */
+export function parentLoader(workspace: string, io: CliIO): SessionLoader {
+  return (id) => {
+    const file = path.join(sessionsDir(workspace), `${id}.jsonl`);
+    if (!fs.existsSync(file))
+      throw new ReplayError(
+        `the session is a fork of ${id}, whose log is not under ${displayPath(sessionsDir(workspace), io.cwd)}: the state it started from cannot be rebuilt`,
+      );
+    return loadSession(file, io);
+  };
 }

@@ -57,7 +57,11 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`${r.passed ? "✓" : "✗"} ${r.name} (${Math.round(r.durationMs)} ms)\n`);
     for (const f of r.failures) io.stdout(`    ${displayPath(r.file, io.cwd)}:${f.line}: ${f.message}\n`);
   }
-  if (values.junit) fs.writeFileSync(path.resolve(io.cwd, values.junit), junitXml(results, io.cwd));
+  if (values.junit) {
+    const report = path.resolve(io.cwd, values.junit);
+    fs.mkdirSync(path.dirname(report), { recursive: true });
+    fs.writeFileSync(report, junitXml(results, io.cwd));
+  }
   const failed = results.filter((r) => !r.passed).length;
   if (tests.length === 0)
     io.stderr(values.filter ? `no test matches '${values.filter}'\n` : "no test blocks found\n");

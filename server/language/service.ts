@@ -7,7 +7,13 @@ import * as path from "node:path";
 import { declarationName, type Declaration, type DeclarationKind, type Span } from "./ast";
 import { diagnostic, type Diagnostic } from "./diagnostics";
 import { Program, type FileSystem, type Symbol } from "./program";
-import { analyzeFile, UNUSED_KINDS, type FileAnalysis, type ResolvedReference } from "./validate";
+import {
+  analyzeFile,
+  duplicateDiagnostics,
+  UNUSED_KINDS,
+  type FileAnalysis,
+  type ResolvedReference,
+} from "./validate";
 
 export interface DeclarationSite {
   symbol: Symbol;
@@ -18,6 +24,12 @@ export interface DeclarationSite {
 export class LanguageService {
   readonly program: Program;
   private readonly analyses = new Map<string, FileAnalysis>();
+  /**
+   * Analyses invalidated by an edit elsewhere, kept for what they say about
+   * names: the references a file makes (kind and name) do not change when
+   * another file does, so unused-declaration hints need not wait for them.
+   */
+  private readonly stale = new Map<string, FileAnalysis>();
 
   constructor(readonly fs: FileSystem) {
     this.program = new Program(fs);
@@ -38,7 +50,8 @@ export class LanguageService {
     this.program.update(key, text);
     for (const d of this.program.dependants(key)) before.add(d);
     const affected = [key, ...before];
-    for (const f of affected) this.analyses.delete(f);
+    for (const f of affected) this.invalidateOne(f);
+    this.stale.delete(key);
     return affected;
   }
 
@@ -48,8 +61,9 @@ export class LanguageService {
     const deps = this.program.dependants(key);
     this.program.remove(key);
     this.analyses.delete(key);
+    this.stale.delete(key);
     for (const d of deps) {
-      this.analyses.delete(d);
+      this.invalidateOne(d);
       // Re-read the importer so that its import of the removed file is re-resolved.
       const pf = this.program.get(d);
       if (pf) this.program.update(d, pf.file.text);
@@ -58,8 +72,14 @@ export class LanguageService {
   }
 
   private invalidate(key: string): void {
+    this.invalidateOne(key);
+    for (const d of this.program.dependants(key)) this.invalidateOne(d);
+  }
+
+  private invalidateOne(key: string): void {
+    const a = this.analyses.get(key);
+    if (a) this.stale.set(key, a);
     this.analyses.delete(key);
-    for (const d of this.program.dependants(key)) this.analyses.delete(d);
   }
 
   files(): string[] {
@@ -72,8 +92,14 @@ export class LanguageService {
     if (!a) {
       a = analyzeFile(this.program, key);
       this.analyses.set(key, a);
+      this.stale.delete(key);
     }
     return a;
+  }
+
+  /** A file's analysis, or its stale one if it was invalidated and has one (name-level questions only). */
+  private namesOf(key: string): FileAnalysis {
+    return this.analyses.get(key) ?? this.stale.get(key) ?? this.analysis(key);
   }
 
   private allAnalyses(): FileAnalysis[] {
@@ -92,18 +118,25 @@ export class LanguageService {
       out.push(d);
     };
     this.analysis(key).diagnostics.forEach(push);
-    // Duplicates are reported by the analysis of any file whose closure has both declarations.
-    for (const a of this.allAnalyses())
-      for (const d of a.diagnostics) if (d.code === "duplicate-declaration") push(d);
-    const used = this.usedDeclarations();
+    // Duplicates show in the closure of any file that sees both declarations: this file's and its importers'.
+    for (const root of [key, ...this.program.dependants(key)])
+      duplicateDiagnostics(this.program, this.program.symbols(root), key).forEach(push);
+    const used = this.usedNames(key);
     for (const decl of this.program.get(key)?.file.declarations ?? []) {
-      if (!UNUSED_KINDS.has(decl.kind) || used.has(decl) || !decl.name) continue;
+      const name = declarationName(decl);
+      if (
+        !UNUSED_KINDS.has(decl.kind) ||
+        !decl.name ||
+        name === undefined ||
+        used.has(`${decl.kind}:${name}`)
+      )
+        continue;
       push(
         diagnostic(
           key,
           decl.name,
           "unused-declaration",
-          `${decl.kind} '${declarationName(decl)}' is not used by any agent, tool or test.`,
+          `${decl.kind} '${name}' is not used by any agent, tool or test.`,
           {
             unnecessary: true,
           },
@@ -113,11 +146,21 @@ export class LanguageService {
     return out.sort((a, b) => a.span.start - b.span.start);
   }
 
-  private usedDeclarations(): Set<Declaration> {
-    const used = new Set<Declaration>();
-    for (const a of this.allAnalyses()) {
-      for (const r of a.references) if (r.target) used.add(r.target.decl);
-      for (const d of a.implicitUses) used.add(d);
+  /**
+   * `kind:name` keys of the declarations of `key` that something uses: a
+   * reference of that kind and name in a file that can see `key` (itself or
+   * an importer), or an implicit use (the only backend). Stale analyses are
+   * good enough here, so an edit does not re-analyse every importer first.
+   */
+  private usedNames(key: string): Set<string> {
+    const used = new Set<string>();
+    for (const f of [key, ...this.program.dependants(key)]) {
+      const a = this.namesOf(f);
+      for (const r of a.references) used.add(`${r.expected}:${r.name}`);
+      for (const d of a.implicitUses) {
+        const n = declarationName(d);
+        if (n !== undefined) used.add(`${d.kind}:${n}`);
+      }
     }
     return used;
   }

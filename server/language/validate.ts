@@ -53,6 +53,8 @@ export interface ResolvedReference {
   path: string;
   span: Span;
   expected: DeclarationKind;
+  /** The name referred to (also when it resolves to nothing). */
+  name: string;
   target: Symbol | undefined;
 }
 
@@ -83,6 +85,14 @@ function fieldKind(f: FieldDecl): FieldKind {
   const n = t.name.name;
   if ((FIELD_TYPES as readonly string[]).includes(n)) return { kind: n as FieldKind["kind"], list: t.list };
   return { kind: "object", list: t.list };
+}
+
+/** A field type as written (from the AST: the field may live in another file than the one being checked). */
+function typeExprText(t: TypeExpr): string {
+  const base = t.enumValues
+    ? `enum(${t.enumValues.map((v) => JSON.stringify(v.value)).join(", ")})`
+    : t.name.name;
+  return t.list ? `${base}[]` : base;
 }
 
 function valueKind(v: Value): string {
@@ -173,29 +183,9 @@ class FileValidator {
           `Cannot read '${imp.node.path.value}' (resolved to ${imp.target}): check the path, relative to this file.`,
         );
     }
-    for (const dup of this.table.duplicates) {
-      const name = dup.symbol.decl.name;
-      if (!name) continue;
-      const firstText = this.program.get(dup.first.path)?.file.text ?? "";
-      const line = new LineIndex(firstText).position(dup.first.decl.start).line + 1;
-      this.report(
-        name,
-        "duplicate-declaration",
-        `Duplicate ${dup.symbol.kind} '${dup.symbol.name}': already declared at ${path.basename(dup.first.path)}:${line}. Rename or remove one.`,
-        {
-          related: [
-            {
-              path: dup.first.path,
-              span: spanOf(dup.first.decl.name ?? dup.first.decl),
-              message: `First declaration of ${dup.symbol.kind} '${dup.symbol.name}'`,
-            },
-          ],
-        },
-        dup.symbol.path,
-      );
-      // Already an error: not also "unused" (references resolve to the first declaration).
-      this.implicitUses.push(dup.symbol.decl);
-    }
+    for (const d of duplicateDiagnostics(this.program, this.table)) this.diagnostics.push(d);
+    // Already an error: not also "unused" (references resolve to the first declaration).
+    for (const dup of this.table.duplicates) this.implicitUses.push(dup.symbol.decl);
     for (const decl of pf.file.declarations) this.declaration(decl);
     // What the parser could not read is reported once, as a syntax error: a declaration with one is
     // not also told that the property or step it broke is missing.
@@ -227,13 +217,13 @@ class FileValidator {
     const name = first.name;
     const target = lookup(this.table, kind, name);
     if (target) {
-      this.references.push({ path: this.filePath, span: first, expected: kind, target });
+      this.references.push({ path: this.filePath, span: first, expected: kind, name, target });
       return target;
     }
     if (extraNames.includes(name)) return undefined;
     const other = this.table.anyKind(name);
     if (other) {
-      this.references.push({ path: this.filePath, span: first, expected: kind, target: undefined });
+      this.references.push({ path: this.filePath, span: first, expected: kind, name, target: undefined });
       this.report(
         first,
         "wrong-kind",
@@ -252,7 +242,7 @@ class FileValidator {
     }
     const candidates = [...this.table.ofKind(kind).map((s) => s.name), ...extraNames];
     const near = nearest(name, candidates);
-    this.references.push({ path: this.filePath, span: first, expected: kind, target: undefined });
+    this.references.push({ path: this.filePath, span: first, expected: kind, name, target: undefined });
     this.report(
       first,
       "unknown-reference",
@@ -667,7 +657,13 @@ class FileValidator {
     const ref: Reference = { type: "Reference", segments: [t.name], start: t.name.start, end: t.name.end };
     if (!lookup(this.table, "type", n) && !this.hasAnyKind(n)) {
       const near = nearest(n, [...FIELD_TYPES, ...this.table.ofKind("type").map((s) => s.name)]);
-      this.references.push({ path: this.filePath, span: t.name, expected: "type", target: undefined });
+      this.references.push({
+        path: this.filePath,
+        span: t.name,
+        expected: "type",
+        name: n,
+        target: undefined,
+      });
       this.report(
         t.name,
         "unknown-reference",
@@ -1096,13 +1092,13 @@ class FileValidator {
         }
       } else if (["<", "<=", ">", ">="].includes(x.op)) {
         if (k.list || (k.kind !== "number" && k.kind !== "integer"))
-          problem = `'${x.op}' compares numbers; input.${f.name.name} is ${this.text.slice(f.fieldType.start, f.fieldType.end)}`;
+          problem = `'${x.op}' compares numbers; input.${f.name.name} is ${typeExprText(f.fieldType)}`;
         else if (litValue.type !== "Number")
           problem = `input.${f.name.name} is a number; compared with ${valueKind(litValue)}`;
       } else {
         const expected = literalFits(litValue, k);
         if (expected)
-          problem = `input.${f.name.name} is ${this.text.slice(f.fieldType.start, f.fieldType.end)}; compared with ${valueKind(litValue)} (expected ${expected})`;
+          problem = `input.${f.name.name} is ${typeExprText(f.fieldType)}; compared with ${valueKind(litValue)} (expected ${expected})`;
       }
       if (problem) this.report(litValue, "unknown-tool-input", `${problem}.`);
     };
@@ -1161,7 +1157,7 @@ class FileValidator {
         this.report(
           e.value,
           "unknown-tool-input",
-          `Input '${e.key.name}' of tool '${tool.name}' is ${this.text.slice(f.fieldType.start, f.fieldType.end)}; found ${valueKind(e.value)} (expected ${expected}).`,
+          `Input '${e.key.name}' of tool '${tool.name}' is ${typeExprText(f.fieldType)}; found ${valueKind(e.value)} (expected ${expected}).`,
         );
     }
   }
@@ -1314,6 +1310,35 @@ function wordOf(v: Value | undefined): string | undefined {
 
 function stringOf(v: Value | undefined): string | undefined {
   return v && v.type === "String" ? v.value : undefined;
+}
+
+/** `duplicate-declaration` for every repeated kind and name in a closure, on the later declaration. */
+export function duplicateDiagnostics(program: Program, table: SymbolTable, onlyIn?: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const dup of table.duplicates) {
+    const name = dup.symbol.decl.name;
+    if (!name || (onlyIn !== undefined && dup.symbol.path !== onlyIn)) continue;
+    const firstText = program.get(dup.first.path)?.file.text ?? "";
+    const line = new LineIndex(firstText).position(dup.first.decl.start).line + 1;
+    out.push(
+      diagnostic(
+        dup.symbol.path,
+        name,
+        "duplicate-declaration",
+        `Duplicate ${dup.symbol.kind} '${dup.symbol.name}': already declared at ${path.basename(dup.first.path)}:${line}. Rename or remove one.`,
+        {
+          related: [
+            {
+              path: dup.first.path,
+              span: spanOf(dup.first.decl.name ?? dup.first.decl),
+              message: `First declaration of ${dup.symbol.kind} '${dup.symbol.name}'`,
+            },
+          ],
+        },
+      ),
+    );
+  }
+  return out;
 }
 
 export function analyzeFile(program: Program, filePath: string): FileAnalysis {

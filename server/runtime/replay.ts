@@ -135,6 +135,8 @@ export interface ExactReplayResult {
   /** The definition hash recorded and the one replayed. */
   recordedHash: string;
   currentHash: string;
+  /** A turn the log starts but never ends (the run was interrupted): not replayed. */
+  unfinishedTurn?: number;
 }
 
 const clip = (v: unknown, n = 160) => {
@@ -142,12 +144,14 @@ const clip = (v: unknown, n = 160) => {
   return s === undefined ? "nothing" : s.length > n ? `${s.slice(0, n)}…` : s;
 };
 
-/** Shows the neighbourhood of the first differing character of two strings. */
+/** Shows the neighbourhood of the first differing character of two strings, quoted and escaped so it stays on one line. */
 function stringDiff(a: string, b: string): string {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   const from = Math.max(0, i - 30);
-  return `at character ${i}: recorded "…${a.slice(from, i + 50)}…", now "…${b.slice(from, i + 50)}…"`;
+  const around = (s: string) =>
+    JSON.stringify(`${from > 0 ? "…" : ""}${s.slice(from, i + 50)}${i + 50 < s.length ? "…" : ""}`);
+  return `at character ${i}: recorded ${around(a)}, now ${around(b)}`;
 }
 
 export function describeDifference(d: Difference): string {
@@ -165,9 +169,18 @@ export async function replayExact(
   events: SessionEvent[],
   current: CompiledDefinition,
   baseDir: string,
+  /** The state the session started from (a fork's: see startState); by default none, with the recorded memory. */
+  restore?: RestoredState,
 ): Promise<ExactReplayResult> {
   const start = sessionStart(events);
-  const recordedSnapshots = events.filter((e): e is ContextSnapshotEvent => e.type === "context.snapshot");
+  // A log cut short (a crash mid-turn) is replayed up to its last complete turn.
+  const completed = new Set(events.filter((e) => e.type === "turn.end").map((e) => e.turn));
+  const unfinished = events.find(
+    (e): e is TurnStartEvent => e.type === "turn.start" && !completed.has(e.turn),
+  );
+  const recordedSnapshots = events.filter(
+    (e): e is ContextSnapshotEvent => e.type === "context.snapshot" && completed.has(e.turn),
+  );
   const responses = events.filter((e): e is ModelResponseEvent => e.type === "model.response");
   const approvals = events.filter((e) => e.type === "approval");
   const tools = toolCassette(events);
@@ -190,7 +203,9 @@ export async function replayExact(
     sessionId: start.sessionId,
     user: start.user,
     memoryStore: new InMemoryStore(),
-    restore: start.memory ? { history: [], memory: start.memory, agent: current.agent, turn: 0 } : undefined,
+    restore:
+      restore ??
+      (start.memory ? { history: [], memory: start.memory, agent: current.agent, turn: 0 } : undefined),
     signal: stop.signal,
     approver: (req) => {
       const a = approvals.find((x) => x.type === "approval" && x.callId === req.callId);
@@ -230,7 +245,7 @@ export async function replayExact(
     },
   };
   const session = await AgentSession.start(options);
-  for (const input of inputsOf(events)) {
+  for (const input of inputsOf(events.filter((e) => e.type !== "turn.start" || completed.has(e.turn)))) {
     if (divergence) break;
     const r = await session.send(input);
     if (r.status === "failed" && !divergence) {
@@ -258,11 +273,12 @@ export async function replayExact(
   }
   return {
     matched: !divergence,
-    turns: session.turn,
+    turns: session.turn - (options.restore?.turn ?? 0),
     requests: compared,
     divergence,
     recordedHash: start.hash,
     currentHash: current.hash,
+    unfinishedTurn: unfinished?.turn,
   };
 }
 
@@ -314,25 +330,57 @@ export function compareSessions(
   return { turns, firstDivergence };
 }
 
-/** What a fork restores: the conversation, memory, summary and active agent after turn N. */
-export function stateAtTurn(
-  events: SessionEvent[],
-  turn: number,
-): { history: Message[][]; memory: Record<string, Json>; agent: string; turn: number; summary?: string } {
+/** The state a session continues from: the conversation, memory, summary and active agent. */
+export interface RestoredState {
+  history: Message[][];
+  memory: Record<string, Json>;
+  agent: string;
+  turn: number;
+  summary?: string;
+}
+
+/** Reads the events of another recorded session by id (a fork's parent). */
+export type SessionLoader = (sessionId: string) => SessionEvent[];
+
+/**
+ * The state a session started from: for a fork, the state of its parent after
+ * the forked turn (the whole conversation, through any chain of forks), with
+ * the memory the fork recorded; otherwise no history and the recorded memory.
+ */
+export function startState(events: SessionEvent[], loadParent?: SessionLoader): RestoredState | undefined {
   const start = sessionStart(events);
+  if (start.parent && loadParent) {
+    const base = stateAtTurn(loadParent(start.parent.sessionId), start.parent.turn, loadParent);
+    return { ...base, memory: start.memory ?? base.memory };
+  }
+  return start.memory ? { history: [], memory: start.memory, agent: start.agent, turn: 0 } : undefined;
+}
+
+/**
+ * What a fork restores: the conversation, memory, summary and active agent
+ * after turn N. A fork's own log starts after its parent's turn: with
+ * `loadParent`, the parent's conversation is included.
+ */
+export function stateAtTurn(events: SessionEvent[], turn: number, loadParent?: SessionLoader): RestoredState {
+  const start = sessionStart(events);
+  const base = start.parent && loadParent ? startState(events, loadParent) : undefined;
+  const first = base?.turn ?? 0;
   const ends = events.filter((e): e is TurnEndEvent => e.type === "turn.end");
-  const last = ends.length ? ends[ends.length - 1].turn : 0;
-  if (!Number.isInteger(turn) || turn < 0 || turn > last)
-    throw new ReplayError(`--turn must be between 0 and ${last}, the turns this session recorded`);
-  const history = ends.filter((e) => e.turn <= turn).map((e) => e.messages ?? []);
+  const last = ends.length ? ends[ends.length - 1].turn : first;
+  if (!Number.isInteger(turn) || turn < first || turn > last)
+    throw new ReplayError(`--turn must be between ${first} and ${last}, the turns this session recorded`);
+  const history = [
+    ...(base?.history ?? []),
+    ...ends.filter((e) => e.turn <= turn).map((e) => e.messages ?? []),
+  ];
   let memory: Record<string, Json> = start.memory ?? {};
-  let summary: string | undefined;
+  let summary: string | undefined = base?.summary;
   for (const e of events) {
     if (e.type === "memory.snapshot" && e.turn <= turn) {
       memory = e.values;
       summary = e.summary;
     }
   }
-  const agent = ends.filter((e) => e.turn <= turn).pop()?.agent ?? start.agent;
+  const agent = ends.filter((e) => e.turn <= turn).pop()?.agent ?? base?.agent ?? start.agent;
   return { history, memory, agent, turn, summary };
 }

@@ -1,11 +1,18 @@
 // `npm run bench`: every benchmark suite, printed as tables of medians.
 
+import { runEngineBench } from "./engine.bench";
 import { runLanguageBench } from "./language.bench";
+import { runLspBench } from "./lsp.bench";
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(`statecraft benchmarks: node ${process.version}, ${new Date().toISOString()}`);
   if (!(globalThis as { gc?: unknown }).gc) console.log("(run with --expose-gc for heap figures)");
   runLanguageBench();
+  await runLspBench();
+  await runEngineBench();
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -59,18 +59,49 @@ export const diagnosticsFeature: Feature = {
   },
 };
 
-/** Tells the client that diagnostics of `paths` may have changed. */
+interface PublishQueue {
+  pending: string[];
+  scheduled: boolean;
+}
+const queues = new WeakMap<FeatureContext, PublishQueue>();
+
+function sendDiagnostics(ctx: FeatureContext, p: string): void {
+  if (!ctx.file(p)) return;
+  void ctx.connection.sendDiagnostics({
+    uri: ctx.toUri(p),
+    diagnostics: ctx.service.diagnostics(p).map((d) => toLspDiagnostic(ctx, d)),
+  });
+}
+
+/**
+ * Tells the client that diagnostics of `paths` may have changed. The first
+ * path (the edited file) is published at once; its importers follow one per
+ * macrotask, so the editor sees the edited file's problems without waiting
+ * for the whole import graph, and new edits and requests are not held up.
+ */
 export function publishDiagnostics(ctx: FeatureContext, paths: string[]): void {
   if (ctx.clientCapabilities.textDocument?.diagnostic) {
     if (ctx.clientCapabilities.workspace?.diagnostics?.refreshSupport)
       void ctx.connection.languages.diagnostics.refresh();
     return;
   }
-  for (const p of paths) {
-    if (!ctx.file(p)) continue;
-    void ctx.connection.sendDiagnostics({
-      uri: ctx.toUri(p),
-      diagnostics: ctx.service.diagnostics(p).map((d) => toLspDiagnostic(ctx, d)),
-    });
+  const [first, ...rest] = paths;
+  let q = queues.get(ctx);
+  if (!q) queues.set(ctx, (q = { pending: [], scheduled: false }));
+  if (first !== undefined) {
+    q.pending = q.pending.filter((p) => p !== first);
+    sendDiagnostics(ctx, first);
+  }
+  for (const p of rest) if (!q.pending.includes(p)) q.pending.push(p);
+  const queue = q;
+  const drain = () => {
+    const next = queue.pending.shift();
+    if (next !== undefined) sendDiagnostics(ctx, next);
+    if (queue.pending.length) setImmediate(drain);
+    else queue.scheduled = false;
+  };
+  if (!queue.scheduled && queue.pending.length) {
+    queue.scheduled = true;
+    setImmediate(drain);
   }
 }

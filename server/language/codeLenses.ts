@@ -1,0 +1,36 @@
+// Code lenses of a file: run and debug above each agent, run above each test, and "run all" above the
+// first test. Plain data; the language server adds the document's URI to the command arguments.
+
+import { declarationName, type SourceFile, type Span } from "./ast";
+
+export type LensCommand =
+  "statecraft.runAgent" | "statecraft.debugAgent" | "statecraft.runTest" | "statecraft.runTests";
+
+export interface LensData {
+  /** The declaration's keyword and name: the line the lens sits above. */
+  span: Span;
+  title: string;
+  command: LensCommand;
+  /** What the command runs, besides the file: `{ agent }`, `{ test }` or nothing (the whole file). */
+  target: { agent: string } | { test: string } | Record<string, never>;
+}
+
+export function codeLenses(file: SourceFile): LensData[] {
+  const out: LensData[] = [];
+  let firstTest = true;
+  for (const decl of file.declarations) {
+    const name = declarationName(decl);
+    if (name === undefined || !decl.name) continue;
+    const span = { start: decl.keyword.start, end: decl.name.end };
+    if (decl.kind === "agent") {
+      out.push({ span, title: "▶ Run", command: "statecraft.runAgent", target: { agent: name } });
+      out.push({ span, title: "Debug", command: "statecraft.debugAgent", target: { agent: name } });
+    } else if (decl.kind === "test") {
+      out.push({ span, title: "▶ Run test", command: "statecraft.runTest", target: { test: name } });
+      if (firstTest)
+        out.push({ span, title: "Run all tests in file", command: "statecraft.runTests", target: {} });
+      firstTest = false;
+    }
+  }
+  return out;
+}
