@@ -6,7 +6,7 @@ import type { Json } from "../language/compile";
 import { countTokens } from "../language/tokens";
 import type { Message } from "../runtime/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
-import { HANDOFF_PREFIX } from "../runtime/engine";
+import { HANDOFF_PREFIX, memoTokens } from "../runtime/engine";
 
 export type ScriptStep =
   | { kind: "reply"; text: string }
@@ -49,13 +49,9 @@ export class LocalBackend implements ModelBackend {
     if (request.signal?.aborted) return Promise.reject(new BackendError("cancelled", "cancelled"));
     const step = this.queue.shift();
     if (!step) return Promise.reject(new BackendError("script", NO_SCRIPT_MESSAGE));
-    const requestBytes = Buffer.byteLength(
-      JSON.stringify({ model: request.model, messages: request.messages, tools: request.tools }),
-    );
-    const inputTokens = countTokens(
-      request.messages.map(messageChars).join("\n") + JSON.stringify(request.tools),
-      "estimate",
-    ).tokens;
+    const inputTokens =
+      request.messages.reduce((a, m) => a + memoTokens(m, () => messageChars(m), undefined), 0) +
+      memoTokens(request.tools, () => JSON.stringify(request.tools), undefined);
     this.calls++;
     if (step.kind === "reply") {
       // Stream word by word, as a real model would.
@@ -65,7 +61,6 @@ export class LocalBackend implements ModelBackend {
         toolCalls: [],
         usage: { inputTokens, outputTokens: countTokens(step.text, "estimate").tokens },
         stopReason: "end_turn",
-        requestBytes,
       });
     }
     const name = step.kind === "call" ? step.tool : `${HANDOFF_PREFIX}${step.agent}`;
@@ -75,7 +70,6 @@ export class LocalBackend implements ModelBackend {
       toolCalls: [{ id: `call_${this.calls}`, name, input }],
       usage: { inputTokens, outputTokens: countTokens(JSON.stringify(input), "estimate").tokens },
       stopReason: "tool_use",
-      requestBytes,
     });
   }
 

@@ -28,6 +28,22 @@ import { renderTemplate } from "./templates";
 import { runTool, type McpCaller, type ToolOutcome } from "./tools";
 
 export const MEMORY_TOOL = "remember";
+
+const tokenMemo = new WeakMap<object, { encoding: string; tokens: number }>();
+
+/**
+ * Token count of a value that never changes once made (a history message,
+ * an agent's tool schemas), counted once per tokenizer: contexts are
+ * re-assembled on every model call, mostly from the same messages.
+ */
+export function memoTokens(key: object, text: () => string, info: ModelInfo | undefined): number {
+  const encoding = info?.tokenizer ?? "estimate";
+  const hit = tokenMemo.get(key);
+  if (hit && hit.encoding === encoding) return hit.tokens;
+  const tokens = countTokensForModel(text(), info).tokens;
+  tokenMemo.set(key, { encoding, tokens });
+  return tokens;
+}
 export const HANDOFF_PREFIX = "transfer_to_";
 /** Model calls in one turn before the engine stops a runaway tool loop. */
 export const MAX_STEPS_PER_TURN = 32;
@@ -256,7 +272,16 @@ export class AgentSession {
     };
   }
 
+  private readonly toolSchemaCache = new Map<string, ToolSchema[]>();
+
+  /** The tools offered to an agent: fixed for a session, so built once per agent. */
   toolSchemas(agent: CompiledAgent): ToolSchema[] {
+    let tools = this.toolSchemaCache.get(agent.name);
+    if (!tools) this.toolSchemaCache.set(agent.name, (tools = this.buildToolSchemas(agent)));
+    return tools;
+  }
+
+  private buildToolSchemas(agent: CompiledAgent): ToolSchema[] {
     const tools: ToolSchema[] = agent.tools
       .map((t) => this.definition.tools[t])
       .filter((t) => t !== undefined)
@@ -318,8 +343,10 @@ export class AgentSession {
     const inst = count(instructions);
     const ctx = contextParts.map(count);
     const mem = memoryParts.map(count);
-    const hist = [...history, ...this.current].map((m) => count(messageText(m)));
-    const tl = count(tools.length ? JSON.stringify(tools) : "");
+    const hist = [...history, ...this.current].map((m) => ({
+      tokens: memoTokens(m, () => messageText(m), info),
+    }));
+    const tl = { tokens: tools.length ? memoTokens(tools, () => JSON.stringify(tools), info) : 0 };
     const sum = (xs: { tokens: number }[]) => xs.reduce((a, b) => a + b.tokens, 0);
     const tokens: TokenSections = {
       instructions: inst.tokens,
@@ -688,9 +715,7 @@ export class AgentSession {
     const spec = this.memorySpec();
     if (!spec?.summarizeAfter || this.history.length < 2) return;
     const { info } = this.modelInfo(this.agent());
-    const tokens = this.history
-      .flat()
-      .reduce((a, m) => a + countTokensForModel(messageText(m), info).tokens, 0);
+    const tokens = this.history.flat().reduce((a, m) => a + memoTokens(m, () => messageText(m), info), 0);
     if (tokens <= spec.summarizeAfter) return;
     // Keep the newest turn verbatim; fold the rest into the summary.
     const older = this.history.splice(0, this.history.length - 1);

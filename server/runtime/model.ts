@@ -23,8 +23,11 @@ export interface ModelResponse {
   usage: Usage;
   /** end_turn, tool_use, max_tokens, content_filter, ... */
   stopReason: string;
-  /** Bytes of the request as sent on the wire (the stateless-vs-stateful comparison). */
-  requestBytes: number;
+  /**
+   * Bytes of the request as sent on the wire, when the backend knows them;
+   * the engine records its own measure of what it sent either way.
+   */
+  requestBytes?: number;
 }
 
 export interface ModelBackend {

@@ -66,9 +66,6 @@ export class CassetteBackend implements ModelBackend {
       toolCalls: r.toolCalls,
       usage: r.usage,
       stopReason: r.stopReason,
-      requestBytes: Buffer.byteLength(
-        JSON.stringify({ model: request.model, messages: request.messages, tools: request.tools }),
-      ),
     });
   }
 }
