@@ -457,9 +457,7 @@ export class AgentSession {
       const agent = this.agent();
       const ctx = await this.assembleContext();
       this.lastContext = ctx;
-      const requestBytes = Buffer.byteLength(
-        JSON.stringify({ model: ctx.model, messages: ctx.messages, tools: ctx.tools }),
-      );
+      const requestBytes = requestJsonBytes(ctx.model, ctx.messages, ctx.tools);
       await this.record({
         type: "context.snapshot",
         turn: this.turn,
@@ -734,6 +732,32 @@ export class AgentSession {
     this.ended = true;
     await this.record({ type: "session.end", status, reason, turns: this.turn, usage: { ...this.usage } });
   }
+}
+
+const byteMemo = new WeakMap<object, number>();
+
+/** UTF-8 bytes of a value's JSON, counted once per (unchanging) object. */
+export function jsonBytes(value: object): number {
+  let n = byteMemo.get(value);
+  if (n === undefined) byteMemo.set(value, (n = Buffer.byteLength(JSON.stringify(value))));
+  return n;
+}
+
+/**
+ * Bytes of `JSON.stringify({ model, messages, tools })`, computed from the
+ * memoized size of each message: exactly the same number, without
+ * re-serializing the whole history on every model call.
+ */
+export function requestJsonBytes(
+  model: string | undefined,
+  messages: Message[],
+  tools: ToolSchema[],
+): number {
+  const head = model === undefined ? '{"messages":[' : `{"model":${JSON.stringify(model)},"messages":[`;
+  let n =
+    Buffer.byteLength(head) + Math.max(0, messages.length - 1) + '],"tools":'.length + jsonBytes(tools) + 1;
+  for (const m of messages) n += jsonBytes(m);
+  return n;
 }
 
 export function messageText(m: Message): string {

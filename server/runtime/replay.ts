@@ -225,10 +225,16 @@ export async function replayExact(
           stop.abort();
           return;
         }
-        const d = firstDifference(
-          { messages: recorded.messages, tools: recorded.tools },
-          { messages: e.messages, tools: e.tools },
-        );
+        // Equal JSON is the common case and much cheaper than a deep walk; the walk only explains a difference.
+        const same =
+          JSON.stringify(recorded.messages) === JSON.stringify(e.messages) &&
+          JSON.stringify(recorded.tools) === JSON.stringify(e.tools);
+        const d = same
+          ? undefined
+          : firstDifference(
+              { messages: recorded.messages, tools: recorded.tools },
+              { messages: e.messages, tools: e.tools },
+            );
         if (d) {
           divergence = {
             turn: recorded.turn,
