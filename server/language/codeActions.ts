@@ -2,7 +2,14 @@
 // replacements, missing properties, stub declarations for unknown names, secrets moved into env(...), and
 // removal of unused declarations. The language server turns them into LSP code actions.
 
-import { declarationName, type Block, type Declaration, type DeclarationKind, type SourceFile } from "./ast";
+import {
+  DECLARATION_KINDS,
+  declarationName,
+  type Block,
+  type Declaration,
+  type DeclarationKind,
+  type SourceFile,
+} from "./ast";
 import type { Diagnostic, FixData } from "./diagnostics";
 import type { TextEdit } from "./format";
 import { LineIndex } from "./lineIndex";
@@ -33,15 +40,7 @@ const DID_YOU_MEAN: ReadonlySet<string> = new Set([
 ]);
 
 /** Kinds a stub can be created for; a test is never the target of a reference. */
-const CREATABLE: ReadonlySet<DeclarationKind> = new Set([
-  "backend",
-  "type",
-  "tool",
-  "context",
-  "memory",
-  "agent",
-  "mcp",
-]);
+const CREATABLE: ReadonlySet<DeclarationKind> = new Set(DECLARATION_KINDS.filter((k) => k !== "test"));
 
 /** The quick fixes for `diagnostics` of the file at `path`, in the order of the diagnostics. */
 export function quickFixes(
