@@ -104,6 +104,8 @@ export function resolveImportPath(fromFile: string, importPath: string): string 
 export class Program {
   private readonly files = new Map<string, ProgramFile>();
   private index: ProgramIndex | undefined;
+  private readonly closures = new Map<string, string[]>();
+  private reverse: Map<string, string[]> | undefined;
 
   constructor(readonly fs: FileSystem) {}
 
@@ -119,7 +121,7 @@ export class Program {
     const parsed = parse(source, key);
     const pf: ProgramFile = { file: parsed.file, parseDiagnostics: parsed.diagnostics, imports: [] };
     this.files.set(key, pf);
-    this.index = undefined;
+    this.invalidateGraph();
     for (const imp of parsed.file.imports) {
       const target = resolveImportPath(key, imp.path.value);
       pf.imports.push({ node: imp, target, found: false });
@@ -135,7 +137,7 @@ export class Program {
 
   /** Forgets a file (deleted, or closed and re-read from disk next time). */
   remove(filePath: string): void {
-    if (this.files.delete(path.resolve(filePath))) this.index = undefined;
+    if (this.files.delete(path.resolve(filePath))) this.invalidateGraph();
   }
 
   get(filePath: string): ProgramFile | undefined {
@@ -148,6 +150,9 @@ export class Program {
 
   /** The files reachable from `root` through imports, root first, each once (cycles allowed). */
   closure(root: string): string[] {
+    const key = path.resolve(root);
+    const cached = this.closures.get(key);
+    if (cached) return cached;
     const order: string[] = [];
     const seen = new Set<string>();
     const visit = (p: string) => {
@@ -158,14 +163,32 @@ export class Program {
       order.push(p);
       for (const imp of pf.imports) if (imp.found) visit(imp.target);
     };
-    visit(path.resolve(root));
+    visit(key);
+    this.closures.set(key, order);
     return order;
   }
 
   /** Files whose closure contains `filePath`: the ones to re-validate when it changes. */
   dependants(filePath: string): string[] {
-    const key = path.resolve(filePath);
-    return [...this.files.keys()].filter((p) => p !== key && this.closure(p).includes(key));
+    if (!this.reverse) {
+      const reverse = new Map<string, string[]>();
+      for (const p of this.files.keys())
+        for (const q of this.closure(p)) {
+          if (q === p) continue;
+          const list = reverse.get(q);
+          if (list) list.push(p);
+          else reverse.set(q, [p]);
+        }
+      this.reverse = reverse;
+    }
+    return this.reverse.get(path.resolve(filePath)) ?? [];
+  }
+
+  /** The import graph or the set of files changed: closures, dependants and the symbol index are rebuilt lazily. */
+  private invalidateGraph(): void {
+    this.index = undefined;
+    this.closures.clear();
+    this.reverse = undefined;
   }
 
   symbols(root: string): SymbolTable {
