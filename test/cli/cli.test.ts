@@ -6,22 +6,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { main } from "../../server/cli/main";
+import { ROOT, runCli } from "./helpers";
 
-const ROOT = path.resolve(__dirname, "../..");
 const EXAMPLE = path.join(ROOT, "examples/support");
 
-async function run(args: string[], cwd = ROOT): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(args, {
-    cwd,
-    env: {},
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-  });
-  return { code, out, err };
-}
+const run = runCli;
 
 function tempDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-cli-"));

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { NO_SCRIPT_MESSAGE } from "../../server/backends/local";
-import { main } from "../../server/cli/main";
+import { runCli } from "./helpers";
 import type {
   ContextSnapshotEvent,
   Message,
@@ -47,17 +47,7 @@ const DEMO = [
 const SESSION_LINE =
   /^session (\d{8}-\d{6}-[0-9a-f]{6}): \.statecraft\/sessions\/\1\.jsonl \((\d+) turns?\)$/;
 
-async function run(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(args, {
-    cwd,
-    env: {},
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-  });
-  return { code, out, err };
-}
+const run = runCli;
 
 const lines = (text: string) => text.trimEnd().split("\n");
 
