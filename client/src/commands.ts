@@ -1,6 +1,7 @@
 // The command table of the run and test code lenses: every command with its handler, registered in one
-// place and disposed with the extension. The agent engine does not exist yet, so for now each handler says
-// what it will do instead of pretending to run anything.
+// place and disposed with the extension. The engine runs agents from the `statecraft` CLI today; running
+// them inside the editor comes with the editor integration, so for now each handler says how to do it
+// from a terminal instead of pretending to run anything.
 
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -14,25 +15,25 @@ interface LensTarget {
 
 type Handler = (target: LensTarget | undefined) => string;
 
-const NOT_YET = "Statecraft: running agents arrives with the agent engine;";
+const NOT_YET = "Statecraft: running from the editor is not wired up yet;";
 
 const COMMANDS: Record<string, Handler> = {
   "statecraft.runAgent": (t) =>
     t?.agent
-      ? `${NOT_YET} this lens will start '${t.agent}' then.`
-      : `${NOT_YET} use the ▶ Run lens above an agent then.`,
+      ? `${NOT_YET} in a terminal: statecraft run ${fileName(t.uri)} --agent ${t.agent}`
+      : `${NOT_YET} use the ▶ Run lens above an agent.`,
   "statecraft.debugAgent": (t) =>
     t?.agent
-      ? `${NOT_YET} this lens will start '${t.agent}' under the debugger then.`
-      : `${NOT_YET} use the Debug lens above an agent then.`,
+      ? `${NOT_YET} the debugger comes next; to run '${t.agent}' now: statecraft run ${fileName(t.uri)} --agent ${t.agent}`
+      : `${NOT_YET} use the Debug lens above an agent.`,
   "statecraft.runTest": (t) =>
     t?.test
-      ? `${NOT_YET} this lens will run test '${t.test}' then.`
-      : `${NOT_YET} use the ▶ Run test lens above a test then.`,
+      ? `${NOT_YET} in a terminal: statecraft test ${fileName(t.uri)} --filter "${t.test}"`
+      : `${NOT_YET} use the ▶ Run test lens above a test.`,
   "statecraft.runTests": (t) =>
     t?.uri
-      ? `${NOT_YET} this lens will run the tests in ${fileName(t.uri)} then.`
-      : `${NOT_YET} use the Run all tests lens in a .agent file then.`,
+      ? `${NOT_YET} in a terminal: statecraft test ${fileName(t.uri)}`
+      : `${NOT_YET} use the Run all tests lens in a .agent file.`,
 };
 
 export function registerCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
