@@ -10,7 +10,7 @@ import type {
   TextEdit,
   WorkspaceEdit,
 } from "vscode-languageserver-protocol/node";
-import { markers, TestClient } from "./harness";
+import { applyTextEdits, markers, TestClient } from "./harness";
 
 const lines = (...l: string[]) => l.join("\n") + "\n";
 
@@ -429,12 +429,6 @@ function contains(r: Range, p: Position): boolean {
   return before(r.start, p) && before(p, r.end);
 }
 
-function offsetAt(text: string, p: Position): number {
-  let offset = 0;
-  for (let line = 0; line < p.line; line++) offset = text.indexOf("\n", offset) + 1;
-  return offset + p.character;
-}
-
 /** Applies the edits of one document (from `changes` or `documentChanges`), last first. */
 function applyWorkspaceEdit(text: string, uri: string, edit: WorkspaceEdit): string {
   const edits: TextEdit[] = [
@@ -444,14 +438,5 @@ function applyWorkspaceEdit(text: string, uri: string, edit: WorkspaceEdit): str
     ),
   ] as TextEdit[];
   assert.ok(edits.length > 0, "the action edits the document");
-  const spans = edits
-    .map((e) => ({
-      start: offsetAt(text, e.range.start),
-      end: offsetAt(text, e.range.end),
-      newText: e.newText,
-    }))
-    .sort((a, b) => b.start - a.start);
-  let out = text;
-  for (const s of spans) out = out.slice(0, s.start) + s.newText + out.slice(s.end);
-  return out;
+  return applyTextEdits(text, edits);
 }

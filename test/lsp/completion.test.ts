@@ -15,29 +15,7 @@ import {
 } from "vscode-languageserver-protocol/node";
 import { DECLARATION_KINDS } from "../../server/language/ast";
 import { markers, PUSH_CAPABILITIES, TestClient } from "./harness";
-
-const TOOLS = `tool lookup {
-  description: "Look up an order"
-  input {
-    order_id: string "The order id"
-    verbose?: boolean
-  }
-}
-tool refund {
-  description: "Refund an order"
-  input { order_id: string, amount: number }
-}
-memory customer {
-  fields {
-    preferred_name?: string "What the customer likes to be called"
-    open_tickets: integer
-  }
-}
-memory scratch { scope: session }
-backend dev { kind: stateless provider: local }
-type Order { id: string }
-mcp orders { url: "http://127.0.0.1:3001/mcp" }
-`;
+import { TOOLS } from "../unit/helpers/completionWorkspace";
 
 const AGENT = `agent support {
   instructions: "Help"

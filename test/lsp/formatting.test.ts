@@ -2,13 +2,8 @@
 // indent), range formatting touches only the lines of the range, and a file with syntax errors gets no edits.
 
 import { strict as assert } from "node:assert";
-import {
-  LogMessageNotification,
-  type Position,
-  type Range,
-  type TextEdit,
-} from "vscode-languageserver-protocol/node";
-import { markers, TestClient } from "./harness";
+import { LogMessageNotification, type Range, type TextEdit } from "vscode-languageserver-protocol/node";
+import { applyTextEdits, markers, TestClient } from "./harness";
 
 const MESSY = [
   "backend   local{kind:stateless  ,provider : local}",
@@ -53,13 +48,13 @@ describe("lsp: formatting", () => {
 
   it("formats a messy document", async () => {
     await client.open("messy.agent", MESSY);
-    assert.equal(applyEdits(MESSY, await format("messy.agent")), FORMATTED);
+    assert.equal(applyTextEdits(MESSY, await format("messy.agent")), FORMATTED);
   });
 
   it("indents by the client's tab size", async () => {
     await client.open("wide.agent", MESSY);
     assert.equal(
-      applyEdits(MESSY, await format("wide.agent", 4)),
+      applyTextEdits(MESSY, await format("wide.agent", 4)),
       FORMATTED.replace(/^( +)/gm, (s) => s + s),
     );
   });
@@ -83,7 +78,7 @@ describe("lsp: formatting", () => {
       options: { tabSize: 2, insertSpaces: true },
     });
     assert.equal(
-      applyEdits(text, edits),
+      applyTextEdits(text, edits),
       ["agent   a {", '  instructions: "Help"', "  tools: [x]", "  temperature :1", "}", ""].join("\n"),
     );
     for (const e of edits) assert.ok(e.range.start.line >= 1 && e.range.end.line <= 3, JSON.stringify(e));
@@ -111,22 +106,3 @@ describe("lsp: formatting", () => {
     assert.deepEqual(edits, []);
   });
 });
-
-function offsetAt(text: string, p: Position): number {
-  let offset = 0;
-  for (let line = 0; line < p.line; line++) offset = text.indexOf("\n", offset) + 1;
-  return offset + p.character;
-}
-
-function applyEdits(text: string, edits: TextEdit[]): string {
-  const spans = edits
-    .map((e) => ({
-      start: offsetAt(text, e.range.start),
-      end: offsetAt(text, e.range.end),
-      newText: e.newText,
-    }))
-    .sort((a, b) => b.start - a.start);
-  let out = text;
-  for (const s of spans) out = out.slice(0, s.start) + s.newText + out.slice(s.end);
-  return out;
-}

@@ -23,6 +23,7 @@ import {
   type Position,
   type ProtocolConnection,
   type PublishDiagnosticsParams,
+  type TextEdit,
 } from "vscode-languageserver-protocol/node";
 
 export const SERVER = path.resolve(__dirname, "../../dist/server.js");
@@ -46,6 +47,27 @@ export function markers(
     i = j + marker.length;
   }
   return { text: clean, positions: offsets.map((o) => positionOf(clean, o)), offsets };
+}
+
+/** The offset of an LSP position in `text` (lines split on \n, UTF-16 characters). */
+export function offsetAt(text: string, p: Position): number {
+  let offset = 0;
+  for (let line = 0; line < p.line; line++) offset = text.indexOf("\n", offset) + 1;
+  return offset + p.character;
+}
+
+/** Applies LSP text edits (non-overlapping, positions in the original text) and returns the new text. */
+export function applyTextEdits(text: string, edits: TextEdit[]): string {
+  const spans = edits
+    .map((e) => ({
+      start: offsetAt(text, e.range.start),
+      end: offsetAt(text, e.range.end),
+      newText: e.newText,
+    }))
+    .sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const s of spans) out = out.slice(0, s.start) + s.newText + out.slice(s.end);
+  return out;
 }
 
 export function positionOf(text: string, offset: number): Position {

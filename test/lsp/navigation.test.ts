@@ -14,10 +14,9 @@ import {
   type Position,
   type Range,
   type SymbolInformation,
-  type TextEdit,
   type WorkspaceEdit,
 } from "vscode-languageserver-protocol/node";
-import { markers, PUSH_CAPABILITIES, TestClient } from "./harness";
+import { applyTextEdits, markers, offsetAt, PUSH_CAPABILITIES, TestClient } from "./harness";
 
 const CAPABILITIES: ClientCapabilities = {
   textDocument: {
@@ -68,7 +67,7 @@ class Workspace {
   /** The text a range covers in a file. */
   slice(name: string, range: Range): string {
     const text = this.texts[name];
-    return text.slice(offsetOf(text, range.start), offsetOf(text, range.end));
+    return text.slice(offsetAt(text, range.start), offsetAt(text, range.end));
   }
 
   async diagnostics(name: string): Promise<Diagnostic[]> {
@@ -83,23 +82,10 @@ class Workspace {
     for (const [uri, edits] of Object.entries(edit.changes ?? {})) {
       const name = this.name(uri);
       if (only && !only.includes(name)) continue;
-      this.texts[name] = applyEdits(this.texts[name], edits);
+      this.texts[name] = applyTextEdits(this.texts[name], edits);
       await this.client.change(name, this.texts[name]);
     }
   }
-}
-
-function offsetOf(text: string, pos: Position): number {
-  const lines = text.split("\n");
-  return lines.slice(0, pos.line).reduce((n, l) => n + l.length + 1, 0) + pos.character;
-}
-
-function applyEdits(text: string, edits: TextEdit[]): string {
-  const sorted = [...edits].sort((a, b) => offsetOf(text, b.range.start) - offsetOf(text, a.range.start));
-  let out = text;
-  for (const e of sorted)
-    out = out.slice(0, offsetOf(text, e.range.start)) + e.newText + out.slice(offsetOf(text, e.range.end));
-  return out;
 }
 
 async function refused(promise: Promise<unknown>, message: RegExp): Promise<void> {

@@ -12,29 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { findAgentFiles, nodeFileSystem } from "../../server/runtime/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
-
-const TOOLS = `tool lookup {
-  description: "Look up an order"
-  input {
-    order_id: string "The order id"
-    verbose?: boolean
-  }
-}
-tool refund {
-  description: "Refund an order"
-  input { order_id: string, amount: number }
-}
-memory customer {
-  fields {
-    preferred_name?: string "What the customer likes to be called"
-    open_tickets: integer
-  }
-}
-memory scratch { scope: session }
-backend dev { kind: stateless provider: local }
-type Order { id: string }
-mcp orders { url: "http://127.0.0.1:3001/mcp" }
-`;
+import { TOOLS } from "./helpers/completionWorkspace";
 
 /** Completion at the `<|>` of `source`, opened as main.agent beside tools.agent. */
 function at(
