@@ -9,8 +9,10 @@
 //
 // Exit code: the suite's (0 passed, 1 failed); 2 when the harness itself fails
 // or the overall deadline passes. Artefacts in test-results/editor/: a
-// screenshot of the workbench as the suite left it, code-server's log and the
-// browser's log (the workbench's console, with the suite's output).
+// screenshot of the workbench as the suite left it (workbench.png), the
+// pictures the suite asked for (<name>.png, see test/editor/suite/screenshot.ts),
+// code-server's log and the browser's log (the workbench's console, with the
+// suite's output).
 //
 // Environment: STATECRAFT_EDITOR_TEST_TIMEOUT_MS (default 300000),
 // STATECRAFT_EDITOR_TEST_GREP (only the tests whose title matches),
@@ -50,6 +52,14 @@ const SETTINGS = { "security.workspace.trust.enabled": false, "workbench.startup
 // until the file named by RESUME_VARIABLE exists; VS Code shuts the host down as run() settles.
 const HOLD_MESSAGE = "in-editor suite: finished; holding the workbench for a screenshot";
 const RESUME_VARIABLE = "STATECRAFT_EDITOR_TEST_RESUME_FILE";
+// The suite's screenshot requests (test/editor/suite/screenshot.ts): it prints SCREENSHOT_REQUEST
+// followed by a name and waits for `<name>.reply` in the folder named by SCREENSHOT_VARIABLE.
+const SCREENSHOT_REQUEST = "in-editor suite: screenshot ";
+const SCREENSHOT_VARIABLE = "STATECRAFT_EDITOR_TEST_SCREENSHOT_DIR";
+const SCREENSHOT_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+// The request arrives as soon as the suite's command returns; the workbench paints what it caused
+// (a tree fetched from the extension host, a webview loading) a moment later.
+const SCREENSHOT_SETTLE_MS = 600;
 // The marketplace is unreachable offline; VS Code reports that with a stack trace, harmlessly.
 const isNoise = (text) => text.includes("open-vsx.org");
 
@@ -110,7 +120,9 @@ function makeSandbox() {
   fs.mkdirSync(extensions);
   fs.writeFileSync(path.join(userData, "User/settings.json"), JSON.stringify(SETTINGS, null, 2));
   fs.cpSync(FIXTURE, workspace, { recursive: true });
-  return { dir, userData, extensions, workspace, resumeFile: path.join(dir, "resume") };
+  const screenshotReplies = path.join(dir, "screenshots");
+  fs.mkdirSync(screenshotReplies);
+  return { dir, userData, extensions, workspace, resumeFile: path.join(dir, "resume"), screenshotReplies };
 }
 
 /**
@@ -129,6 +141,7 @@ async function startCodeServer(sandbox, log) {
   delete env.CODE_SERVER_HOST;
   // The extension host inherits code-server's environment, and the suite reads this there.
   env[RESUME_VARIABLE] = sandbox.resumeFile;
+  env[SCREENSHOT_VARIABLE] = sandbox.screenshotReplies;
   const args = [
     path.join(CACHE, "node_modules/code-server/out/node/entry.js"),
     "--auth=none",
@@ -198,13 +211,33 @@ async function stopGroup(pgid, exited) {
 }
 
 /** Screenshots the workbench; a failure to do so is reported, not fatal. */
-async function takeScreenshot(page) {
+async function takeScreenshot(page, file = SCREENSHOT) {
   try {
-    await page.screenshot({ path: SCREENSHOT, timeout: STEP_TIMEOUT_MS });
-    say(`screenshot: ${path.relative(ROOT, SCREENSHOT)}`);
+    await page.screenshot({ path: file, timeout: STEP_TIMEOUT_MS });
+    say(`screenshot: ${path.relative(ROOT, file)}`);
+    return { path: file };
   } catch (error) {
     say(`no screenshot: ${error.message}`);
+    return { error: error.message };
   }
+}
+
+/**
+ * Answers one screenshot request of the suite: lets the workbench paint, captures the page into
+ * test-results/editor/<name>.png and writes the reply the suite waits for (renamed into place, so
+ * that the suite never reads half of it).
+ */
+async function answerScreenshot(page, name, replies) {
+  let result;
+  if (!SCREENSHOT_NAME.test(name)) {
+    result = { error: `bad screenshot name '${name}'` };
+  } else {
+    await new Promise((resolve) => setTimeout(resolve, SCREENSHOT_SETTLE_MS));
+    result = await takeScreenshot(page, path.join(RESULTS, `${name}.png`));
+  }
+  const reply = path.join(replies, `${SCREENSHOT_NAME.test(name) ? name : "invalid"}.reply`);
+  fs.writeFileSync(`${reply}.tmp`, `${JSON.stringify(result)}\n`);
+  fs.renameSync(`${reply}.tmp`, reply);
 }
 
 /** The playwright-core installed by setup.sh in the cache folder, not the repository's dependencies. */
@@ -221,7 +254,10 @@ async function main() {
   requireFile(TESTS_ENTRY, "run node scripts/editor-test/build.mjs first");
   requireFile(CHROMIUM, "install the Debian package chromium (scripts/editor-test/setup.sh does)");
   fs.mkdirSync(RESULTS, { recursive: true });
-  fs.rmSync(SCREENSHOT, { force: true });
+  // Pictures of an earlier run would pass for this one's.
+  for (const file of fs.readdirSync(RESULTS)) {
+    if (file.endsWith(".png")) fs.rmSync(path.join(RESULTS, file), { force: true });
+  }
 
   const sandbox = makeSandbox();
   const serverLog = fs.createWriteStream(path.join(RESULTS, "code-server.log"));
@@ -254,6 +290,8 @@ async function main() {
 
   // Exposed before the workbench loads: VS Code looks for these to report a test run.
   let screenshot;
+  // The suite's requests, answered one after the other.
+  let requested = Promise.resolve();
   let reportExit;
   const suiteExit = new Promise((resolve) => (reportExit = resolve));
   await page.exposeFunction("codeAutomationLog", (type, args) => {
@@ -261,6 +299,14 @@ async function main() {
     const text = Array.isArray(args) ? format(...args) : String(args);
     browserLog.write(`[automation ${type}] ${text}\n`);
     if (!isNoise(text)) console.log(text);
+    if (text.startsWith(SCREENSHOT_REQUEST)) {
+      const name = text.slice(SCREENSHOT_REQUEST.length);
+      requested = requested.then(() =>
+        answerScreenshot(page, name, sandbox.screenshotReplies).catch((error) =>
+          say(`screenshot '${name}' not answered: ${error.message}`),
+        ),
+      );
+    }
     if (text === HOLD_MESSAGE) {
       screenshot ??= takeScreenshot(page).finally(() => fs.writeFileSync(sandbox.resumeFile, ""));
     }
