@@ -7,13 +7,13 @@ import * as readline from "node:readline";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
-import type { CompiledDefinition, Json } from "../language/compile";
+import { compileBackend, type CompiledDefinition, type Json } from "../language/compile";
 import { AgentSession, type ApprovalRequest, type EngineOptions } from "../runtime/engine";
 import type { UserInfo } from "../runtime/events";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
-import { compileFor, loadChecked, RunError } from "../runtime/prepare";
+import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
 import { displayPath } from "./files";
@@ -60,6 +60,10 @@ export interface DriveOptions {
   user: UserInfo;
   restore?: EngineOptions["restore"];
   parent?: EngineOptions["parent"];
+  /** False in an untrusted workspace: command tools and MCP servers are refused (`--untrusted`). */
+  trusted?: boolean;
+  /** Stdin is a chat (the editor's terminal): prompt with `you> ` before each input, without a TTY (`--chat`). */
+  chat?: boolean;
 }
 
 /**
@@ -75,6 +79,12 @@ export async function driveSession(
   const lines = rl?.[Symbol.asyncIterator]();
   const approver = async (req: ApprovalRequest): Promise<boolean> => {
     if (o.approve) return o.approve === "all";
+    if (o.chat && lines) {
+      // A turn is running, so the next line of the chat is the answer.
+      io.stderr(`Approve ${req.tool} ${JSON.stringify(req.input)}? [y/N] `);
+      const r = await lines.next();
+      return !r.done && /^y(es)?$/i.test(r.value.trim());
+    }
     if (!interactive || !rl) {
       io.stderr(
         `approval needed for ${req.tool} ${JSON.stringify(req.input)}: refused (no terminal; pass --approve all to allow)\n`,
@@ -112,7 +122,7 @@ export async function driveSession(
     memoryStore: new FileMemoryStore(path.join(o.workspace, ".statecraft", "memory")),
     onText: (t) => io.stdout(t),
     mcp: mcp?.call,
-    trusted: true,
+    trusted: o.trusted ?? true,
     source: o.source,
     restore: o.restore,
     parent: o.parent,
@@ -121,14 +131,14 @@ export async function driveSession(
   const queue = o.inputs ? [...o.inputs] : undefined;
   const next = async (): Promise<string | undefined> => {
     if (queue) return queue.shift();
-    if (interactive) io.stderr("you> ");
+    if (interactive || o.chat) io.stderr("you> ");
     const r = await lines!.next();
     return r.done ? undefined : r.value;
   };
   try {
     for (let input = await next(); input !== undefined; input = await next()) {
       if (!input.trim()) continue;
-      if (!interactive) io.stderr(`> ${input}\n`);
+      if (!interactive && !o.chat) io.stderr(`> ${input}\n`);
       const turn = await session.send(input);
       io.stdout("\n");
       if (turn.status !== "ok") {
@@ -176,10 +186,14 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       approve: { type: "string" },
       script: { type: "string" },
       workspace: { type: "string" },
+      untrusted: { type: "boolean" },
+      chat: { type: "boolean" },
+      "list-backends": { type: "boolean" },
     },
   });
   if (positionals.length !== 1)
     throw new UsageError("usage: statecraft run FILE [--agent NAME] [--backend NAME] [--input TEXT]...");
+  if (values["list-backends"]) return listBackends(path.resolve(io.cwd, positionals[0]), io);
   checkApprove(values.approve);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const file = path.resolve(io.cwd, positionals[0]);
@@ -212,8 +226,40 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       inputs: values.input,
       approve: values.approve,
       user: { id: values["user-id"] ?? "local-user", name: values["user-name"] },
+      trusted: !values.untrusted,
+      chat: values.chat,
     });
     return code;
+  } catch (err) {
+    return handleRunFailure(err, io, "run");
+  }
+}
+
+/**
+ * `--list-backends`: the file's agents and the backends declared in it and its imports, as JSON,
+ * for the editor's backend picker and key prompts. Key values never appear, only the variable names.
+ */
+function listBackends(file: string, io: CliIO): number {
+  try {
+    const loaded = loadChecked(file);
+    const table = loaded.program.symbols(loaded.root);
+    const backends = table.ofKind("backend").map((s) => {
+      const b = compileBackend(s.decl);
+      return {
+        name: b.name,
+        kind: b.kind,
+        provider: b.provider,
+        model: b.model,
+        endpoint: b.endpoint,
+        apiKeyEnv: b.apiKeyEnv,
+      };
+    });
+    const agents = agentNames(loaded).map((name) => {
+      const def = compileFor(loaded, name);
+      return { name, backend: def.agents[name].backend };
+    });
+    io.stdout(JSON.stringify({ agents, backends }) + "\n");
+    return 0;
   } catch (err) {
     return handleRunFailure(err, io, "run");
   }

@@ -9,7 +9,7 @@ import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
 import { runTest, type TestResult } from "../runtime/testRunner";
 import { collectAgentFiles, displayPath, loadProgram } from "./files";
-import type { CliIO } from "./io";
+import { UsageError, type CliIO } from "./io";
 import { reportRunError } from "./run";
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -31,11 +31,38 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { filter: { type: "string" }, junit: { type: "string" }, workspace: { type: "string" } },
+    options: {
+      filter: { type: "string" },
+      junit: { type: "string" },
+      workspace: { type: "string" },
+      // Exact test names (repeatable): the editor runs the tests it was asked for and no others.
+      test: { type: "string", multiple: true },
+      // `json`: one JSON object per line (start, result, summary) for the editor's Testing view.
+      reporter: { type: "string" },
+      // List the tests without running them (and without requiring an error-free spec).
+      list: { type: "boolean" },
+      // An untrusted workspace: command tools and MCP servers are refused.
+      untrusted: { type: "boolean" },
+    },
   });
+  if (values.reporter !== undefined && values.reporter !== "json" && values.reporter !== "text")
+    throw new UsageError(`--reporter must be text or json, not '${values.reporter}'`);
+  const json = values.reporter === "json";
+  const emit = (event: Record<string, unknown>) => io.stdout(JSON.stringify(event) + "\n");
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const files = collectAgentFiles(positionals, io.cwd);
   const program = loadProgram(files);
+  const selected = (name: string) =>
+    (!values.filter || name.includes(values.filter)) && (!values.test || values.test.includes(name));
+  if (values.list) {
+    for (const { file, decl } of findTests(program, files)) {
+      const t = compileTest(program, file, decl);
+      if (!selected(t.name)) continue;
+      if (json) emit({ type: "test", name: t.name, file: t.file, line: t.line, agent: t.agent });
+      else io.stdout(`${displayPath(t.file, io.cwd)}:${t.line}: ${t.name}\n`);
+    }
+    return 0;
+  }
   const errors = checkFiles(program, files).filter((d) => d.severity === "error");
   if (errors.length)
     return reportRunError(
@@ -49,11 +76,20 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
     );
   const tests = findTests(program, files)
     .map(({ file, decl }) => compileTest(program, file, decl))
-    .filter((t) => !values.filter || t.name.includes(values.filter));
+    .filter((t) => selected(t.name));
   const results: TestResult[] = [];
   for (const t of tests) {
-    const r = await runTest({ program, root: t.file }, t, { workspace, env: io.env });
+    if (json) emit({ type: "start", name: t.name, file: t.file, line: t.line });
+    const r = await runTest({ program, root: t.file }, t, {
+      workspace,
+      env: io.env,
+      trusted: !values.untrusted,
+    });
     results.push(r);
+    if (json) {
+      emit({ type: "result", ...r });
+      continue;
+    }
     io.stdout(`${r.passed ? "✓" : "✗"} ${r.name} (${Math.round(r.durationMs)} ms)\n`);
     for (const f of r.failures) io.stdout(`    ${displayPath(r.file, io.cwd)}:${f.line}: ${f.message}\n`);
   }
@@ -66,6 +102,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   if (tests.length === 0)
     io.stderr(values.filter ? `no test matches '${values.filter}'\n` : "no test blocks found\n");
   else io.stderr(`sessions: ${displayPath(path.join(workspace, ".statecraft", "sessions"), io.cwd)}\n`);
-  io.stdout(`${results.length - failed} passed, ${failed} failed\n`);
+  if (json) emit({ type: "summary", passed: results.length - failed, failed });
+  else io.stdout(`${results.length - failed} passed, ${failed} failed\n`);
   return failed > 0 || tests.length === 0 ? 1 : 0;
 }
