@@ -1,0 +1,216 @@
+// The runtime service's store: PostgreSQL through one SQL dialect, either
+// embedded (PGlite, one connection, in a data folder) or a PostgreSQL server
+// (`pg` pool) that several service instances share. Versioned migrations run
+// in one transaction under an advisory lock, so instances starting together
+// never apply one twice.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: "pglite" | "postgres";
+  /** Runs `fn` in one transaction (committed when it returns, rolled back when it throws). */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {}
+
+/** One entry per schema version, applied in order; never edit a shipped one, add the next. */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: "sessions, events, memory, idempotency keys, approvals",
+    sql: `
+CREATE TABLE sessions (
+  sid serial PRIMARY KEY,
+  actor text NOT NULL,
+  id text NOT NULL,
+  agent text NOT NULL,
+  definition json NOT NULL,
+  hash text NOT NULL,
+  backend json NOT NULL,
+  "user" json,
+  source text,
+  parent json,
+  base json,
+  ended boolean NOT NULL DEFAULT false,
+  turns integer NOT NULL DEFAULT 0,
+  open_turn integer,
+  last_seq integer NOT NULL DEFAULT 0,
+  lease_owner text,
+  lease_until timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (actor, id)
+);
+CREATE TABLE events (
+  sid integer NOT NULL REFERENCES sessions(sid) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  type text NOT NULL,
+  turn integer,
+  body json NOT NULL,
+  PRIMARY KEY (sid, seq)
+);
+CREATE INDEX events_by_type ON events (sid, type);
+CREATE TABLE memory (
+  actor text NOT NULL,
+  memory text NOT NULL,
+  owner text NOT NULL,
+  "values" json NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (actor, memory, owner)
+);
+CREATE TABLE idempotency (
+  actor text NOT NULL,
+  key text NOT NULL,
+  sid integer NOT NULL REFERENCES sessions(sid) ON DELETE CASCADE,
+  turn integer NOT NULL,
+  first_seq integer NOT NULL,
+  request_hash text NOT NULL,
+  status text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (actor, key)
+);
+CREATE TABLE approvals (
+  sid integer NOT NULL REFERENCES sessions(sid) ON DELETE CASCADE,
+  call_id text NOT NULL,
+  turn integer NOT NULL,
+  tool text NOT NULL,
+  approved boolean,
+  decided_by text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  decided_at timestamptz,
+  PRIMARY KEY (sid, call_id)
+);
+`,
+  },
+];
+
+/** Arbitrary but fixed: the advisory lock key migrations take. */
+const MIGRATION_LOCK = 741_902_113;
+
+export async function migrate(db: Db): Promise<number[]> {
+  return db.tx(async (q) => {
+    await q.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await q.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await q.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => r.version),
+    );
+    const known = Math.max(...MIGRATIONS.map((m) => m.version));
+    const newer = [...done].filter((v) => v > known);
+    if (newer.length)
+      throw new StoreError(
+        `the database has schema version ${Math.max(...newer)}, newer than this build of Statecraft knows (${known}); ` +
+          `upgrade statecraft, or point the service at another database`,
+      );
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const stmt of m.sql.split(/;\s*\n/).filter((s) => s.trim())) await q.query(stmt);
+      await q.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+// ---- PGlite -------------------------------------------------------------------------
+
+export async function openPglite(dataDir: string): Promise<Db> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const { PGlite } = await import("@electric-sql/pglite");
+  let pg: InstanceType<typeof PGlite>;
+  try {
+    pg = await PGlite.create({ dataDir: path.resolve(dataDir) });
+  } catch (err) {
+    throw new StoreError(
+      `cannot open the embedded database in ${dataDir}: ${(err as Error).message}. ` +
+        `Is another statecraft serve using it? Stop it, or pass --data with another folder`,
+    );
+  }
+  const wrap = (exec: { query: typeof pg.query }): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+      return (await exec.query<T>(sql, params)).rows;
+    },
+  });
+  const base = wrap(pg);
+  return {
+    kind: "pglite",
+    query: base.query,
+    tx: (fn) => pg.transaction((t) => fn(wrap(t))),
+    close: () => pg.close(),
+  };
+}
+
+// ---- PostgreSQL server --------------------------------------------------------------
+
+export async function openPostgres(url: string, max = 10): Promise<Db> {
+  const { Pool } = await import("pg");
+  const pool = new Pool({ connectionString: url, max });
+  // An idle client's error (server restart) must not crash the service: the next query reconnects.
+  pool.on("error", () => {});
+  try {
+    await pool.query("SELECT 1");
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new StoreError(
+      `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}. ` +
+        `Check --database-url / DATABASE_URL and that the server is running`,
+    );
+  }
+  return {
+    kind: "postgres",
+    async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const out = await fn({
+          query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
+        });
+        await client.query("COMMIT");
+        return out;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** A database URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
+}
+
+export async function openDb(o: { dataDir?: string; databaseUrl?: string }): Promise<Db> {
+  const db = o.databaseUrl
+    ? await openPostgres(o.databaseUrl)
+    : await openPglite(o.dataDir ?? path.join(".statecraft", "runtime"));
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return db;
+}

@@ -1,0 +1,603 @@
+// The runtime service's operations, independent of how they are reached
+// (REST endpoints or actions of an AgentCore invocation): turns, inspection,
+// fork, approvals, end and delete, each for one actor's sessions only.
+
+import { createHash, randomBytes } from "node:crypto";
+import * as path from "node:path";
+import type { CompiledDefinition } from "../language/compile";
+import { AgentSession } from "../runtime/engine";
+import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../runtime/events";
+import { McpPool } from "../runtime/mcp";
+import { BackendError, type ModelBackend } from "../runtime/model";
+import { newSessionId } from "../runtime/sessionLog";
+import type { Db } from "./db";
+import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
+import {
+  claimLease,
+  closeInterruptedTurn,
+  commitEvents,
+  getSession,
+  listSessions,
+  loadEvents,
+  rebuildState,
+  releaseLease,
+  renewLease,
+  SESSION_COLUMNS,
+  sessionStartOf,
+  summary,
+  type SessionRow,
+} from "./store";
+import {
+  checkDefinition,
+  inferenceBackend,
+  makeApprover,
+  memoryOwner,
+  parseScript,
+  PreloadedMemory,
+  TurnSink,
+  type ApproveMode,
+} from "./turns";
+
+export interface ServiceConfig {
+  db: Db;
+  env: NodeJS.ProcessEnv;
+  /** Folder tools' relative paths (commands, files) start from. */
+  baseDir: string;
+  leaseMs: number;
+  approvalTimeoutMs: number;
+  pollMs: number;
+}
+
+export const SESSION_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function checkSessionId(id: string | undefined, where: string): string {
+  if (id === undefined || id === "")
+    throw badRequest(
+      `${where} is missing: send the session id (1 to 128 of A-Z a-z 0-9 . _ -) in the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header`,
+    );
+  if (!SESSION_ID.test(id))
+    throw badRequest(
+      `${where} '${id.slice(0, 140)}' is not a valid session id: use 1 to 128 of A-Z a-z 0-9 . _ -`,
+    );
+  return id;
+}
+
+const TURN_FIELDS = ["input", "definition", "user", "source", "script", "approve"] as const;
+
+export interface TurnRequest {
+  input: string;
+  definition?: CompiledDefinition;
+  user?: UserInfo;
+  source?: string;
+  script?: ReturnType<typeof parseScript>;
+  approve: ApproveMode;
+}
+
+export function parseTurn(body: Record<string, unknown>): TurnRequest {
+  onlyFields(body, TURN_FIELDS, "a turn body");
+  if (typeof body.input !== "string") throw badRequest("'input' (the user's message, a string) is required");
+  let user: UserInfo | undefined;
+  if (body.user !== undefined) {
+    const u = body.user as Record<string, unknown>;
+    if (typeof u !== "object" || u === null || Array.isArray(u) || typeof u.id !== "string" || !u.id)
+      throw badRequest(`'user' must be {"id": string, "name"?: string}`);
+    onlyFields(u, ["id", "name"], "'user'");
+    if (u.name !== undefined && typeof u.name !== "string") throw badRequest("'user.name' must be a string");
+    user = { id: u.id, ...(u.name !== undefined ? { name: u.name as string } : {}) };
+  }
+  if (body.source !== undefined && typeof body.source !== "string")
+    throw badRequest("'source' must be a string");
+  const approve = body.approve ?? "ask";
+  if (approve !== "all" && approve !== "none" && approve !== "ask")
+    throw badRequest(`'approve' must be "all", "none" or "ask", not ${JSON.stringify(approve)}`);
+  return {
+    input: body.input,
+    definition: body.definition === undefined ? undefined : checkDefinition(body.definition),
+    user,
+    source: body.source as string | undefined,
+    script: body.script === undefined ? undefined : parseScript(body.script),
+    approve,
+  };
+}
+
+function nonNegInt(value: unknown, name: string, max?: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || (max !== undefined && n > max))
+    throw badRequest(`'${name}' must be an integer from 0${max !== undefined ? ` to ${max}` : ""}`);
+  return n;
+}
+
+const MAX_EVENTS_PAGE = 1000;
+
+export class RuntimeService {
+  /** Identifies this instance's leases. */
+  readonly instance = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  private readonly running = new Set<{ done: Promise<void>; abort: AbortController }>();
+  private closing = false;
+
+  constructor(readonly c: ServiceConfig) {}
+
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  // ---- inspection ---------------------------------------------------------------
+
+  private async session(actor: string, id: string): Promise<SessionRow> {
+    const row = await getSession(this.c.db, actor, id);
+    // Another actor's session is exactly as missing as one that never existed.
+    if (!row) throw notFound(`there is no session '${id}' (for this token): list yours with GET /sessions`);
+    return row;
+  }
+
+  async list(actor: string) {
+    return { sessions: (await listSessions(this.c.db, actor)).map(summary) };
+  }
+
+  async get(actor: string, id: string) {
+    const row = await this.session(actor, id);
+    return { ...summary(row), start: await sessionStartOf(this.c.db, row.sid) };
+  }
+
+  async events(actor: string, id: string, after: unknown, limit: unknown) {
+    const row = await this.session(actor, id);
+    const a = nonNegInt(after, "after") ?? 0;
+    const l = nonNegInt(limit, "limit", MAX_EVENTS_PAGE) ?? MAX_EVENTS_PAGE;
+    if (l === 0) throw badRequest(`'limit' must be an integer from 1 to ${MAX_EVENTS_PAGE}`);
+    const events = await loadEvents(this.c.db, row.sid, { after: a, limit: l + 1 });
+    const more = events.length > l;
+    const page = events.slice(0, l);
+    return { events: page, next: more ? page[page.length - 1].seq : null };
+  }
+
+  async snapshot(actor: string, id: string, turnValue: unknown) {
+    const row = await this.session(actor, id);
+    const turn = nonNegInt(turnValue, "turn");
+    if (turn === undefined) throw badRequest("'turn' (the turn number) is required");
+    const found = await loadEvents(this.c.db, row.sid, {
+      types: ["context.snapshot", "memory.snapshot"],
+      turn,
+    });
+    const context = found.filter((e): e is ContextSnapshotEvent => e.type === "context.snapshot").pop();
+    const memory = found.filter((e): e is MemorySnapshotEvent => e.type === "memory.snapshot").pop();
+    if (!context && !memory)
+      throw notFound(
+        `session '${id}' has no snapshot of turn ${turn}: it recorded ${row.turns ? `turns up to ${row.turns}` : "no turn yet"}`,
+      );
+    return { turn, context: context ?? null, memory: memory?.values ?? null };
+  }
+
+  // ---- fork, approvals, end, delete ------------------------------------------------
+
+  async fork(actor: string, id: string, body: Record<string, unknown>) {
+    onlyFields(body, ["turn"], "a fork body");
+    const row = await this.session(actor, id);
+    const turn = nonNegInt(body.turn, "turn");
+    if (turn === undefined) throw badRequest(`'turn' is required: {"turn": n} forks the state after turn n`);
+    const first = row.base?.turn ?? 0;
+    if (turn < first || turn > row.turns)
+      throw badRequest(
+        `'turn' must be between ${first} and ${row.turns}, the turns session '${id}' recorded`,
+      );
+    const state = await rebuildState(this.c.db, row, turn);
+    const restore = {
+      history: state.history,
+      memory: state.memory,
+      agent: state.agent,
+      turn: state.turn,
+      summary: state.summary,
+    };
+    const newId = newSessionId();
+    const parent = { sessionId: id, turn };
+    const [created] = await this.c.db.query<SessionRow>(
+      `INSERT INTO sessions (actor, id, agent, definition, hash, backend, "user", source, parent, base, turns,
+         lease_owner, lease_until)
+       VALUES ($1, $2, $3, $4::json, $5, $6::json, $7::json, $8, $9::json, $10::json, $11, $12, now() + interval '1 minute')
+       RETURNING ${SESSION_COLUMNS}`,
+      [
+        actor,
+        newId,
+        row.agent,
+        JSON.stringify(row.definition),
+        row.hash,
+        JSON.stringify(row.backend),
+        row.user ? JSON.stringify(row.user) : null,
+        row.source,
+        JSON.stringify(parent),
+        JSON.stringify(restore),
+        turn,
+        this.instance,
+      ],
+    );
+    try {
+      const sink = new TurnSink({
+        db: this.c.db,
+        row: created,
+        actor,
+        owner: this.instance,
+        leaseMs: this.c.leaseMs,
+        memory: new PreloadedMemory(),
+        resumed: false,
+        askApprovals: false,
+        onCommitted: () => {},
+      });
+      const recorder: ModelBackend = {
+        name: row.backend.name,
+        kind: row.backend.kind === "stateful" ? "stateful" : "stateless",
+        provider: row.backend.provider,
+        complete: () => Promise.reject(new BackendError("config", "a fork records its start only")),
+      };
+      await AgentSession.start({
+        definition: row.definition,
+        baseDir: this.c.baseDir,
+        backend: recorder,
+        backendName: row.backend.name,
+        sink,
+        sessionId: newId,
+        user: row.user ?? undefined,
+        source: row.source ?? undefined,
+        parent,
+        restore,
+        hooks: { afterEvent: () => sink.flush() },
+      });
+    } catch (err) {
+      await this.c.db.query("DELETE FROM sessions WHERE sid = $1", [created.sid]);
+      throw err;
+    } finally {
+      await releaseLease(this.c.db, created.sid, this.instance);
+    }
+    return { sessionId: newId, parent };
+  }
+
+  async approve(actor: string, id: string, callId: string, body: Record<string, unknown>) {
+    onlyFields(body, ["approved"], "an approval body");
+    if (typeof body.approved !== "boolean") throw badRequest(`'approved' (true or false) is required`);
+    const row = await this.session(actor, id);
+    const [hit] = await this.c.db.query(
+      `UPDATE approvals SET approved = $3, decided_by = $4, decided_at = now()
+       WHERE sid = $1 AND call_id = $2 AND approved IS NULL RETURNING call_id`,
+      [row.sid, callId, body.approved, actor],
+    );
+    if (hit) return { ok: true };
+    const [past] = await this.c.db.query<{ approved: boolean; decided_by: string }>(
+      "SELECT approved, decided_by FROM approvals WHERE sid = $1 AND call_id = $2",
+      [row.sid, callId],
+    );
+    if (past)
+      throw conflict(
+        `tool call '${callId}' of session '${id}' was already ${past.approved ? "approved" : "refused"} by ${past.decided_by}`,
+      );
+    throw notFound(
+      `session '${id}' has no tool call '${callId}' waiting for approval (a turn run with "approve": "ask" waits after a policy.decision event with decision "approval")`,
+    );
+  }
+
+  async end(actor: string, id: string) {
+    const row = await this.session(actor, id);
+    if (row.ended) throw conflict(`session '${id}' has already ended`);
+    const held = await claimLease(this.c.db, row.sid, this.instance, this.c.leaseMs);
+    if (!held) throw conflict(`session '${id}' is running a turn; end it once the turn is done`);
+    try {
+      await closeInterruptedTurn(this.c.db, held, this.instance, this.c.leaseMs);
+      const state = await rebuildState(this.c.db, held);
+      const event: SessionEvent = {
+        seq: held.last_seq + 1,
+        ts: new Date().toISOString(),
+        type: "session.end",
+        status: "ok",
+        turns: held.turns,
+        usage: state.usage,
+      };
+      await this.c.db.tx((q) =>
+        commitEvents(q, { sid: held.sid, owner: this.instance, leaseMs: this.c.leaseMs, events: [event] }),
+      );
+      return { ok: true, event };
+    } finally {
+      await releaseLease(this.c.db, row.sid, this.instance);
+    }
+  }
+
+  async delete(actor: string, id: string) {
+    const row = await this.session(actor, id);
+    const deleted = await this.c.db.query(
+      `DELETE FROM sessions WHERE sid = $1 AND (lease_until IS NULL OR lease_until < now()) RETURNING sid`,
+      [row.sid],
+    );
+    if (!deleted.length) throw conflict(`session '${id}' is running a turn; delete it once the turn is done`);
+  }
+
+  // ---- turns ------------------------------------------------------------------------
+
+  /**
+   * Runs one turn and streams its committed events. Refusals before the first
+   * event throw HttpError (a JSON error, nothing stored); failures after it are
+   * an `error` event.
+   */
+  async turn(
+    actor: string,
+    id: string,
+    body: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    stream: SseStream,
+  ): Promise<void> {
+    if (this.closing)
+      throw new HttpError("conflict", "the service is shutting down; retry on another instance");
+    const req = parseTurn(body);
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([id, body]))
+      .digest("hex");
+    if (idempotencyKey !== undefined && (!idempotencyKey || idempotencyKey.length > 256))
+      throw badRequest("the Idempotency-Key header must be 1 to 256 characters");
+    let row = await getSession(this.c.db, actor, id);
+
+    if (idempotencyKey) {
+      const [seen] = await this.c.db.query<{
+        sid: number;
+        turn: number;
+        first_seq: number;
+        request_hash: string;
+      }>("SELECT sid, turn, first_seq, request_hash FROM idempotency WHERE actor = $1 AND key = $2", [
+        actor,
+        idempotencyKey,
+      ]);
+      if (seen) {
+        if (!row || seen.sid !== row.sid || seen.request_hash !== requestHash)
+          throw conflict(
+            `the Idempotency-Key '${idempotencyKey}' was already used for another request; use a new key for a new turn`,
+          );
+        return this.replay(row, seen.turn, seen.first_seq, idempotencyKey, actor, stream);
+      }
+    }
+
+    let resumed = true;
+    let inference: ReturnType<typeof inferenceBackend>;
+    if (row) {
+      if (req.definition && req.definition.hash !== row.hash)
+        throw conflict(
+          `session '${id}' runs definition ${row.hash.slice(0, 12)}, and this request carries ${req.definition.hash.slice(0, 12)}: ` +
+            `a session keeps the definition it started with; start a new session (or fork) to run the changed agent`,
+        );
+      if (row.ended) throw conflict(`session '${id}' has ended; start a new session or fork this one`);
+      inference = this.backendFor(row.definition, req);
+      const held = await claimLease(this.c.db, row.sid, this.instance, this.c.leaseMs);
+      if (!held)
+        throw conflict(
+          `session '${id}' is running another turn; wait for it to finish (its events stream to the invocation that started it) and send this one again`,
+        );
+      row = held;
+    } else {
+      if (!req.definition)
+        throw notFound(
+          `there is no session '${id}' (for this token); the first invocation of a session must carry its compiled 'definition'`,
+        );
+      inference = this.backendFor(req.definition, req);
+      const def = req.definition;
+      const [created] = await this.c.db.query<SessionRow>(
+        `INSERT INTO sessions (actor, id, agent, definition, hash, backend, "user", source, lease_owner, lease_until)
+         VALUES ($1, $2, $3, $4::json, $5, $6::json, $7::json, $8, $9, now() + ${"$10::integer * interval '1 millisecond'"})
+         ON CONFLICT (actor, id) DO NOTHING RETURNING ${SESSION_COLUMNS}`,
+        [
+          actor,
+          id,
+          def.agent,
+          JSON.stringify(def),
+          def.hash,
+          JSON.stringify(this.backendSummary(def, inference.backend)),
+          req.user ? JSON.stringify(req.user) : null,
+          req.source ?? null,
+          this.instance,
+          this.c.leaseMs,
+        ],
+      );
+      if (!created)
+        throw conflict(
+          `session '${id}' was created by another invocation at the same moment; send this turn again`,
+        );
+      row = created;
+      resumed = false;
+    }
+    const abort = new AbortController();
+    let finish!: () => void;
+    const entry = { done: new Promise<void>((r) => (finish = r)), abort };
+    this.running.add(entry);
+    const heartbeat = setInterval(
+      () => void renewLease(this.c.db, row.sid, this.instance, this.c.leaseMs).catch(() => {}),
+      Math.max(50, Math.floor(this.c.leaseMs / 3)),
+    );
+    let mcp: McpPool | undefined;
+    try {
+      if (resumed) {
+        const closed = await closeInterruptedTurn(this.c.db, row, this.instance, this.c.leaseMs);
+        if (closed) stream.send(closed.type, closed, closed.seq);
+      }
+      if (idempotencyKey) {
+        const [mine] = await this.c.db.query(
+          `INSERT INTO idempotency (actor, key, sid, turn, first_seq, request_hash) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (actor, key) DO NOTHING RETURNING key`,
+          [actor, idempotencyKey, row.sid, row.turns + 1, row.last_seq + 1, requestHash],
+        );
+        if (!mine)
+          throw conflict(`the Idempotency-Key '${idempotencyKey}' is being used by a concurrent request`);
+      }
+      const state = resumed ? await rebuildState(this.c.db, row) : undefined;
+      const def = row.definition;
+      const memory = await PreloadedMemory.load(this.c.db, actor, def, row.user);
+      if (state) {
+        // Memory that outlives the session lives in the database: start from its latest values.
+        const spec = def.agents[state.agent]?.memory
+          ? def.memories[def.agents[state.agent].memory!]
+          : undefined;
+        const owner = spec && memoryOwner(def, spec.scope, row.user);
+        const stored = spec && owner ? memory.load(spec.name, owner) : undefined;
+        if (spec && stored)
+          for (const [k, v] of Object.entries(stored)) if (k in spec.fields) state.memory[k] = v;
+      }
+      const sink = new TurnSink({
+        db: this.c.db,
+        row,
+        actor,
+        owner: this.instance,
+        leaseMs: this.c.leaseMs,
+        memory,
+        resumed,
+        askApprovals: req.approve === "ask",
+        onCommitted: (events) => {
+          for (const e of events) stream.send(e.type, e, e.seq);
+        },
+      });
+      if (req.script && inference.local) inference.local.enqueue(...req.script);
+      if (Object.keys(def.mcpServers).length) mcp = new McpPool(def.mcpServers, this.c.baseDir, this.c.env);
+      const session = await AgentSession.start({
+        definition: def,
+        baseDir: this.c.baseDir,
+        backend: inference.backend,
+        backendName: row.backend.name,
+        sink,
+        sessionId: id,
+        user: row.user ?? undefined,
+        source: row.source ?? undefined,
+        approver: makeApprover({
+          db: this.c.db,
+          sid: row.sid,
+          mode: req.approve,
+          timeoutMs: this.c.approvalTimeoutMs,
+          pollMs: this.c.pollMs,
+          signal: abort.signal,
+        }),
+        memoryStore: memory,
+        mcp: mcp?.call,
+        onText: (delta) => stream.send("text", { delta }),
+        signal: abort.signal,
+        trusted: true,
+        hooks: { afterEvent: () => sink.flush() },
+        restore: state
+          ? {
+              history: state.history,
+              memory: state.memory,
+              agent: state.agent,
+              turn: state.turn,
+              summary: state.summary,
+            }
+          : undefined,
+      });
+      if (state) {
+        session.usage.inputTokens = state.usage.inputTokens;
+        session.usage.outputTokens = state.usage.outputTokens;
+        session.toolCalls = state.toolCalls;
+      }
+      const result = await session.send(req.input);
+      await sink.flush();
+      if (idempotencyKey)
+        await this.c.db.query("UPDATE idempotency SET status = $3 WHERE actor = $1 AND key = $2", [
+          actor,
+          idempotencyKey,
+          result.status,
+        ]);
+      stream.send("done", {
+        turn: result.turn,
+        status: result.status,
+        ...(result.reason ? { reason: result.reason } : {}),
+      });
+    } finally {
+      clearInterval(heartbeat);
+      await mcp?.close().catch(() => {});
+      await releaseLease(this.c.db, row.sid, this.instance).catch(() => {});
+      this.running.delete(entry);
+      finish();
+    }
+  }
+
+  private backendFor(def: CompiledDefinition, req: TurnRequest) {
+    const spec = def.backends[def.agents[def.agent].backend];
+    let inference;
+    try {
+      inference = inferenceBackend(spec, this.c.env);
+    } catch (err) {
+      if (err instanceof BackendError) throw badRequest(err.message);
+      throw err;
+    }
+    if (req.script && !inference.local)
+      throw badRequest(
+        `'script' plays back scripted inference on a backend with provider local; backend '${spec.name}' uses provider ${spec.provider}`,
+      );
+    return inference;
+  }
+
+  private backendSummary(def: CompiledDefinition, backend: ModelBackend) {
+    const spec = def.backends[def.agents[def.agent].backend];
+    const model = def.agents[def.agent].model ?? spec.model;
+    return { name: spec.name, kind: backend.kind, provider: backend.provider, ...(model ? { model } : {}) };
+  }
+
+  /** A retried invocation: stream what the first one recorded (following it while it still runs). */
+  private async replay(
+    row: SessionRow,
+    turn: number,
+    firstSeq: number,
+    key: string,
+    actor: string,
+    stream: SseStream,
+  ): Promise<void> {
+    let after = firstSeq - 1;
+    for (;;) {
+      const events = await loadEvents(this.c.db, row.sid, { after, limit: 500 });
+      for (const e of events) {
+        stream.send(e.type, e, e.seq);
+        after = e.seq;
+        if (e.type === "turn.end" && e.turn === turn) {
+          stream.send("done", { turn, status: e.status, ...(e.reason ? { reason: e.reason } : {}) });
+          return;
+        }
+      }
+      if (events.length) continue;
+      const [idem] = await this.c.db.query<{ status: string | null }>(
+        "SELECT status FROM idempotency WHERE actor = $1 AND key = $2",
+        [actor, key],
+      );
+      if (idem?.status) {
+        stream.send("done", { turn, status: idem.status });
+        return;
+      }
+      // Still running elsewhere, or its instance died: close the turn once the lease has expired.
+      const held = await claimLease(this.c.db, row.sid, this.instance, this.c.leaseMs);
+      if (held) {
+        try {
+          await closeInterruptedTurn(this.c.db, held, this.instance, this.c.leaseMs);
+        } finally {
+          await releaseLease(this.c.db, row.sid, this.instance);
+        }
+        continue;
+      }
+      if (!stream.open || this.closing) return;
+      await new Promise((r) => setTimeout(r, this.c.pollMs));
+    }
+  }
+
+  /** Turns left unfinished by a dead instance whose lease has expired are closed as interrupted. */
+  async recover(): Promise<number> {
+    const rows = await this.c.db.query<{ sid: number }>(
+      `SELECT sid FROM sessions WHERE open_turn IS NOT NULL AND (lease_until IS NULL OR lease_until < now())`,
+    );
+    let n = 0;
+    for (const { sid } of rows) {
+      const held = await claimLease(this.c.db, sid, this.instance, this.c.leaseMs);
+      if (!held) continue;
+      try {
+        if (await closeInterruptedTurn(this.c.db, held, this.instance, this.c.leaseMs)) n++;
+      } finally {
+        await releaseLease(this.c.db, sid, this.instance);
+      }
+    }
+    return n;
+  }
+
+  /** Stops taking turns, cancels running ones (their ends are recorded) and waits for them. */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    for (const r of this.running) r.abort.abort();
+    await Promise.all([...this.running].map((r) => r.done));
+  }
+}
+
+export const defaultDataDir = () => path.join(".statecraft", "runtime");

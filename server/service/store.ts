@@ -1,0 +1,281 @@
+// Session rows, events, leases and state rebuilt from the store: what every
+// instance of a fleet needs to serve any session.
+
+import type { CompiledDefinition, Json } from "../language/compile";
+import type {
+  MemorySnapshotEvent,
+  SessionEvent,
+  SessionStartEvent,
+  TurnEndEvent,
+  TurnStartEvent,
+  Usage,
+  UserInfo,
+} from "../runtime/events";
+import type { RestoredState } from "../runtime/replay";
+import type { Db, Queryable } from "./db";
+
+export interface SessionRow {
+  sid: number;
+  actor: string;
+  id: string;
+  agent: string;
+  definition: CompiledDefinition;
+  hash: string;
+  backend: { name: string; kind: string; provider: string; model?: string };
+  user: UserInfo | null;
+  source: string | null;
+  parent: { sessionId: string; turn: number } | null;
+  base: RestoredState | null;
+  ended: boolean;
+  turns: number;
+  open_turn: number | null;
+  last_seq: number;
+  lease_owner: string | null;
+  lease_until: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  /** idle | running | ended, computed by the query against the database clock. */
+  status: "idle" | "running" | "ended";
+}
+
+export interface SessionSummary {
+  id: string;
+  agent: string;
+  backend: SessionRow["backend"];
+  status: SessionRow["status"];
+  turns: number;
+  createdAt: string;
+  updatedAt: string;
+  user?: UserInfo;
+  parent?: { sessionId: string; turn: number };
+}
+
+const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString();
+
+export function summary(row: SessionRow): SessionSummary {
+  return {
+    id: row.id,
+    agent: row.agent,
+    backend: row.backend,
+    status: row.status,
+    turns: row.turns,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    ...(row.user ? { user: row.user } : {}),
+    ...(row.parent ? { parent: row.parent } : {}),
+  };
+}
+
+export const SESSION_COLUMNS = `*, CASE WHEN ended THEN 'ended' WHEN lease_until > now() THEN 'running' ELSE 'idle' END AS status`;
+
+/** `interval` of n milliseconds, as SQL over parameter `$i`. */
+export const ms = (i: number) => `($${i}::integer * interval '1 millisecond')`;
+
+export async function getSession(q: Queryable, actor: string, id: string): Promise<SessionRow | undefined> {
+  const rows = await q.query<SessionRow>(
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE actor = $1 AND id = $2`,
+    [actor, id],
+  );
+  return rows[0];
+}
+
+export async function listSessions(q: Queryable, actor: string): Promise<SessionRow[]> {
+  return q.query<SessionRow>(
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE actor = $1 ORDER BY created_at, sid`,
+    [actor],
+  );
+}
+
+/** Takes the session's turn lease when it is free (or expired); undefined when another holds it. */
+export async function claimLease(
+  q: Queryable,
+  sid: number,
+  owner: string,
+  leaseMs: number,
+): Promise<SessionRow | undefined> {
+  const rows = await q.query<SessionRow>(
+    `UPDATE sessions SET lease_owner = $2, lease_until = now() + ${ms(3)}
+     WHERE sid = $1 AND (lease_until IS NULL OR lease_until < now())
+     RETURNING ${SESSION_COLUMNS}`,
+    [sid, owner, leaseMs],
+  );
+  return rows[0];
+}
+
+export async function renewLease(
+  q: Queryable,
+  sid: number,
+  owner: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE sessions SET lease_until = now() + ${ms(3)} WHERE sid = $1 AND lease_owner = $2 RETURNING sid`,
+    [sid, owner, leaseMs],
+  );
+  return rows.length > 0;
+}
+
+export async function releaseLease(q: Queryable, sid: number, owner: string): Promise<void> {
+  await q.query(
+    `UPDATE sessions SET lease_owner = NULL, lease_until = NULL, updated_at = now()
+     WHERE sid = $1 AND lease_owner = $2`,
+    [sid, owner],
+  );
+}
+
+export interface CommitOptions {
+  sid: number;
+  owner: string;
+  leaseMs: number;
+  events: SessionEvent[];
+}
+
+/**
+ * Commits events in order (fenced by the lease: an instance that lost it
+ * writes nothing) and keeps the session row's counters in step.
+ */
+export async function commitEvents(q: Queryable, o: CommitOptions): Promise<void> {
+  if (!o.events.length) return;
+  const params: unknown[] = [o.sid];
+  const values = o.events.map((e) => {
+    params.push(e.seq, e.type, "turn" in e ? e.turn : null, JSON.stringify(e));
+    const n = params.length;
+    return `($1, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::json)`;
+  });
+  let turns: number | null = null;
+  let open: { value: number | null } | undefined;
+  let ended = false;
+  for (const e of o.events) {
+    if (e.type === "turn.start") open = { value: e.turn };
+    if (e.type === "turn.end") {
+      turns = e.turn;
+      open = { value: null };
+    }
+    if (e.type === "session.end") ended = true;
+  }
+  const last = o.events[o.events.length - 1].seq;
+  const fenced = await q.query(
+    `UPDATE sessions SET last_seq = $3, updated_at = now(), lease_until = now() + ${ms(4)},
+       turns = COALESCE($5::integer, turns),
+       open_turn = CASE WHEN $6::boolean THEN $7::integer ELSE open_turn END,
+       ended = ended OR $8::boolean
+     WHERE sid = $1 AND lease_owner = $2 AND last_seq < $3 RETURNING sid`,
+    [o.sid, o.owner, last, o.leaseMs, turns, open !== undefined, open?.value ?? null, ended],
+  );
+  if (!fenced.length)
+    throw new Error(
+      "this instance lost the session's turn lease (it expired while the turn ran, and another invocation took the session); the turn's remaining events were not recorded",
+    );
+  await q.query(`INSERT INTO events (sid, seq, type, turn, body) VALUES ${values.join(", ")}`, params);
+}
+
+export async function loadEvents(
+  q: Queryable,
+  sid: number,
+  o: { after?: number; limit?: number; types?: string[]; turn?: number } = {},
+): Promise<SessionEvent[]> {
+  const params: unknown[] = [sid, o.after ?? 0];
+  let where = "sid = $1 AND seq > $2";
+  if (o.types) {
+    params.push(o.types);
+    where += ` AND type = ANY($${params.length}::text[])`;
+  }
+  if (o.turn !== undefined) {
+    params.push(o.turn);
+    where += ` AND turn = $${params.length}`;
+  }
+  let sql = `SELECT body FROM events WHERE ${where} ORDER BY seq`;
+  if (o.limit !== undefined) {
+    params.push(o.limit);
+    sql += ` LIMIT $${params.length}`;
+  }
+  return (await q.query<{ body: SessionEvent }>(sql, params)).map((r) => r.body);
+}
+
+export async function sessionStartOf(q: Queryable, sid: number): Promise<SessionStartEvent | undefined> {
+  const [start] = await loadEvents(q, sid, { types: ["session.start"], limit: 1 });
+  return start as SessionStartEvent | undefined;
+}
+
+export interface SessionState extends RestoredState {
+  /** Session totals the engine's policy limits count. */
+  usage: Usage;
+  toolCalls: number;
+}
+
+/**
+ * The state after turn `upTo` (default: the last recorded turn), rebuilt from
+ * the log: the conversation from the turn.end messages (after a fork's base),
+ * memory and summary from memory snapshots, the active agent from the last turn.
+ */
+export async function rebuildState(q: Queryable, row: SessionRow, upTo?: number): Promise<SessionState> {
+  const events = await loadEvents(q, row.sid, {
+    types: ["session.start", "turn.end", "memory.snapshot", "tool.result"],
+  });
+  const base = row.base;
+  const first = base?.turn ?? 0;
+  const limit = upTo ?? Number.MAX_SAFE_INTEGER;
+  const start = events.find((e): e is SessionStartEvent => e.type === "session.start");
+  const history = [...(base?.history ?? [])];
+  let memory: Record<string, Json> = start?.memory ?? base?.memory ?? {};
+  let summaryText = base?.summary;
+  let agent = base?.agent ?? start?.agent ?? row.agent;
+  let turn = first;
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  let toolCalls = 0;
+  for (const e of events) {
+    if ("turn" in e && e.turn > limit) continue;
+    if (e.type === "turn.end") {
+      const end = e as TurnEndEvent;
+      history.push(end.messages ?? []);
+      agent = end.agent;
+      turn = end.turn;
+      usage.inputTokens += end.usage?.inputTokens ?? 0;
+      usage.outputTokens += end.usage?.outputTokens ?? 0;
+    } else if (e.type === "memory.snapshot") {
+      const snap = e as MemorySnapshotEvent;
+      memory = snap.values;
+      summaryText = snap.summary;
+    } else if (e.type === "tool.result" && e.origin !== "mock") toolCalls++;
+  }
+  return { history, memory, summary: summaryText, agent, turn, usage, toolCalls };
+}
+
+/**
+ * Marks a turn that never finished (the instance running it died) as
+ * interrupted, so the session can go on. The caller holds the lease.
+ */
+export async function closeInterruptedTurn(
+  db: Db,
+  row: SessionRow,
+  owner: string,
+  leaseMs: number,
+): Promise<SessionEvent | undefined> {
+  if (row.open_turn === null) return undefined;
+  const turn = row.open_turn;
+  const [start] = (await loadEvents(db, row.sid, { types: ["turn.start"], turn })) as TurnStartEvent[];
+  const event: SessionEvent = {
+    seq: row.last_seq + 1,
+    ts: new Date().toISOString(),
+    type: "turn.end",
+    turn,
+    agent: start?.agent ?? row.agent,
+    reply: "",
+    messages: [],
+    status: "interrupted",
+    reason:
+      "the service stopped while this turn ran (a crash or a forced restart); the events it had committed are kept, and the session continues from the turn before",
+    usage: { inputTokens: 0, outputTokens: 0 },
+  };
+  await db.tx(async (q) => {
+    await commitEvents(q, { sid: row.sid, owner, leaseMs, events: [event] });
+    await q.query(`UPDATE idempotency SET status = 'interrupted' WHERE sid = $1 AND turn = $2`, [
+      row.sid,
+      turn,
+    ]);
+  });
+  row.last_seq = event.seq;
+  row.turns = turn;
+  row.open_turn = null;
+  return event;
+}

@@ -1,0 +1,259 @@
+// One turn of a session in the service: rebuild the session from the store,
+// run the engine, commit every event before it is streamed, keep the turn
+// lease alive, and answer approvals from the database (so any instance's
+// POST reaches the waiting turn).
+
+import { createBackend } from "../backends";
+import { LocalBackend, type ScriptStep } from "../backends/local";
+import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
+import { AgentSession, type ApprovalRequest } from "../runtime/engine";
+import type { NewEvent, SessionEvent, UserInfo } from "../runtime/events";
+import type { MemoryStore } from "../runtime/memoryStore";
+import { BackendError, type ModelBackend } from "../runtime/model";
+import type { EventSink } from "../runtime/sessionLog";
+import type { Db, Queryable } from "./db";
+import { badRequest } from "./http";
+import { commitEvents, type SessionRow } from "./store";
+
+/** The model backend a turn runs on, plus the scripted local backend when that is what it is. */
+export interface InferenceBackend {
+  backend: ModelBackend;
+  local?: LocalBackend;
+}
+
+/**
+ * The service is the runtime: a `kind: stateful` backend's endpoint names this
+ * service, so inference goes straight to the provider (local script, Bedrock),
+ * while the session records the declared backend.
+ */
+export function inferenceBackend(spec: CompiledBackend, env: NodeJS.ProcessEnv): InferenceBackend {
+  const direct: CompiledBackend =
+    spec.kind === "stateful" ? { ...spec, kind: "stateless", endpoint: undefined } : spec;
+  const inner = createBackend(direct, { env });
+  const backend: ModelBackend = {
+    name: spec.name,
+    kind: spec.kind,
+    provider: inner.provider,
+    complete: (r) => inner.complete(r),
+    ...(inner.summarize ? { summarize: (t: string, s?: AbortSignal) => inner.summarize!(t, s) } : {}),
+  };
+  return { backend, local: inner instanceof LocalBackend ? inner : undefined };
+}
+
+/** The owner key of a memory that outlives sessions, as the engine computes it. */
+export function memoryOwner(
+  def: CompiledDefinition,
+  scope: string,
+  user: UserInfo | null | undefined,
+): string | undefined {
+  if (scope === "user") return `user:${user?.id ?? "anonymous"}`;
+  if (scope === "agent") return `agent:${def.agent}`;
+  return undefined;
+}
+
+/**
+ * The engine's MemoryStore is synchronous: the memories a turn can touch are
+ * loaded before it, and what it saves is written with the next committed events.
+ */
+export class PreloadedMemory implements MemoryStore {
+  private readonly values = new Map<string, Record<string, Json>>();
+  readonly dirty = new Map<string, { memory: string; owner: string; values: Record<string, Json> }>();
+
+  static async load(q: Queryable, actor: string, def: CompiledDefinition, user: UserInfo | null | undefined) {
+    const store = new PreloadedMemory();
+    const keys: [string, string][] = [];
+    for (const m of Object.values(def.memories ?? {})) {
+      const owner = memoryOwner(def, m.scope, user);
+      if (owner) keys.push([m.name, owner]);
+    }
+    if (keys.length) {
+      const rows = await q.query<{ memory: string; owner: string; values: Record<string, Json> }>(
+        `SELECT memory, owner, "values" FROM memory WHERE actor = $1 AND memory = ANY($2::text[]) AND owner = ANY($3::text[])`,
+        [actor, keys.map((k) => k[0]), keys.map((k) => k[1])],
+      );
+      for (const r of rows) store.values.set(`${r.memory}\0${r.owner}`, r.values);
+    }
+    return store;
+  }
+
+  load(memory: string, owner: string): Record<string, Json> | undefined {
+    const v = this.values.get(`${memory}\0${owner}`);
+    return v ? structuredClone(v) : undefined;
+  }
+
+  save(memory: string, owner: string, values: Record<string, Json>): void {
+    const copy = structuredClone(values);
+    this.values.set(`${memory}\0${owner}`, copy);
+    this.dirty.set(`${memory}\0${owner}`, { memory, owner, values: copy });
+  }
+
+  async flush(q: Queryable, actor: string): Promise<void> {
+    for (const d of this.dirty.values())
+      await q.query(
+        `INSERT INTO memory (actor, memory, owner, "values") VALUES ($1, $2, $3, $4::json)
+         ON CONFLICT (actor, memory, owner) DO UPDATE SET "values" = EXCLUDED."values", updated_at = now()`,
+        [actor, d.memory, d.owner, JSON.stringify(d.values)],
+      );
+    this.dirty.clear();
+  }
+}
+
+export interface TurnSinkOptions {
+  db: Db;
+  row: SessionRow;
+  actor: string;
+  owner: string;
+  leaseMs: number;
+  memory: PreloadedMemory;
+  /** A resumed session: the engine's session.start is already in the log. */
+  resumed: boolean;
+  /** With approve "ask", an approval decision opens a pending approval row with the event. */
+  askApprovals: boolean;
+  /** Called with committed events, in order. */
+  onCommitted: (events: SessionEvent[]) => void;
+}
+
+/**
+ * Numbers events after the log's last one and holds them until `flush()`
+ * (awaited after every event) commits them, then hands them to the stream.
+ */
+export class TurnSink implements EventSink {
+  private seq: number;
+  private pending: SessionEvent[] = [];
+  private skipStart: boolean;
+  readonly committed: SessionEvent[] = [];
+
+  constructor(private readonly o: TurnSinkOptions) {
+    this.seq = o.row.last_seq;
+    this.skipStart = o.resumed;
+  }
+
+  append(event: NewEvent): SessionEvent {
+    if (this.skipStart && event.type === "session.start") {
+      this.skipStart = false;
+      return { seq: 0, ts: new Date().toISOString(), ...event } as SessionEvent;
+    }
+    const full = { seq: ++this.seq, ts: new Date().toISOString(), ...event } as SessionEvent;
+    this.pending.push(full);
+    return full;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.pending.length) return;
+    const events = this.pending;
+    const { row, owner, leaseMs, memory, actor } = this.o;
+    await this.o.db.tx(async (q) => {
+      await commitEvents(q, { sid: row.sid, owner, leaseMs, events });
+      if (memory.dirty.size) await memory.flush(q, actor);
+      if (this.o.askApprovals)
+        for (const e of events)
+          if (e.type === "policy.decision" && e.decision === "approval")
+            await q.query(
+              `INSERT INTO approvals (sid, call_id, turn, tool) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (sid, call_id) DO UPDATE SET turn = EXCLUDED.turn, tool = EXCLUDED.tool,
+                 approved = NULL, decided_by = NULL, decided_at = NULL, created_at = now()`,
+              [row.sid, e.callId, e.turn, e.tool],
+            );
+    });
+    this.pending = [];
+    row.last_seq = events[events.length - 1].seq;
+    this.committed.push(...events);
+    this.o.onCommitted(events);
+  }
+}
+
+export type ApproveMode = "all" | "none" | "ask";
+
+export interface ApproverOptions {
+  db: Db;
+  sid: number;
+  mode: ApproveMode;
+  timeoutMs: number;
+  pollMs: number;
+  signal: AbortSignal;
+}
+
+/** Answers approval requests: at once for all/none, else from the approvals table within a bounded wait. */
+export function makeApprover(o: ApproverOptions): (req: ApprovalRequest) => Promise<boolean> {
+  return async (req) => {
+    if (o.mode !== "ask") return o.mode === "all";
+    const deadline = Date.now() + o.timeoutMs;
+    for (;;) {
+      const [row] = await o.db.query<{ approved: boolean | null }>(
+        "SELECT approved FROM approvals WHERE sid = $1 AND call_id = $2",
+        [o.sid, req.callId],
+      );
+      if (row && row.approved !== null) return row.approved;
+      if (o.signal.aborted || Date.now() >= deadline) {
+        // Refused: record why, so a late POST gets a clear answer instead of changing the past.
+        await o.db.query(
+          `UPDATE approvals SET approved = false, decided_by = $3, decided_at = now()
+           WHERE sid = $1 AND call_id = $2 AND approved IS NULL`,
+          [
+            o.sid,
+            req.callId,
+            o.signal.aborted ? "service (shutting down)" : `service (no answer within ${o.timeoutMs} ms)`,
+          ],
+        );
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, o.pollMs));
+    }
+  };
+}
+
+/** Script steps of a TURN body, validated: [{"reply"} | {"call", "input"} | {"handoff"}]. */
+export function parseScript(value: unknown): ScriptStep[] {
+  if (!Array.isArray(value))
+    throw badRequest(
+      `'script' must be an array of steps: {"reply": text} | {"call": tool, "input": {...}} | {"handoff": agent}`,
+    );
+  return value.map((s: unknown, i) => {
+    const step = (typeof s === "object" && s !== null && !Array.isArray(s) ? s : {}) as Record<
+      string,
+      unknown
+    >;
+    const keys = Object.keys(step).sort().join(",");
+    if (keys === "reply" && typeof step.reply === "string") return { kind: "reply", text: step.reply };
+    if ((keys === "call" || keys === "call,input") && typeof step.call === "string") {
+      const input = step.input ?? {};
+      if (typeof input !== "object" || input === null || Array.isArray(input))
+        throw badRequest(`script step ${i + 1}: 'input' must be a JSON object`);
+      return { kind: "call", tool: step.call, input: input as Json };
+    }
+    if (keys === "handoff" && typeof step.handoff === "string")
+      return { kind: "handoff", agent: step.handoff };
+    throw badRequest(
+      `script step ${i + 1} must be {"reply": "..."}, {"call": "tool", "input": {...}} or {"handoff": "agent"}`,
+    );
+  });
+}
+
+/** Enough of a compiled definition's shape to run it without crashing on a malformed one. */
+export function checkDefinition(value: unknown): CompiledDefinition {
+  const bad = (what: string) =>
+    badRequest(
+      `'definition' is not a compiled agent definition: ${what}. Send the output of \`statecraft compile FILE\``,
+    );
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw bad("it must be a JSON object");
+  const d = value as Record<string, unknown>;
+  const obj = (k: string) => typeof d[k] === "object" && d[k] !== null && !Array.isArray(d[k]);
+  if (typeof d.hash !== "string" || !d.hash) throw bad("'hash' is missing");
+  if (typeof d.agent !== "string") throw bad("'agent' (the entry agent) is missing");
+  for (const k of ["agents", "tools", "contexts", "memories", "backends", "mcpServers"])
+    if (!obj(k)) throw bad(`'${k}' must be an object`);
+  const def = value as CompiledDefinition;
+  if (!def.agents[def.agent]) throw bad(`the entry agent '${def.agent}' is not in 'agents'`);
+  for (const [name, a] of Object.entries(def.agents)) {
+    if (typeof a !== "object" || a === null) throw bad(`agent '${name}' must be an object`);
+    if (!def.backends[a.backend])
+      throw bad(`agent '${name}' names backend '${a.backend}', not in 'backends'`);
+    if (typeof a.instructions !== "string" || !Array.isArray(a.tools) || !Array.isArray(a.handoffs))
+      throw bad(`agent '${name}' lacks instructions, tools or handoffs`);
+    if (typeof a.policy !== "object" || a.policy === null) throw bad(`agent '${name}' lacks its policy`);
+  }
+  return def;
+}
+
+export { AgentSession, BackendError };
