@@ -5,13 +5,15 @@
 import type { CompiledBackend } from "../language/compile";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { LocalBackend } from "./local";
+import { OpenAIBackend, OPENAI_PROVIDERS } from "./openai";
 
 export interface BackendOptions {
   env: NodeJS.ProcessEnv;
 }
 
-export function createBackend(spec: CompiledBackend, _options: BackendOptions): ModelBackend {
+export function createBackend(spec: CompiledBackend, options: BackendOptions): ModelBackend {
   if (spec.provider === "local") return new LocalBackend(spec.name, spec.kind);
+  if (OPENAI_PROVIDERS.includes(spec.provider)) return new OpenAIBackend(spec, options);
   throw new BackendError(
     "config",
     `backend '${spec.name}' uses provider ${spec.provider} (${spec.kind}), which this build of Statecraft cannot call yet; ` +
