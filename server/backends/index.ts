@@ -4,6 +4,7 @@
 
 import type { CompiledBackend } from "../language/compile";
 import { BackendError, type ModelBackend } from "../runtime/model";
+import { BedrockBackend } from "./bedrock";
 import { LocalBackend } from "./local";
 import { OpenAIBackend, OPENAI_PROVIDERS } from "./openai";
 
@@ -14,6 +15,8 @@ export interface BackendOptions {
 export function createBackend(spec: CompiledBackend, options: BackendOptions): ModelBackend {
   if (spec.provider === "local") return new LocalBackend(spec.name, spec.kind);
   if (OPENAI_PROVIDERS.includes(spec.provider)) return new OpenAIBackend(spec, options);
+  // Bedrock inference (the runtime service's, or a direct call): configured from options.env.
+  if (spec.provider === "bedrock") return new BedrockBackend(spec, options);
   throw new BackendError(
     "config",
     `backend '${spec.name}' uses provider ${spec.provider} (${spec.kind}), which this build of Statecraft cannot call yet; ` +
