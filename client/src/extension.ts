@@ -3,12 +3,14 @@
 // context so that everything is disposed with it.
 
 import * as vscode from "vscode";
-import { registerCommands } from "./commands";
+import { registerRunning } from "./commands";
 import { startLanguageClient, type LanguageClientHandle } from "./languageClient";
+import { reportActivation } from "./run/activationTiming";
 
 let client: LanguageClientHandle | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const started = performance.now();
   const log = vscode.window.createOutputChannel("Statecraft", { log: true });
   context.subscriptions.push(log);
   client = await startLanguageClient(context, log);
@@ -19,8 +21,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("statecraft.showLog", () => log.show()),
   );
-  registerCommands(context, log);
+  registerRunning(context, log);
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
+  reportActivation(log, performance.now() - started);
 }
 
 export async function deactivate(): Promise<void> {

@@ -24,6 +24,8 @@ export async function run(): Promise<void> {
   mocha.suite.emit(Mocha.Suite.constants.EVENT_FILE_PRE_REQUIRE, globalThis, "test/editor/suite", mocha);
   await import("./extension.test");
   await import("./language.test");
+  await import("./run.test");
+  await import("./testing.test");
   const resumeFile = process.env.STATECRAFT_EDITOR_TEST_RESUME_FILE;
   if (resumeFile)
     mocha.suite.afterAll("hold the workbench for the launcher's screenshot", () => hold(resumeFile));

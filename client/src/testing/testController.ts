@@ -1,0 +1,277 @@
+// The `test` blocks of the workspace's `.agent` files in VS Code's Testing view. Discovery asks
+// the CLI (`statecraft test --list --reporter json`, which reads the files without requiring an
+// error-free spec); a run spawns `statecraft test FILE --reporter json --test NAME...` per file
+// and turns its JSON lines into results, each failure a TestMessage at the failing step's line.
+// Run Test / Run All Tests (the code lenses) go through the same run.
+
+import * as vscode from "vscode";
+import { workspaceDirOf, type Cli } from "../run/cli";
+
+/** A line of `statecraft test --reporter json` (server/cli/test.ts). */
+type ReportLine =
+  | { type: "test"; name: string; file: string; line: number }
+  | { type: "start"; name: string; file: string; line: number }
+  | {
+      type: "result";
+      name: string;
+      file: string;
+      line: number;
+      passed: boolean;
+      failures: { message: string; line: number; step?: string }[];
+      durationMs: number;
+      sessionFile?: string;
+    }
+  | { type: "summary"; passed: number; failed: number };
+
+export interface TestOutcome {
+  id: string;
+  name: string;
+  state: "passed" | "failed" | "errored" | "skipped";
+  /** Failures with 1-based lines, as reported. */
+  failures: { message: string; line: number }[];
+  sessionFile?: string;
+}
+
+const testId = (file: vscode.Uri, name: string) => `${file.toString()}#${name}`;
+const DISCOVER_DELAY_MS = 300;
+
+export class AgentTests implements vscode.Disposable {
+  private readonly controller = vscode.tests.createTestController("statecraft", "Statecraft");
+  private readonly disposables: vscode.Disposable[] = [this.controller];
+  private discovering: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly runEnded = new vscode.EventEmitter<TestOutcome[]>();
+  /** Fires with every run's outcomes when it ends. */
+  readonly onDidEndRun = this.runEnded.event;
+
+  constructor(
+    private readonly cli: Cli,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.controller.resolveHandler = async (item) => {
+      if (!item) await this.discover();
+    };
+    this.controller.refreshHandler = () => this.discover();
+    this.controller.createRunProfile(
+      "Run",
+      vscode.TestRunProfileKind.Run,
+      (request, token) => this.run(request, token).then(() => undefined),
+      true,
+    );
+    const watcher = vscode.workspace.createFileSystemWatcher("**/*.agent");
+    const later = () => this.discoverSoon();
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate(later),
+      watcher.onDidChange(later),
+      watcher.onDidDelete(later),
+      this.runEnded,
+    );
+  }
+
+  private discoverSoon(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.discover(), DISCOVER_DELAY_MS);
+  }
+
+  /** Lists every workspace folder's tests into the controller (one discovery at a time). */
+  discover(): Promise<void> {
+    const previous = this.discovering ?? Promise.resolve();
+    const next = previous.then(() => this.discoverNow());
+    this.discovering = next;
+    return next;
+  }
+
+  private async discoverNow(): Promise<void> {
+    const byFile = new Map<string, { uri: vscode.Uri; tests: { name: string; line: number }[] }>();
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (folder.uri.scheme !== "file") continue;
+      const r = await this.cli.run(["test", "--list", "--reporter", "json", folder.uri.fsPath], {
+        cwd: folder.uri.fsPath,
+      });
+      if (r.code !== 0) {
+        // No .agent files yet is a normal state; anything else deserves a line in the log.
+        if (!/No \.agent files|no test/i.test(r.stderr))
+          this.log.warn(`test discovery in ${folder.name}: ${r.stderr.trim() || `exit ${r.code}`}`);
+        continue;
+      }
+      for (const line of parseLines(r.stdout)) {
+        if (line.type !== "test") continue;
+        const uri = vscode.Uri.file(line.file);
+        const entry = byFile.get(uri.toString()) ?? { uri, tests: [] };
+        entry.tests.push({ name: line.name, line: line.line });
+        byFile.set(uri.toString(), entry);
+      }
+    }
+    const files: vscode.TestItem[] = [];
+    for (const { uri, tests } of byFile.values()) {
+      const fileItem =
+        this.controller.items.get(uri.toString()) ??
+        this.controller.createTestItem(uri.toString(), vscode.workspace.asRelativePath(uri), uri);
+      fileItem.children.replace(
+        tests.map((t) => {
+          const id = testId(uri, t.name);
+          const item = fileItem.children.get(id) ?? this.controller.createTestItem(id, t.name, uri);
+          item.range = new vscode.Range(t.line - 1, 0, t.line - 1, 0);
+          return item;
+        }),
+      );
+      files.push(fileItem);
+    }
+    this.controller.items.replace(files);
+  }
+
+  /** The discovered tests, as `file#name` ids (for tests of the extension and Run Test). */
+  get testIds(): string[] {
+    const ids: string[] = [];
+    this.controller.items.forEach((f) => f.children.forEach((t) => ids.push(t.id)));
+    return ids;
+  }
+
+  /** Runs the tests of one file, or one test of it, as Run Test / Run All Tests do. */
+  async runFile(
+    file: vscode.Uri,
+    name: string | undefined,
+    token: vscode.CancellationToken,
+  ): Promise<TestOutcome[]> {
+    await this.discover();
+    const fileItem = this.controller.items.get(file.toString());
+    const item = name ? fileItem?.children.get(testId(file, name)) : fileItem;
+    if (!item)
+      throw new Error(
+        name
+          ? `no test "${name}" in ${vscode.workspace.asRelativePath(file)} (is the file saved?)`
+          : `no tests in ${vscode.workspace.asRelativePath(file)}`,
+      );
+    return this.run(new vscode.TestRunRequest([item]), token);
+  }
+
+  /** The run profile's handler: one CLI process per file, results as its JSON lines arrive. */
+  async run(request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<TestOutcome[]> {
+    if (!this.controller.items.size) await this.discover();
+    const excluded = new Set(request.exclude?.map((t) => t.id));
+    const groups = new Map<string, { uri: vscode.Uri; items: vscode.TestItem[] }>();
+    const add = (item: vscode.TestItem) => {
+      if (excluded.has(item.id)) return;
+      if (item.children.size) return item.children.forEach(add);
+      if (!item.uri || item.parent === undefined) return;
+      const g = groups.get(item.parent.id) ?? { uri: item.uri, items: [] };
+      g.items.push(item);
+      groups.set(item.parent.id, g);
+    };
+    if (request.include) request.include.forEach(add);
+    else this.controller.items.forEach(add);
+
+    const run = this.controller.createTestRun(request);
+    const outcomes: TestOutcome[] = [];
+    try {
+      for (const { uri, items } of groups.values()) {
+        if (token.isCancellationRequested) {
+          for (const i of items) {
+            run.skipped(i);
+            outcomes.push({ id: i.id, name: i.label, state: "skipped", failures: [] });
+          }
+          continue;
+        }
+        for (const i of items) run.enqueued(i);
+        outcomes.push(...(await this.runGroup(run, uri, items, token)));
+      }
+    } finally {
+      run.end();
+    }
+    this.runEnded.fire(outcomes);
+    return outcomes;
+  }
+
+  private async runGroup(
+    run: vscode.TestRun,
+    uri: vscode.Uri,
+    items: vscode.TestItem[],
+    token: vscode.CancellationToken,
+  ): Promise<TestOutcome[]> {
+    const byName = new Map(items.map((i) => [i.label, i]));
+    const outcomes = new Map<string, TestOutcome>();
+    const cwd = workspaceDirOf(uri);
+    const args = ["test", uri.fsPath, "--reporter", "json", "--workspace", cwd];
+    for (const i of items) args.push("--test", i.label);
+    const result = await this.cli.run(args, {
+      cwd,
+      token,
+      onStdoutLine: (text) => {
+        const line = parseLine(text);
+        if (!line || line.type === "summary" || line.type === "test") return;
+        // A test of an imported file runs in the closure too, under its own file's id.
+        const item =
+          vscode.Uri.file(line.file).toString() === uri.toString() ? byName.get(line.name) : undefined;
+        if (!item) return;
+        if (line.type === "start") {
+          run.started(item);
+          return;
+        }
+        const outcome: TestOutcome = {
+          id: item.id,
+          name: line.name,
+          state: line.passed ? "passed" : "failed",
+          failures: line.failures.map((f) => ({ message: f.message, line: f.line })),
+          sessionFile: line.sessionFile,
+        };
+        outcomes.set(item.id, outcome);
+        if (line.sessionFile)
+          run.appendOutput(`${line.name}: session ${line.sessionFile}\r\n`, undefined, item);
+        if (line.passed) run.passed(item, line.durationMs);
+        else
+          run.failed(
+            item,
+            line.failures.map((f) => {
+              const m = new vscode.TestMessage(f.step ? `${f.message}\n  at: ${f.step}` : f.message);
+              m.location = new vscode.Location(uri, new vscode.Position(f.line - 1, 0));
+              return m;
+            }),
+            line.durationMs,
+          );
+      },
+    });
+    // Tests without a result: the spec has errors, the CLI failed, or the run was cancelled.
+    const why = token.isCancellationRequested
+      ? undefined
+      : result.stderr.trim() || `statecraft test exited with ${result.code ?? result.signal}`;
+    for (const item of items) {
+      if (outcomes.has(item.id)) continue;
+      if (why === undefined) {
+        run.skipped(item);
+        outcomes.set(item.id, { id: item.id, name: item.label, state: "skipped", failures: [] });
+      } else {
+        run.errored(item, new vscode.TestMessage(why));
+        outcomes.set(item.id, {
+          id: item.id,
+          name: item.label,
+          state: "errored",
+          failures: [{ message: why, line: item.range ? item.range.start.line + 1 : 1 }],
+        });
+      }
+    }
+    return [...outcomes.values()];
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function parseLine(text: string): ReportLine | undefined {
+  if (!text.startsWith("{")) return undefined;
+  try {
+    return JSON.parse(text) as ReportLine;
+  } catch {
+    // Not one of the reporter's lines (the CLI writes nothing else to stdout in json mode).
+    return undefined;
+  }
+}
+
+function parseLines(text: string): ReportLine[] {
+  return text
+    .split("\n")
+    .map(parseLine)
+    .filter((l): l is ReportLine => l !== undefined);
+}

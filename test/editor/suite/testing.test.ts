@@ -1,0 +1,69 @@
+// The `test` blocks in VS Code's Testing view: discovered from the fixture workspace, run through
+// VS Code's own Testing service (testing.runAll calls the extension's run profile, which spawns
+// `statecraft test --reporter json`), a failure reported at the failing expectation's line, and
+// the Run Test lens command running one test.
+
+import { strict as assert } from "node:assert";
+import * as vscode from "vscode";
+import { screenshot } from "./screenshot";
+import { EXTENSION_ID, fixture, open, positionAt } from "./workspace";
+
+interface TestOutcome {
+  id: string;
+  name: string;
+  state: "passed" | "failed" | "errored" | "skipped";
+  failures: { message: string; line: number }[];
+  sessionFile?: string;
+}
+
+const PASSING = "greets the customer";
+const FAILING = "expects a refund that never happens";
+
+describe("Testing view", () => {
+  const file = () => fixture("tested.agent");
+  const id = (name: string) => `${file().toString()}#${name}`;
+
+  before(async () => {
+    await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
+  });
+
+  it("discovers the test blocks of the workspace's .agent files", async () => {
+    const ids = await vscode.commands.executeCommand<string[]>("statecraft.internal.discoverTests");
+    assert.ok(ids.includes(id(PASSING)), `discovered: ${ids.join(", ")}`);
+    assert.ok(ids.includes(id(FAILING)), `discovered: ${ids.join(", ")}`);
+  });
+
+  it("runs them from the Testing view: one passes, one fails at its expectation's line", async function () {
+    this.timeout(60_000);
+    const doc = await open("tested.agent");
+    const expectLine = positionAt(doc, "expect tool refund called", "start").line + 1;
+    const ended = vscode.commands.executeCommand<TestOutcome[]>("statecraft.internal.nextTestRun");
+    await vscode.commands.executeCommand("workbench.view.testing.focus");
+    await vscode.commands.executeCommand("testing.runAll");
+    const outcomes = await ended;
+    const mine = outcomes.filter((o) => o.id.startsWith(`${file().toString()}#`));
+    const byName = new Map(mine.map((o) => [o.name, o]));
+    assert.equal(byName.get(PASSING)?.state, "passed", JSON.stringify(mine));
+    const failed = byName.get(FAILING);
+    assert.equal(failed?.state, "failed", JSON.stringify(mine));
+    assert.deepEqual(
+      failed.failures.map((f) => f.line),
+      [expectLine],
+    );
+    assert.match(failed.failures[0].message, /expected refund to be called/);
+    await screenshot("testing-view");
+  });
+
+  it("Run Test runs the one test its lens sits above", async function () {
+    this.timeout(60_000);
+    const outcomes = await vscode.commands.executeCommand<TestOutcome[]>("statecraft.runTest", {
+      uri: file().toString(),
+      test: PASSING,
+    });
+    assert.deepEqual(
+      outcomes.map((o) => [o.name, o.state]),
+      [[PASSING, "passed"]],
+    );
+    assert.ok(outcomes[0].sessionFile, "each test run is recorded as a session");
+  });
+});
