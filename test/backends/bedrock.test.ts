@@ -304,6 +304,17 @@ describe("bedrock backend: requests and streamed replies", () => {
     );
   });
 
+  it("the fake's fallback answers unscripted requests (for benches)", async () => {
+    const auto = await startFakeBedrock({ fallback: (r) => ({ text: `echo ${r.body.messages?.length}` }) });
+    try {
+      const b = new BedrockBackend(SPEC, { env: { ...auto.env } });
+      made.push(b);
+      assert.equal((await b.complete({ messages: hello, tools: [] })).text, "echo 1");
+    } finally {
+      await auto.close();
+    }
+  });
+
   it("summarizes through Converse (JSON)", async () => {
     fake.script({ text: "Ada asked about order A1003; it shipped." });
     const summary = await backend().summarize("user: where is A1003?\nassistant: it shipped");
@@ -475,6 +486,7 @@ describe("bedrock backend: errors", () => {
     fake.script({ chunks: ["Once ", "upon "], hang: "mid" });
     const controller = new AbortController();
     const deltas: string[] = [];
+    const before = fake.cancelled;
     const pending = backend().complete({
       messages: hello,
       tools: [],
@@ -486,6 +498,7 @@ describe("bedrock backend: errors", () => {
     });
     await fails(pending, "cancelled");
     assert.deepEqual(deltas, ["Once ", "upon "]);
+    await until(() => fake.cancelled > before, "the fake saw the stream cancelled");
   });
 
   it("an already-aborted signal sends nothing", async () => {

@@ -161,6 +161,11 @@ export interface FakeBedrockOptions {
   region?: string;
   /** Write event-stream messages in uneven pieces that straddle frame boundaries (default true). */
   splitFrames?: boolean;
+  /**
+   * The reply when the script is empty (benches: a reply per request without scripting each one).
+   * Without it, an unscripted request gets a ValidationException that says so.
+   */
+  fallback?: (request: FakeBedrockRequest) => FakeBedrockReply;
 }
 
 export interface FakeBedrock {
@@ -414,7 +419,7 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       return;
     }
     record.auth = auth.kind;
-    const reply = queue.shift();
+    const reply = queue.shift() ?? options.fallback?.(record);
     if (!reply) {
       sendError(
         stream,
