@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark suite, printed as tables of medians.
 
 import { runEngineBench } from "./engine.bench";
+import { runExtensionBench } from "./extension.bench";
+import { runExplorerBench } from "./explorer.bench";
 import { runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 
@@ -10,6 +12,8 @@ async function main(): Promise<void> {
   runLanguageBench();
   await runLspBench();
   await runEngineBench();
+  runExtensionBench();
+  await runExplorerBench();
 }
 
 main().catch((err: unknown) => {
