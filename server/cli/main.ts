@@ -9,6 +9,7 @@ import { lspCommand } from "./lsp";
 import { forkCommand } from "./fork";
 import { replayCommand } from "./replay";
 import { runCommand } from "./run";
+import { serveCommand } from "./serve";
 import { sessionsCommand } from "./sessions";
 import { testCommand } from "./test";
 import { processIO, UsageError, type CliIO } from "./io";
@@ -31,6 +32,8 @@ commands:
                           first divergence) or --mode live (a new session; --backend NAME)
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
   sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR)
+  serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
+                          --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE
   lsp --stdio             run the language server over stdio (for any LSP editor)
   help                    show this help
 
@@ -49,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   replay: replayCommand,
   fork: forkCommand,
   sessions: sessionsCommand,
+  serve: serveCommand,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

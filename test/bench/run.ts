@@ -2,7 +2,6 @@
 
 import { runEngineBench } from "./engine.bench";
 import { runExtensionBench } from "./extension.bench";
-import { runExplorerBench } from "./explorer.bench";
 import { runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 
@@ -13,7 +12,6 @@ async function main(): Promise<void> {
   await runLspBench();
   await runEngineBench();
   runExtensionBench();
-  await runExplorerBench();
 }
 
 main().catch((err: unknown) => {
