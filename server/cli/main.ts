@@ -4,6 +4,7 @@
 
 import { checkCommand } from "./check";
 import { compileCommand } from "./compile";
+import { dapCommand } from "./dap";
 import { fmtCommand } from "./fmt";
 import { lspCommand } from "./lsp";
 import { forkCommand } from "./fork";
@@ -35,6 +36,7 @@ commands:
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
                           --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE
   lsp --stdio             run the language server over stdio (for any LSP editor)
+  dap                     run the agent debugger (Debug Adapter Protocol) over stdio
   help                    show this help
 
 exit codes: 0 ok, 1 problems found, 2 usage or input error
@@ -47,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   fmt: fmtCommand,
   compile: compileCommand,
   lsp: lspCommand,
+  dap: dapCommand,
   run: runCommand,
   test: testCommand,
   replay: replayCommand,

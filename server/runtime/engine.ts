@@ -10,6 +10,7 @@ import { lookupModel, LOCAL_MODEL, type ModelInfo, type Provider } from "../lang
 import type { CompiledAgent, CompiledDefinition, CompiledMemory, Json, SourceIR } from "../language/compile";
 import { countTokensForModel } from "../language/tokens";
 import type {
+  ManualEditEvent,
   Message,
   SessionEvent,
   TokenSections,
@@ -66,6 +67,25 @@ export interface EngineHooks {
     call: ToolCallRequest,
     session: AgentSession,
   ) => Promise<Json | undefined> | Json | undefined;
+  /** May replace the value of a `remember` write right before it is checked and applied (the debugger). */
+  beforeMemoryWrite?: (
+    write: MemoryWriteRequest,
+    session: AgentSession,
+  ) => Promise<Json | undefined> | Json | undefined;
+  /** Awaited when the engine stops a turn itself: a limit reached, or a failed model call. */
+  onStop?: (stop: EngineStop, session: AgentSession) => Promise<void> | void;
+}
+
+export interface MemoryWriteRequest {
+  callId: string;
+  memory: string;
+  field: string;
+  value: Json;
+}
+
+export interface EngineStop {
+  kind: "limit" | "error";
+  reason: string;
 }
 
 export interface EngineOptions {
@@ -392,6 +412,7 @@ export class AgentSession {
       result.status = "stopped";
       result.reason = `max_turns (${maxTurns}) reached: the policy allows ${maxTurns} turn${maxTurns === 1 ? "" : "s"} per session`;
       result.turn = this.turn;
+      await this.options.hooks?.onStop?.({ kind: "limit", reason: result.reason }, this);
       return result;
     }
     this.turn++;
@@ -408,6 +429,8 @@ export class AgentSession {
             ? "cancelled"
             : `internal error: ${(err as Error).message}`;
       if (!(err instanceof BackendError) && !this.options.signal?.aborted) throw err;
+      if (!this.options.signal?.aborted)
+        await this.options.hooks?.onStop?.({ kind: "error", reason: result.reason }, this);
     } finally {
       const added = this.current;
       if (result.status !== "failed" || added.length > 1) this.history.push(added);
@@ -444,6 +467,7 @@ export class AgentSession {
       if (step >= MAX_STEPS_PER_TURN) {
         result.status = "stopped";
         result.reason = `the model made ${MAX_STEPS_PER_TURN} calls in one turn without replying; stopped to avoid a loop`;
+        await this.options.hooks?.onStop?.({ kind: "limit", reason: result.reason }, this);
         return;
       }
       // Checked before every model call: after tool calls, and at the start of a turn that follows one
@@ -452,6 +476,7 @@ export class AgentSession {
       if (maxTokens !== undefined && this.usage.inputTokens + this.usage.outputTokens >= maxTokens) {
         result.status = "stopped";
         result.reason = `max_tokens (${maxTokens}) reached: ${this.usage.inputTokens + this.usage.outputTokens} tokens used in this session`;
+        await this.options.hooks?.onStop?.({ kind: "limit", reason: result.reason }, this);
         return;
       }
       const agent = this.agent();
@@ -646,8 +671,16 @@ export class AgentSession {
     reply: (c: string, e?: boolean) => void,
   ): Promise<void> {
     const spec = this.memorySpec();
-    const input = (call.input ?? {}) as Record<string, Json>;
+    let input = (call.input ?? {}) as Record<string, Json>;
     const field = typeof input.field === "string" ? input.field : "";
+    const hook = this.options.hooks?.beforeMemoryWrite;
+    if (hook && "value" in input) {
+      const value = await hook(
+        { callId: call.id, memory: spec?.name ?? "", field, value: input.value },
+        this,
+      );
+      if (value !== undefined) input = { ...input, value };
+    }
     let error: string | undefined;
     const f = spec?.fields[field];
     if (!spec) error = "this agent has no memory";
@@ -725,6 +758,11 @@ export class AgentSession {
     if (this.options.backend.summarize)
       summary = await this.options.backend.summarize(text, this.options.signal).catch(() => undefined);
     this.summary = summary ?? truncateToTokens(text, Math.floor(spec.summarizeAfter / 2), info);
+  }
+
+  /** Records a change made by hand while the session was paused (the debugger's setVariable). */
+  async recordEdit(edit: Omit<ManualEditEvent, "type" | "seq" | "ts" | "turn">): Promise<void> {
+    await this.record({ type: "manual.edit", turn: this.turn, ...edit });
   }
 
   async end(status: "ok" | "failed" | "stopped" = "ok", reason?: string): Promise<void> {

@@ -190,6 +190,21 @@ export interface TurnEndEvent extends TurnBase {
   usage: Usage;
 }
 
+/** A change made by hand while the session was paused (the debugger's setVariable), applied before the step ran. */
+export interface ManualEditEvent extends TurnBase {
+  type: "manual.edit";
+  /** `tool.input`: a field of a pending tool call's input; `memory`: a field of the agent's memory. */
+  target: "tool.input" | "memory";
+  callId?: string;
+  tool?: string;
+  memory?: string;
+  /** The field's path, dotted (`amount`, `items.0.quantity`). */
+  field: string;
+  before: Json | undefined;
+  after: Json;
+  by: "debugger";
+}
+
 export interface SessionEndEvent extends Base {
   type: "session.end";
   status: "ok" | "failed" | "stopped";
@@ -212,6 +227,7 @@ export type SessionEvent =
   | MemorySnapshotEvent
   | HandoffEvent
   | TurnEndEvent
+  | ManualEditEvent
   | SessionEndEvent;
 
 export type EventType = SessionEvent["type"];

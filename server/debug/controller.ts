@@ -1,0 +1,1315 @@
+// The debugger's engine side, free of the protocol: prepares a launch (an
+// agent run, one test block, or the exact replay of a session log), runs it
+// on the engine with hooks at every event and before every tool run and
+// memory write, and decides at each of these points whether to stop: a
+// breakpoint, a step, an approval, a tool error, a limit, a failed model call.
+// While stopped, the state is inspected and edited here; edits are recorded
+// in the session log as `manual.edit` events.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createBackend } from "../backends";
+import { LocalBackend } from "../backends/local";
+import { readScript } from "../cli/run";
+import type { CompiledDefinition, Json, JsonSchema } from "../language/compile";
+import { compileTest, findTests, type TestIR } from "../language/compileTests";
+import { LineIndex } from "../language/lineIndex";
+import {
+  AgentSession,
+  type ApprovalRequest,
+  type EngineHooks,
+  type EngineOptions,
+  type EngineStop,
+  type MemoryWriteRequest,
+  type MockProvider,
+} from "../runtime/engine";
+import type {
+  ContextSnapshotEvent,
+  ModelResponseEvent,
+  SessionEvent,
+  ToolCallRequest,
+  ToolResultEvent,
+  UserInfo,
+} from "../runtime/events";
+import { validateJson } from "../runtime/jsonSchema";
+import { McpPool } from "../runtime/mcp";
+import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
+import { BackendError, type ModelBackend } from "../runtime/model";
+import { decide, evaluate } from "../runtime/policy";
+import { compileFor, loadChecked, RunError, withBackend, type LoadedProgram } from "../runtime/prepare";
+import {
+  CassetteBackend,
+  firstDifference,
+  describeDifference,
+  sessionStart,
+  startState,
+} from "../runtime/replay";
+import {
+  MemorySink,
+  newSessionId,
+  readLog,
+  SessionLogWriter,
+  sessionsDir,
+  type EventSink,
+} from "../runtime/sessionLog";
+import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
+import { SpecMap, type BreakTarget, type Location } from "./specMap";
+import { runTestSteps, TestQueues, type TestStep } from "./testDriver";
+
+/** The launch configuration's attributes (package.json `contributes.debuggers[0].configurationAttributes`). */
+export interface LaunchArgs {
+  program?: string;
+  agent?: string;
+  backend?: string;
+  inputs?: string[];
+  test?: string;
+  replay?: string;
+  stopOnEntry?: boolean;
+  user?: string | { id: string; name?: string };
+  script?: string;
+  noDebug?: boolean;
+  /** The workspace: session logs go to <cwd>/.statecraft/sessions. Default: the program's folder. */
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** A launch that cannot start, with a message that says what to change. */
+export class LaunchError extends Error {}
+
+/** Thrown from a hook to unwind the engine once the debugger cancelled the run. */
+class Cancelled extends Error {
+  constructor() {
+    super("cancelled from the debugger");
+  }
+}
+
+export type Position =
+  | { kind: "event"; event: SessionEvent }
+  | { kind: "tool.run"; call: ToolCallRequest }
+  | { kind: "memory.write"; write: MemoryWriteRequest }
+  | { kind: "approval"; request: ApprovalRequest }
+  | { kind: "limit" | "error"; reason: string }
+  | { kind: "test.step"; step: TestStep }
+  | { kind: "input" };
+
+export interface StopInfo {
+  reason: string;
+  description: string;
+  text?: string;
+  breakpointIds?: number[];
+}
+
+export interface PendingCall {
+  callId: string;
+  tool: string;
+  /** The input the tool will receive: the model's, plus any edits. */
+  input: Json;
+  original: Json;
+  edited: boolean;
+}
+
+export interface BreakpointSpec {
+  line: number;
+  condition?: string;
+  hitCondition?: string;
+}
+
+export interface ResolvedBreakpoint {
+  id: number;
+  verified: boolean;
+  line: number;
+  message?: string;
+  target?: BreakTarget;
+  condition?: ReturnType<typeof parseExpression> & { ok: true };
+  hit?: (hits: number) => boolean;
+  hits: number;
+}
+
+export interface ControllerEvents {
+  stopped(stop: StopInfo): void;
+  continued(): void;
+  output(text: string, category?: "console" | "stdout" | "stderr" | "important"): void;
+}
+
+export type ResumeMode = "continue" | "next" | "stepIn" | "stepOut";
+
+export const EXCEPTION_FILTERS = [
+  { filter: "toolError", label: "Tool errors", default: true, description: "Stop when a tool call fails" },
+  {
+    filter: "limit",
+    label: "Limits reached",
+    default: true,
+    description: "Stop when a policy limit stops the agent",
+  },
+  {
+    filter: "modelError",
+    label: "Failed model calls",
+    default: true,
+    description: "Stop when a model call fails",
+  },
+];
+
+interface Prepared {
+  loaded: LoadedProgram;
+  definition: CompiledDefinition;
+  map: SpecMap;
+  workspace: string;
+  env: NodeJS.ProcessEnv;
+  user: UserInfo;
+  test?: TestIR;
+  replay?: { file: string; events: SessionEvent[] };
+}
+
+let nextBreakpointId = 1;
+
+export class DebugController {
+  readonly map: SpecMap;
+  session: AgentSession | undefined;
+  position: Position | undefined;
+  pending: PendingCall | undefined;
+  lastSnapshot: ContextSnapshotEvent | undefined;
+  lastResult: ToolResultEvent | undefined;
+  lastResponse: ModelResponseEvent | undefined;
+  turnInput: string | undefined;
+  testStep: TestStep | undefined;
+  sessionFile: string | undefined;
+  isStopped = false;
+  stopInfo: StopInfo | undefined;
+  private mode: ResumeMode | "pause" = "continue";
+  private stepTurn = 0;
+  private resume: (() => void) | undefined;
+  private approval: { request: ApprovalRequest; answer: (approved: boolean) => void } | undefined;
+  private readonly queue: string[] = [];
+  private inputWaiter: ((line: string | undefined) => void) | undefined;
+  private readonly abort = new AbortController();
+  private breakpoints = new Map<string, ResolvedBreakpoint[]>();
+  private filters = new Set(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter));
+  private finished = false;
+  private backend: ModelBackend | undefined;
+  private replayCheck:
+    { recorded: ContextSnapshotEvent[]; compared: number; divergence?: string } | undefined;
+
+  private constructor(
+    readonly args: LaunchArgs,
+    private readonly prepared: Prepared,
+    private readonly events: ControllerEvents,
+  ) {
+    this.map = prepared.map;
+    for (const line of args.inputs ?? []) this.queue.push(line);
+  }
+
+  /** Loads and checks the program and chooses what to run; a LaunchError says what is wrong. */
+  static prepare(args: LaunchArgs, events: ControllerEvents, baseEnv: NodeJS.ProcessEnv): DebugController {
+    const env = { ...baseEnv, ...(args.env ?? {}) };
+    if (
+      args.inputs !== undefined &&
+      (!Array.isArray(args.inputs) || args.inputs.some((i) => typeof i !== "string"))
+    )
+      throw new LaunchError(`"inputs" must be an array of user messages (strings)`);
+    if (args.test !== undefined && args.replay !== undefined)
+      throw new LaunchError(`"test" and "replay" cannot be combined: debug a test, or replay a session log`);
+    let replay: Prepared["replay"];
+    const baseCwd = args.cwd ? path.resolve(args.cwd) : undefined;
+    let program = args.program ? path.resolve(baseCwd ?? process.cwd(), args.program) : undefined;
+    if (args.replay !== undefined) {
+      const file = path.resolve(baseCwd ?? process.cwd(), args.replay);
+      if (!fs.existsSync(file))
+        throw new LaunchError(
+          `"replay": no session log at ${file} (session logs are under .statecraft/sessions/)`,
+        );
+      const events = readLog(file).events;
+      let start;
+      try {
+        start = sessionStart(events);
+      } catch (err) {
+        throw new LaunchError(`"replay": ${file}: ${(err as Error).message}`);
+      }
+      replay = { file, events };
+      if (!program) {
+        if (!start.source)
+          throw new LaunchError(
+            `"replay": the log does not say which .agent file it ran; add "program" to the launch configuration`,
+          );
+        const workspace = baseCwd ?? path.resolve(path.dirname(file), "..", "..");
+        program = path.resolve(workspace, start.source);
+      }
+    }
+    if (!program)
+      throw new LaunchError(
+        `"program" is required: the .agent file to debug (or "replay": a session log to step through)`,
+      );
+    if (!fs.existsSync(program)) throw new LaunchError(`"program": cannot read ${program}`);
+    const workspace = baseCwd ?? path.dirname(program);
+    let loaded: LoadedProgram;
+    let definition: CompiledDefinition;
+    let test: TestIR | undefined;
+    try {
+      loaded = loadChecked(program);
+      if (args.test !== undefined) {
+        const found = findTests(loaded.program, [loaded.root]).filter(
+          (t) => t.decl.name && t.decl.name.type === "String" && t.decl.name.value === args.test,
+        );
+        if (!found.length) {
+          const names = findTests(loaded.program, [loaded.root]).map((t) =>
+            t.decl.name?.type === "String" ? JSON.stringify(t.decl.name.value) : "?",
+          );
+          throw new LaunchError(
+            `"test": no test ${JSON.stringify(args.test)} in ${path.basename(program)} or its imports${names.length ? `; tests: ${names.join(", ")}` : ""}`,
+          );
+        }
+        test = compileTest(loaded.program, found[0].file, found[0].decl);
+        definition = compileFor(loaded, test.agent, test.backend);
+      } else if (replay) {
+        const start = sessionStart(replay.events);
+        definition = compileFor(loaded, args.agent ?? start.agent);
+        const recordedBackend = start.backend.name;
+        if (definition.agents[definition.agent].backend !== recordedBackend) {
+          try {
+            definition = withBackend(loaded, definition, recordedBackend);
+          } catch {
+            // A backend no longer declared: the cassette answers instead of it anyway.
+          }
+        }
+      } else {
+        definition = compileFor(loaded, args.agent, args.backend);
+      }
+    } catch (err) {
+      if (err instanceof RunError) {
+        const lines = err.diagnostics.slice(0, 5).map((d) => {
+          const text = err.program?.get(d.path)?.file.text ?? "";
+          const p = new LineIndex(text).position(d.span.start);
+          return `\n  ${path.relative(workspace, d.path) || d.path}:${p.line + 1}:${p.character + 1}: ${d.message}`;
+        });
+        const msg = err.message
+          .replace(/^--agent is required/, `"agent" is required`)
+          .replace("--backend NAME", `"backend"`);
+        throw new LaunchError(`${msg}${lines.join("")}`);
+      }
+      throw err;
+    }
+    let user: UserInfo;
+    if (typeof args.user === "string") user = { id: args.user };
+    else if (args.user && typeof args.user === "object" && typeof args.user.id === "string")
+      user = { id: args.user.id, name: args.user.name };
+    else user = test?.user ?? (replay ? sessionStart(replay.events).user : undefined) ?? { id: "local-user" };
+    const map = new SpecMap(loaded, definition, test);
+    const controller = new DebugController(
+      args,
+      { loaded, definition, map, workspace, env, user, test, replay },
+      events,
+    );
+    // A backend that cannot run (no script for the local one, a provider without a client) fails the launch.
+    if (!test && !replay) controller.backend = controller.backendFor(definition);
+    return controller;
+  }
+
+  get definition(): CompiledDefinition {
+    return this.prepared.definition;
+  }
+
+  get isReplay(): boolean {
+    return this.prepared.replay !== undefined;
+  }
+
+  get testIR(): TestIR | undefined {
+    return this.prepared.test;
+  }
+
+  get cancelled(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  get noDebug(): boolean {
+    return this.args.noDebug === true;
+  }
+
+  get awaitingApproval(): ApprovalRequest | undefined {
+    return this.approval?.request;
+  }
+
+  // ---- breakpoints ------------------------------------------------------------------
+
+  setBreakpoints(file: string, specs: (BreakpointSpec & { id?: number })[]): ResolvedBreakpoint[] {
+    const out = specs.map((s): ResolvedBreakpoint => {
+      const r = this.map.resolve(file, s.line);
+      const bp: ResolvedBreakpoint = {
+        id: s.id ?? nextBreakpointId++,
+        verified: !!r.target,
+        line: r.line,
+        message: r.message,
+        target: r.target,
+        hits: 0,
+      };
+      if (bp.verified && s.condition?.trim()) {
+        const c = parseExpression(s.condition);
+        if (!c.ok) Object.assign(bp, { verified: false, message: `condition: ${c.error}` });
+        else bp.condition = c;
+      }
+      if (bp.verified && s.hitCondition?.trim()) {
+        const h = parseHitCondition(s.hitCondition);
+        if (typeof h === "string") Object.assign(bp, { verified: false, message: h });
+        else bp.hit = h;
+      }
+      return bp;
+    });
+    this.breakpoints.set(path.resolve(file), out);
+    return out;
+  }
+
+  setExceptionFilters(filters: string[]): void {
+    this.filters = new Set(filters);
+  }
+
+  /** Breakpoints hit at a position, with their conditions and hit counts applied. */
+  private hits(pos: Position): number[] {
+    const ids: number[] = [];
+    for (const list of this.breakpoints.values())
+      for (const bp of list) {
+        if (!bp.target || !bp.verified || !this.matches(bp.target, pos)) continue;
+        if (bp.condition) {
+          let ok: boolean;
+          try {
+            ok = truthy(evaluateIn(bp.condition.ir, this.scope()));
+          } catch (err) {
+            this.events.output(
+              `breakpoint condition '${bp.condition.text}' failed: ${(err as Error).message}\n`,
+              "stderr",
+            );
+            ok = true;
+          }
+          if (!ok) continue;
+        }
+        bp.hits++;
+        if (bp.hit && !bp.hit(bp.hits)) continue;
+        ids.push(bp.id);
+      }
+    return ids;
+  }
+
+  private matches(t: BreakTarget, pos: Position): boolean {
+    switch (t.kind) {
+      case "agent":
+        return (
+          pos.kind === "event" &&
+          ((pos.event.type === "turn.start" && pos.event.agent === t.agent) ||
+            (pos.event.type === "handoff" && pos.event.to === t.agent))
+        );
+      case "tool":
+        return pos.kind === "tool.run" && pos.call.name === t.tool;
+      case "memory":
+        return pos.kind === "memory.write" && pos.write.memory === t.memory;
+      case "step":
+        return pos.kind === "test.step" && pos.step.line === t.line;
+      case "policy": {
+        if (this.session?.activeAgent !== t.agent) return false;
+        if (pos.kind === "limit")
+          return t.rule.type === "any" || (t.rule.type === "limit" && pos.reason.startsWith(t.rule.name));
+        if (pos.kind !== "event" || pos.event.type !== "policy.decision") return false;
+        const e = pos.event;
+        switch (t.rule.type) {
+          case "any":
+            return true;
+          case "approval":
+            return e.decision === "approval";
+          case "limit":
+            return e.check === "limit" && (e.reason ?? "").startsWith(t.rule.name);
+          case "deny": {
+            if (e.check !== "deny") return false;
+            const agent = this.definition.agents[t.agent];
+            const input = this.pending?.callId === e.callId ? this.pending.original : null;
+            const first = agent.policy.deny.findIndex(
+              (r) => r.tool === e.tool && truthy(evaluate(r.when, input)),
+            );
+            return first === t.rule.index;
+          }
+        }
+      }
+    }
+  }
+
+  // ---- running ----------------------------------------------------------------------
+
+  private hooks(): EngineHooks {
+    return {
+      afterEvent: (e, s) => this.onEvent(e, s),
+      beforeToolRun: (call) => this.beforeRun(call),
+      beforeMemoryWrite: (w) => this.beforeWrite(w),
+      onStop: (s) => this.onEngineStop(s),
+    };
+  }
+
+  /** Runs the launch to its end (or until cancelled); the session log ends with session.end. */
+  async run(): Promise<void> {
+    try {
+      if (this.prepared.test) await this.runTest(this.prepared.test);
+      else if (this.prepared.replay) await this.runReplay(this.prepared.replay.events);
+      else await this.runAgent();
+    } catch (err) {
+      const message =
+        err instanceof BackendError || err instanceof LaunchError
+          ? err.message
+          : String((err as Error).stack ?? err);
+      this.events.output(`statecraft debug: ${message}\n`, "stderr");
+    } finally {
+      this.finished = true;
+    }
+  }
+
+  private backendFor(def: CompiledDefinition): ModelBackend {
+    const spec = def.backends[def.agents[def.agent].backend];
+    let backend: ModelBackend;
+    try {
+      backend = createBackend(spec, { env: this.prepared.env });
+    } catch (err) {
+      if (err instanceof BackendError)
+        throw new LaunchError(
+          `${err.message}${spec.kind === "stateful" ? ". Stateful backends are debugged like stateless ones once their client is available: the engine stops at the same events, while the runtime keeps the conversation." : ""}`,
+        );
+      throw err;
+    }
+    if (backend instanceof LocalBackend) {
+      if (!this.args.script) {
+        const others = this.prepared.loaded.program
+          .symbols(this.prepared.loaded.root)
+          .ofKind("backend")
+          .map((s) => s.name)
+          .filter((n) => n !== spec.name);
+        throw new LaunchError(
+          `agent '${def.agent}' runs on the local backend, which only plays back scripted replies: add "script": "<file>.json" to the launch configuration` +
+            (others.length ? `, or set "backend" to one of ${others.join(", ")}` : ""),
+        );
+      }
+      try {
+        backend.enqueue(
+          ...readScript(path.resolve(this.args.cwd ?? this.prepared.workspace, this.args.script)),
+        );
+      } catch (err) {
+        throw new LaunchError(`"script": ${(err as Error).message}`);
+      }
+    } else if (backend.kind === "stateful")
+      this.events.output(
+        `backend '${spec.name}' is stateful: the runtime keeps the conversation; Context shows what this engine sends on each call\n`,
+        "console",
+      );
+    return backend;
+  }
+
+  private baseOptions(sink: EventSink, backend: ModelBackend, sessionId: string): EngineOptions {
+    const def = this.definition;
+    const { loaded, workspace } = this.prepared;
+    return {
+      definition: def,
+      baseDir: path.dirname(loaded.root),
+      backend,
+      backendName: def.agents[def.agent].backend,
+      sink,
+      sessionId,
+      user: this.prepared.user,
+      signal: this.abort.signal,
+      trusted: true,
+      hooks: this.hooks(),
+      source: path.relative(workspace, loaded.root).split(path.sep).join("/"),
+    };
+  }
+
+  private async runAgent(): Promise<void> {
+    const backend = this.backend ?? this.backendFor(this.definition);
+    const sessionId = newSessionId();
+    const writer = new SessionLogWriter(
+      path.join(sessionsDir(this.prepared.workspace), `${sessionId}.jsonl`),
+    );
+    this.sessionFile = writer.file;
+    const mcp = Object.keys(this.definition.mcpServers).length
+      ? new McpPool(this.definition.mcpServers, path.dirname(this.prepared.loaded.root), this.prepared.env)
+      : undefined;
+    let status: "ok" | "failed" | "stopped" = "ok";
+    let reason: string | undefined;
+    const session = await AgentSession.start({
+      ...this.baseOptions(writer, backend, sessionId),
+      approver: (req) => this.askApproval(req),
+      memoryStore: new FileMemoryStore(path.join(this.prepared.workspace, ".statecraft", "memory")),
+      mcp: mcp?.call,
+      onText: (t) => this.events.output(t, "stdout"),
+    });
+    try {
+      for (let input = await this.nextInput(); input !== undefined; input = await this.nextInput()) {
+        const turn = await session.send(input);
+        this.events.output("\n", "stdout");
+        if (this.cancelled) break;
+        if (turn.status !== "ok") {
+          status = "failed";
+          reason = `turn ${turn.turn} ${turn.status}: ${turn.reason}`;
+          this.events.output(`${reason}\n`, "stderr");
+          break;
+        }
+      }
+    } finally {
+      if (this.cancelled) [status, reason] = ["stopped", "cancelled from the debugger"];
+      await session.end(status, reason);
+      writer.close();
+      await mcp?.close();
+      this.events.output(`session ${sessionId} (${status}): ${writer.file}\n`, "console");
+    }
+  }
+
+  private async runTest(test: TestIR): Promise<void> {
+    const def = this.definition;
+    const spec = def.backends[def.agents[def.agent].backend];
+    const backend = spec.provider === "local" ? new LocalBackend(spec.name, spec.kind) : this.backendFor(def);
+    const queues = new TestQueues();
+    const sessionId = newSessionId();
+    const writer = new SessionLogWriter(
+      path.join(sessionsDir(this.prepared.workspace), `${sessionId}.jsonl`),
+    );
+    this.sessionFile = writer.file;
+    const session = await AgentSession.start({
+      ...this.baseOptions(writer, backend, sessionId),
+      source: path.relative(this.prepared.workspace, test.file).split(path.sep).join("/"),
+      test: test.name,
+      mocks: queues.mockProvider,
+      approver: queues.approver,
+      memoryStore: new InMemoryStore(),
+    });
+    let failures: { message: string; line: number }[] = [];
+    let status: "ok" | "failed" | "stopped" = "ok";
+    try {
+      failures = await runTestSteps(
+        test,
+        session,
+        backend,
+        queues,
+        async (step) => {
+          this.testStep = step;
+          await this.reach({ kind: "test.step", step });
+        },
+        () => this.cancelled,
+      );
+      status = failures.length ? "failed" : "ok";
+    } catch (err) {
+      if (!(err instanceof BackendError)) throw err;
+      failures.push({ message: err.message, line: test.line });
+      status = "failed";
+    } finally {
+      if (this.cancelled) status = "stopped";
+      await session.end(status, status === "stopped" ? "cancelled from the debugger" : undefined);
+      writer.close();
+    }
+    const file = path.relative(this.prepared.workspace, test.file);
+    if (status === "stopped") this.events.output(`test ${JSON.stringify(test.name)}: cancelled\n`, "console");
+    else if (!failures.length) this.events.output(`test ${JSON.stringify(test.name)} passed\n`, "console");
+    else
+      this.events.output(
+        `test ${JSON.stringify(test.name)} failed:\n${failures.map((f) => `  ${file}:${f.line}: ${f.message}\n`).join("")}`,
+        "stderr",
+      );
+  }
+
+  private async runReplay(events: SessionEvent[]): Promise<void> {
+    const start = sessionStart(events);
+    const completed = new Set(events.filter((e) => e.type === "turn.end").map((e) => e.turn));
+    const responses = events.filter((e): e is ModelResponseEvent => e.type === "model.response");
+    const results = new Map<string, ToolResultEvent>();
+    for (const e of events) if (e.type === "tool.result") results.set(e.callId, e);
+    const approvals = new Map<string, boolean>();
+    for (const e of events) if (e.type === "approval") approvals.set(e.callId, e.approved);
+    this.replayCheck = {
+      recorded: events.filter(
+        (e): e is ContextSnapshotEvent => e.type === "context.snapshot" && completed.has(e.turn),
+      ),
+      compared: 0,
+    };
+    const backend = new CassetteBackend(
+      responses,
+      start.backend.name,
+      start.backend.kind,
+      start.backend.provider,
+    );
+    const mocks: MockProvider = (_tool, _input, callId) => {
+      const r = results.get(callId);
+      if (!r) return { ok: false, error: "the recording has no result for this call" };
+      return r.ok ? { ok: true, output: r.output ?? null } : { ok: false, error: r.error ?? "failed" };
+    };
+    const dir = path.dirname(this.prepared.replay!.file);
+    const restore = startState(events, (id) => readLog(path.join(dir, `${id}.jsonl`)).events);
+    const session = await AgentSession.start({
+      ...this.baseOptions(new MemorySink(), backend, start.sessionId),
+      backendName: start.backend.name,
+      user: start.user,
+      restore: restore
+        ? {
+            ...restore,
+            agent: restore.agent in this.definition.agents ? restore.agent : this.definition.agent,
+          }
+        : undefined,
+      memoryStore: new InMemoryStore(),
+      mocks,
+      approver: (req) => {
+        const approved = approvals.get(req.callId) ?? false;
+        this.events.output(
+          `  (replay) ${req.tool}: ${approved ? "approved" : "refused"} as recorded\n`,
+          "console",
+        );
+        return Promise.resolve(approved);
+      },
+    });
+    const inputs = events
+      .filter(
+        (e): e is Extract<SessionEvent, { type: "turn.start" }> =>
+          e.type === "turn.start" && completed.has(e.turn),
+      )
+      .map((e) => e.input);
+    try {
+      for (const input of inputs) {
+        if (this.cancelled || this.replayCheck.divergence) break;
+        const turn = await session.send(input);
+        if (turn.status === "failed" && !this.cancelled) {
+          this.replayCheck.divergence ??= `turn ${turn.turn} could not be replayed: ${turn.reason}`;
+          break;
+        }
+      }
+    } finally {
+      await session.end(this.cancelled ? "stopped" : "ok");
+    }
+    const check = this.replayCheck;
+    if (this.cancelled) return;
+    if (check.divergence) this.events.output(`replay diverged: ${check.divergence}\n`, "stderr");
+    else
+      this.events.output(
+        `replay matched the recording: ${inputs.length} turn${inputs.length === 1 ? "" : "s"}, ${check.compared} model call${check.compared === 1 ? "" : "s"}\n`,
+        "console",
+      );
+  }
+
+  // ---- hooks ------------------------------------------------------------------------
+
+  private async onEvent(e: SessionEvent, session: AgentSession): Promise<void> {
+    this.session = session;
+    if (e.type === "manual.edit") return;
+    this.track(e);
+    if (this.cancelled) return;
+    if (e.type === "context.snapshot" && this.replayCheck) this.compareReplay(e);
+    await this.reach({ kind: "event", event: e });
+    if (
+      this.pending &&
+      ((e.type === "policy.decision" && e.decision === "deny" && e.callId === this.pending.callId) ||
+        (e.type === "approval" && !e.approved && e.callId === this.pending.callId))
+    )
+      this.pending = undefined;
+  }
+
+  private compareReplay(e: ContextSnapshotEvent): void {
+    const check = this.replayCheck!;
+    if (check.divergence) return;
+    const recorded = check.recorded[check.compared++];
+    if (!recorded) {
+      check.divergence = `turn ${e.turn}: the current definition makes a model call the recording does not have`;
+    } else {
+      const d = firstDifference(
+        { messages: recorded.messages, tools: recorded.tools },
+        { messages: e.messages, tools: e.tools },
+      );
+      if (d)
+        check.divergence = `turn ${recorded.turn}, model call ${recorded.step + 1}: ${describeDifference(d)}`;
+    }
+  }
+
+  private track(e: SessionEvent): void {
+    const out = (t: string) => this.events.output(t, "console");
+    switch (e.type) {
+      case "turn.start":
+        this.turnInput = e.input;
+        out(`> ${e.input}\n`);
+        break;
+      case "context.snapshot":
+        this.lastSnapshot = e;
+        break;
+      case "model.response":
+        this.lastResponse = e;
+        break;
+      case "tool.call":
+        this.pending = {
+          callId: e.callId,
+          tool: e.tool,
+          input: structuredClone(e.input),
+          original: e.input,
+          edited: false,
+        };
+        out(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
+        break;
+      case "policy.decision":
+        if (e.decision === "deny") out(`  <- ${e.tool} denied: ${e.reason}\n`);
+        break;
+      case "approval":
+        out(`  <- ${e.tool} ${e.approved ? "approved" : "not approved"} by ${e.by}\n`);
+        break;
+      case "tool.result":
+        this.lastResult = e;
+        if (this.pending?.callId === e.callId) this.pending = undefined;
+        out(
+          e.ok ? `  <- ${e.tool} ${clip(JSON.stringify(e.output))}\n` : `  <- ${e.tool} failed: ${e.error}\n`,
+        );
+        break;
+      case "memory.write":
+        if (this.pending?.callId === e.callId) this.pending = undefined;
+        out(
+          e.ok
+            ? `  memory ${e.memory}.${e.field} = ${JSON.stringify(e.value)}\n`
+            : `  memory write refused: ${e.error}\n`,
+        );
+        break;
+      case "handoff":
+        if (this.pending?.callId === e.callId) this.pending = undefined;
+        out(`  -> handed off from ${e.from} to ${e.to}\n`);
+        break;
+      case "turn.end":
+        if (e.status !== "ok") out(`turn ${e.turn} ${e.status}: ${e.reason}\n`);
+        break;
+    }
+  }
+
+  private async beforeRun(call: ToolCallRequest): Promise<Json | undefined> {
+    if (this.cancelled) throw new Cancelled();
+    await this.reach({ kind: "tool.run", call });
+    if (this.cancelled) throw new Cancelled();
+    const p = this.pending;
+    return p && p.callId === call.id && p.edited ? structuredClone(p.input) : undefined;
+  }
+
+  private async beforeWrite(w: MemoryWriteRequest): Promise<Json | undefined> {
+    if (this.cancelled) throw new Cancelled();
+    await this.reach({ kind: "memory.write", write: w });
+    if (this.cancelled) throw new Cancelled();
+    const p = this.pending;
+    if (
+      p &&
+      p.callId === w.callId &&
+      p.edited &&
+      p.input &&
+      typeof p.input === "object" &&
+      !Array.isArray(p.input)
+    )
+      return structuredClone((p.input as Record<string, Json>).value ?? null);
+    return undefined;
+  }
+
+  private async onEngineStop(s: EngineStop): Promise<void> {
+    this.events.output(
+      `${s.kind === "limit" ? "limit reached" : "model call failed"}: ${s.reason}\n`,
+      "stderr",
+    );
+    await this.reach({ kind: s.kind, reason: s.reason });
+  }
+
+  private async askApproval(request: ApprovalRequest): Promise<boolean> {
+    if (this.cancelled) return false;
+    const answer = new Promise<boolean>((resolve) => {
+      this.approval = { request, answer: resolve };
+    });
+    const why = `${request.tool} needs approval (${request.reason}): type approve or reject in the Debug Console`;
+    this.events.output(
+      `approval needed: ${request.tool} ${JSON.stringify(request.input)}; type approve or reject\n`,
+      "important",
+    );
+    this.position = { kind: "approval", request };
+    if (!this.noDebug) {
+      this.isStopped = true;
+      this.stopInfo = {
+        reason: "approval needed",
+        description: `Approval needed: ${request.tool}`,
+        text: why,
+      };
+      this.events.stopped(this.stopInfo);
+    }
+    const approved = await answer;
+    this.approval = undefined;
+    return approved;
+  }
+
+  /** The approval answer typed in the Debug Console; resumes to the next event. */
+  answerApproval(approved: boolean): boolean {
+    const a = this.approval;
+    if (!a) return false;
+    this.approval = undefined;
+    this.mode = "next";
+    this.stepTurn = this.session?.turn ?? 0;
+    if (this.isStopped) {
+      this.isStopped = false;
+      this.events.continued();
+    }
+    a.answer(approved);
+    return true;
+  }
+
+  /** The one place that decides whether to stop at a position. */
+  private async reach(pos: Position): Promise<void> {
+    if (this.cancelled) return;
+    this.position = pos;
+    if (this.noDebug) return;
+    const stop = this.stopFor(pos);
+    if (!stop) return;
+    this.stopInfo = stop;
+    this.isStopped = true;
+    const resumed = new Promise<void>((resolve) => (this.resume = resolve));
+    this.events.stopped(stop);
+    await resumed;
+  }
+
+  private stopFor(pos: Position): StopInfo | undefined {
+    const ids = this.hits(pos);
+    if (ids.length)
+      return { reason: "breakpoint", description: `Breakpoint: ${describe(pos)}`, breakpointIds: ids };
+    if (pos.kind === "event" && pos.event.type === "session.start" && this.args.stopOnEntry)
+      return { reason: "entry", description: "Paused on entry" };
+    if (
+      pos.kind === "event" &&
+      pos.event.type === "tool.result" &&
+      !pos.event.ok &&
+      this.filters.has("toolError")
+    )
+      return { reason: "tool error", description: `Tool error: ${pos.event.tool}`, text: pos.event.error };
+    if (pos.kind === "limit" && this.filters.has("limit"))
+      return { reason: "limit reached", description: "Limit reached", text: pos.reason };
+    if (
+      pos.kind === "event" &&
+      pos.event.type === "policy.decision" &&
+      pos.event.check === "limit" &&
+      this.filters.has("limit")
+    )
+      return { reason: "limit reached", description: "Limit reached", text: pos.event.reason };
+    if (pos.kind === "error" && this.filters.has("modelError"))
+      return { reason: "exception", description: "Model call failed", text: pos.reason };
+    if (this.replayCheck?.divergence && pos.kind === "event" && pos.event.type === "context.snapshot")
+      return { reason: "exception", description: "Replay diverged", text: this.replayCheck.divergence };
+    const step = this.stepWants(pos);
+    if (step) return { reason: step, description: step === "pause" ? "Paused" : `Step: ${describe(pos)}` };
+    return undefined;
+  }
+
+  private stepWants(pos: Position): "step" | "pause" | undefined {
+    switch (this.mode) {
+      case "continue":
+        return undefined;
+      case "pause":
+        return "pause";
+      case "next":
+        return pos.kind === "event" ||
+          pos.kind === "test.step" ||
+          pos.kind === "limit" ||
+          pos.kind === "error"
+          ? "step"
+          : undefined;
+      case "stepIn": {
+        if (pos.kind !== "event") return "step";
+        const e = pos.event;
+        // Into a call: its input (about to run), then its result; a decision that lets it through is not a stop.
+        if (e.type === "policy.decision" && e.decision !== "deny") return undefined;
+        if (e.type === "approval" && e.approved) return undefined;
+        return "step";
+      }
+      case "stepOut":
+        return pos.kind === "event" &&
+          ((pos.event.type === "turn.end" && pos.event.turn >= this.stepTurn) ||
+            pos.event.type === "session.end")
+          ? "step"
+          : undefined;
+    }
+  }
+
+  /** Resumes a stopped run. False (with nothing done) while an approval waits for an answer. */
+  resumeWith(mode: ResumeMode): boolean {
+    if (this.approval) return false;
+    this.mode = mode;
+    this.stepTurn = this.session?.turn ?? 0;
+    const r = this.resume;
+    this.resume = undefined;
+    this.isStopped = false;
+    this.stopInfo = undefined;
+    r?.();
+    return true;
+  }
+
+  /** Stops at the next position the engine reaches. */
+  pause(): void {
+    this.mode = "pause";
+    if (this.inputWaiter && !this.isStopped) {
+      // Waiting for a user message: nothing runs, so stop right here.
+      this.position = { kind: "input" };
+      this.stopInfo = { reason: "pause", description: "Paused: waiting for the next user message" };
+      this.isStopped = true;
+      this.resume = undefined;
+      this.events.stopped(this.stopInfo);
+    }
+  }
+
+  /** Cancels the run: the engine is unwound and the session log ends "stopped". */
+  cancel(): void {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    this.approval?.answer(false);
+    this.approval = undefined;
+    const r = this.resume;
+    this.resume = undefined;
+    r?.();
+    const w = this.inputWaiter;
+    this.inputWaiter = undefined;
+    w?.(undefined);
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  // ---- user messages ------------------------------------------------------------------
+
+  private consoleMode(): boolean {
+    return this.args.inputs === undefined;
+  }
+
+  private async nextInput(): Promise<string | undefined> {
+    if (this.cancelled) return undefined;
+    const queued = this.queue.shift();
+    if (queued !== undefined) return queued;
+    if (!this.consoleMode()) return undefined;
+    this.events.output(
+      `Type the next user message in the Debug Console (/end ends the session).\n`,
+      "console",
+    );
+    return new Promise<string | undefined>((resolve) => {
+      this.inputWaiter = (line) => {
+        this.inputWaiter = undefined;
+        resolve(line);
+      };
+    });
+  }
+
+  /** A user message typed in the Debug Console: sent now if the session waits for one, else next. */
+  submitMessage(text: string): "sent" | "queued" {
+    if (this.inputWaiter) {
+      if (this.isStopped && this.position?.kind === "input") {
+        this.isStopped = false;
+        this.events.continued();
+      }
+      this.mode = this.mode === "pause" ? "continue" : this.mode;
+      this.inputWaiter(text);
+      return "sent";
+    }
+    this.queue.push(text);
+    return "queued";
+  }
+
+  /** `/end`: no more user messages; the session ends once the current turn has. */
+  endInput(): void {
+    const w = this.inputWaiter;
+    this.inputWaiter = undefined;
+    this.queue.length = 0;
+    if (w) {
+      if (this.isStopped && this.position?.kind === "input") {
+        this.isStopped = false;
+        this.events.continued();
+      }
+      w(undefined);
+    } else this.args.inputs ??= [];
+  }
+
+  // ---- inspection and edits -------------------------------------------------------------
+
+  /** The names expressions can use, at the current position. */
+  scope(): Scope {
+    const s = this.session;
+    const agent = s?.agent();
+    const pos = this.position;
+    const snap = this.lastSnapshot;
+    const input: Json =
+      pos?.kind === "memory.write"
+        ? { field: pos.write.field, value: pos.write.value }
+        : pos?.kind === "approval"
+          ? pos.request.input
+          : (this.pending?.input ?? null);
+    return {
+      input,
+      memory: (s?.memory ?? {}) as Json,
+      context: snap
+        ? {
+            tokens: snap.tokens.total,
+            sections: { ...snap.tokens },
+            messages: snap.messages as unknown as Json,
+            tools: snap.tools.map((t) => t.name),
+            model: snap.model ?? null,
+            window: snap.contextWindow ?? null,
+            bytes: snap.bytes,
+          }
+        : null,
+      usage: s
+        ? {
+            inputTokens: s.usage.inputTokens,
+            outputTokens: s.usage.outputTokens,
+            total: s.usage.inputTokens + s.usage.outputTokens,
+            toolCalls: s.toolCalls,
+          }
+        : null,
+      identity: agent
+        ? {
+            role: agent.identity.role ?? null,
+            actsFor: agent.identity.actsFor,
+            scopes: agent.identity.scopes,
+          }
+        : null,
+      user: { id: this.prepared.user.id, name: this.prepared.user.name ?? null },
+      turn: s?.turn ?? 0,
+      agent: s?.activeAgent ?? this.definition.agent,
+      tool: this.pending?.tool ?? null,
+      call: this.pending
+        ? { callId: this.pending.callId, tool: this.pending.tool, input: this.pending.input }
+        : null,
+      result: this.lastResult
+        ? {
+            tool: this.lastResult.tool,
+            ok: this.lastResult.ok,
+            output: this.lastResult.output ?? null,
+            error: this.lastResult.error ?? null,
+          }
+        : null,
+      message: this.turnInput ?? null,
+      vars: agent?.vars ?? {},
+    };
+  }
+
+  /** Whether the pending call's input may still change what runs. */
+  get pendingEditable(): boolean {
+    const p = this.pending;
+    if (!p || this.isReplay || !this.isStopped) return false;
+    return !(this.position?.kind === "event" && this.position.event.type === "tool.result");
+  }
+
+  /**
+   * Sets a field of the pending tool call's input (`fieldPath` inside the
+   * input) to `value`; checked against the tool's input schema and the
+   * policy, and recorded as a manual edit. Returns an error message, or undefined.
+   */
+  async editPendingInput(fieldPath: string[], value: Json): Promise<string | undefined> {
+    const p = this.pending;
+    const s = this.session;
+    if (!p || !s) return "there is no pending tool call to edit";
+    if (this.isReplay) return "a replay plays the recording back: fork the session to change it";
+    if (!this.pendingEditable) return "this call has already run";
+    const isMemoryTool = !this.definition.tools[p.tool];
+    if (isMemoryTool && (fieldPath[0] !== "value" || p.tool !== "remember"))
+      return p.tool === "remember"
+        ? "only the value of a memory write can be edited (change other fields in Memory)"
+        : `${p.tool} has no input to edit`;
+    const next = structuredClone(p.input);
+    const before = setPath(next, fieldPath, value);
+    if (before === SET_FAILED) return `the input has no field ${fieldPath.join(".")}`;
+    if (!isMemoryTool) {
+      const spec = this.definition.tools[p.tool];
+      const problem = validateJson(spec.parameters, next, "input");
+      if (problem) return `not a valid input for ${p.tool}: ${problem}`;
+      const verdict = decide(this.definition, s.agent(), p.tool, next, {
+        toolCalls: s.toolCalls,
+        tokens: s.usage.inputTokens + s.usage.outputTokens,
+      });
+      if (verdict.decision === "deny") return `the policy would deny this input: ${verdict.reason}`;
+    } else {
+      const mem = s.memorySpec();
+      const field = (next as Record<string, Json>).field;
+      const f = mem && typeof field === "string" ? mem.fields[field] : undefined;
+      const problem = f ? validateJson(f.schema, value, String(field)) : undefined;
+      if (problem) return `not a valid value for ${String(field)}: ${problem}`;
+    }
+    p.input = next;
+    p.edited = true;
+    await s.recordEdit({
+      target: "tool.input",
+      callId: p.callId,
+      tool: p.tool,
+      field: fieldPath.join("."),
+      before,
+      after: value,
+      by: "debugger",
+    });
+    this.events.output(
+      `edited ${p.tool} input ${fieldPath.join(".")}: ${JSON.stringify(before)} -> ${JSON.stringify(value)}\n`,
+      "console",
+    );
+    return undefined;
+  }
+
+  /** Sets a memory field (or a part of one) of the active agent; checked and recorded. */
+  async editMemory(fieldPath: string[], value: Json): Promise<string | undefined> {
+    const s = this.session;
+    if (!s) return "the session has not started";
+    if (this.isReplay) return "a replay plays the recording back: fork the session to change it";
+    const spec = s.memorySpec();
+    if (!spec) return `agent '${s.activeAgent}' has no memory`;
+    const f = spec.fields[fieldPath[0]];
+    if (!f)
+      return `memory '${spec.name}' has no field '${fieldPath[0]}'; fields: ${Object.keys(spec.fields).join(", ")}`;
+    const next = structuredClone(s.memory) as Json;
+    const before = setPath(next, fieldPath, value, true);
+    if (before === SET_FAILED) return `memory has no field ${fieldPath.join(".")}`;
+    const fieldValue = (next as Record<string, Json>)[fieldPath[0]];
+    const problem = validateJson(f.schema as JsonSchema, fieldValue, fieldPath[0]);
+    if (problem) return `not a valid value for ${fieldPath[0]}: ${problem}`;
+    s.memory = next as Record<string, Json>;
+    await s.recordEdit({
+      target: "memory",
+      memory: spec.name,
+      field: fieldPath.join("."),
+      before,
+      after: value,
+      by: "debugger",
+    });
+    this.events.output(
+      `edited memory ${spec.name}.${fieldPath.join(".")}: ${JSON.stringify(before)} -> ${JSON.stringify(value)}\n`,
+      "console",
+    );
+    return undefined;
+  }
+
+  /** Where the position acts in the spec: the declaration's line. */
+  actingLocation(): Location | undefined {
+    const pos = this.position;
+    const agent = this.session?.activeAgent ?? this.definition.agent;
+    const m = this.map;
+    if (!pos) return m.agentLocation(agent);
+    switch (pos.kind) {
+      case "tool.run":
+        return m.toolLocation(pos.call.name) ?? m.agentLocation(agent);
+      case "memory.write":
+        return m.memoryLocation(pos.write.memory) ?? m.agentLocation(agent);
+      case "approval":
+        return m.policyLocation(agent, "require_approval");
+      case "test.step":
+        return { path: this.prepared.test!.file, line: pos.step.line };
+      case "limit": {
+        const name = /^(max_turns|max_tool_calls|max_tokens)/.exec(pos.reason)?.[1];
+        return name ? m.policyLocation(agent, name) : m.agentLocation(agent);
+      }
+      case "error":
+      case "input":
+        return m.agentLocation(agent);
+      case "event": {
+        const e = pos.event;
+        switch (e.type) {
+          case "tool.call":
+          case "tool.result":
+            return (
+              m.toolLocation(e.tool) ??
+              (e.tool === "remember" ? this.memoryOf(agent) : undefined) ??
+              m.agentLocation(agent)
+            );
+          case "policy.decision": {
+            if (e.check === "deny") {
+              const a = this.definition.agents[agent];
+              const input = this.pending?.callId === e.callId ? this.pending.original : null;
+              const i = a.policy.deny.findIndex((r) => r.tool === e.tool && truthy(evaluate(r.when, input)));
+              if (i >= 0) return m.denyLocation(agent, i);
+            }
+            if (e.check === "approval") return m.policyLocation(agent, "require_approval");
+            if (e.check === "limit") {
+              const name = /^(max_tool_calls|max_tokens)/.exec(e.reason ?? "")?.[1];
+              return m.policyLocation(agent, name);
+            }
+            if (e.decision === "allow") return m.toolLocation(e.tool) ?? m.agentLocation(agent);
+            return m.policyLocation(agent);
+          }
+          case "approval":
+            return m.policyLocation(agent, "require_approval");
+          case "memory.write":
+          case "memory.snapshot":
+            return (e.memory ? m.memoryLocation(e.memory) : undefined) ?? m.agentLocation(agent);
+          case "handoff":
+            return m.agentLocation(e.to);
+          default:
+            return (
+              m.agentLocation("agent" in e && typeof e.agent === "string" ? e.agent : agent) ??
+              m.agentLocation(agent)
+            );
+        }
+      }
+    }
+  }
+
+  private memoryOf(agent: string): Location | undefined {
+    const mem = this.definition.agents[agent]?.memory;
+    return mem ? this.map.memoryLocation(mem) : undefined;
+  }
+}
+
+const SET_FAILED = Symbol("set failed");
+
+/** Sets `value` at `p` inside `root` (in place); returns the previous value. */
+function setPath(
+  root: Json,
+  p: string[],
+  value: Json,
+  allowNew = false,
+): Json | undefined | typeof SET_FAILED {
+  let node: Json = root;
+  for (let i = 0; i < p.length - 1; i++) {
+    if (node === null || typeof node !== "object") return SET_FAILED;
+    node = Array.isArray(node) ? node[Number(p[i])] : node[p[i]];
+  }
+  const key = p[p.length - 1];
+  if (node === null || typeof node !== "object") return SET_FAILED;
+  if (Array.isArray(node)) {
+    const i = Number(key);
+    if (!Number.isInteger(i) || i < 0 || i >= node.length) return SET_FAILED;
+    const before = node[i];
+    node[i] = value;
+    return before;
+  }
+  if (!(key in node) && !allowNew && p.length > 1) return SET_FAILED;
+  const before = node[key];
+  node[key] = value;
+  return before;
+}
+
+function clip(s: string | undefined, n = 200): string {
+  if (s === undefined) return "";
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/** A short description of a position, for stop messages and frame names. */
+export function describe(pos: Position | undefined): string {
+  if (!pos) return "";
+  switch (pos.kind) {
+    case "tool.run":
+      return `${pos.call.name} about to run`;
+    case "memory.write":
+      return `write ${pos.write.memory}.${pos.write.field}`;
+    case "approval":
+      return `approval needed: ${pos.request.tool}`;
+    case "limit":
+      return `limit reached: ${pos.reason}`;
+    case "error":
+      return `model call failed: ${pos.reason}`;
+    case "test.step":
+      return `step: ${pos.step.source.split("\n")[0]}`;
+    case "input":
+      return "waiting for a user message";
+    case "event": {
+      const e = pos.event;
+      switch (e.type) {
+        case "tool.call":
+          return `tool.call ${e.tool}`;
+        case "tool.result":
+          return `tool.result ${e.tool}${e.ok ? "" : " (failed)"}`;
+        case "policy.decision":
+          return `policy.decision ${e.tool}: ${e.decision}`;
+        case "approval":
+          return `approval ${e.tool}: ${e.approved ? "approved" : "refused"}`;
+        case "memory.write":
+          return `memory.write ${e.field}`;
+        case "handoff":
+          return `handoff ${e.from} -> ${e.to}`;
+        case "context.snapshot":
+        case "model.request":
+        case "model.response":
+          return `${e.type} (call ${e.step + 1})`;
+        default:
+          return e.type;
+      }
+    }
+  }
+}
