@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import { registerRunning } from "./commands";
 import { startLanguageClient, type LanguageClientHandle } from "./languageClient";
 import { reportActivation } from "./run/activationTiming";
+import { registerSessions } from "./sessions";
 
 let client: LanguageClientHandle | undefined;
 
@@ -21,7 +22,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("statecraft.showLog", () => log.show()),
   );
-  registerRunning(context, log);
+  const running = registerRunning(context, log);
+  registerSessions(context, running);
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
   reportActivation(log, performance.now() - started);
 }

@@ -2,6 +2,7 @@
 
 import { runEngineBench } from "./engine.bench";
 import { runExtensionBench } from "./extension.bench";
+import { runExplorerBench } from "./explorer.bench";
 import { runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   await runLspBench();
   await runEngineBench();
   runExtensionBench();
+  await runExplorerBench();
 }
 
 main().catch((err: unknown) => {

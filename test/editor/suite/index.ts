@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
   await import("./language.test");
   await import("./run.test");
   await import("./testing.test");
+  await import("./explorer.test");
   const resumeFile = process.env.STATECRAFT_EDITOR_TEST_RESUME_FILE;
   if (resumeFile)
     mocha.suite.afterAll("hold the workbench for the launcher's screenshot", () => hold(resumeFile));
