@@ -3,6 +3,8 @@
 //   node esbuild.mjs               development build with sourcemaps
 //   node esbuild.mjs --production  minified
 //   node esbuild.mjs --watch       rebuild on change
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as esbuild from "esbuild";
 
 const production = process.argv.includes("--production");
@@ -30,6 +32,12 @@ const common = {
   minify: production,
   logLevel: "warning",
 };
+
+// PGlite (the runtime service's embedded PostgreSQL) loads its WebAssembly and
+// file-system bundle from next to the script that bundles it: dist/cli.js.
+fs.mkdirSync("dist", { recursive: true });
+for (const f of ["pglite.wasm", "pglite.data", "initdb.wasm"])
+  fs.copyFileSync(path.join("node_modules/@electric-sql/pglite/dist", f), path.join("dist", f));
 
 const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));
 if (watch) {

@@ -124,12 +124,56 @@ export async function migrate(db: Db): Promise<number[]> {
 
 // ---- PGlite -------------------------------------------------------------------------
 
+/** PGlite's WebAssembly and file-system bundle: next to dist/cli.js in the build, else from node_modules. */
+function pgliteAsset(name: string): string {
+  const candidates = [path.join(__dirname, name)];
+  try {
+    candidates.push(path.join(path.dirname(require.resolve("@electric-sql/pglite")), name));
+  } catch {
+    // Not installed next to us: only the copy beside the bundle can serve.
+  }
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found)
+    throw new StoreError(
+      `the embedded database's file ${name} is missing (looked in ${candidates.join(", ")}); rebuild with npm run build`,
+    );
+  return found;
+}
+
+type WasmModule = NonNullable<import("@electric-sql/pglite").PGliteOptions["pgliteWasmModule"]>;
+// The project's TypeScript lib has no WebAssembly declarations; Node has the global.
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } })
+  .WebAssembly;
+
+let assets: Promise<{ pglite: WasmModule; initdb: WasmModule; bundle: Blob }> | undefined;
+
+/**
+ * Loaded explicitly (and once per process): PGlite finds them through
+ * import.meta.url, which a CommonJS bundle does not have.
+ */
+function pgliteAssets() {
+  return (assets ??= (async () => ({
+    pglite: await wasm.compile(fs.readFileSync(pgliteAsset("pglite.wasm"))),
+    initdb: await wasm.compile(fs.readFileSync(pgliteAsset("initdb.wasm"))),
+    bundle: new Blob([fs.readFileSync(pgliteAsset("pglite.data"))]),
+  }))());
+}
+
 export async function openPglite(dataDir: string): Promise<Db> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const { PGlite } = await import("@electric-sql/pglite");
+  // require: the bundler then takes PGlite's CommonJS build, whose WebAssembly glue finds its files
+  // through __filename; the ES module build needs import.meta.url, which a CommonJS bundle lacks.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PGlite } = require("@electric-sql/pglite") as typeof import("@electric-sql/pglite");
+  const a = await pgliteAssets();
   let pg: InstanceType<typeof PGlite>;
   try {
-    pg = await PGlite.create({ dataDir: path.resolve(dataDir) });
+    pg = await PGlite.create({
+      dataDir: path.resolve(dataDir),
+      pgliteWasmModule: a.pglite,
+      initdbWasmModule: a.initdb,
+      fsBundle: a.bundle,
+    });
   } catch (err) {
     throw new StoreError(
       `cannot open the embedded database in ${dataDir}: ${(err as Error).message}. ` +

@@ -1,0 +1,167 @@
+// A real PostgreSQL server for tests and benchmarks: initdb in a temporary
+// folder, `postgres` on a free loopback port, stopped and removed after.
+// The server comes from the Debian package (scripts/postgres/setup.sh). As
+// root (PostgreSQL refuses to run as root) it runs as the `postgres` user.
+// Nothing is skipped: when it cannot start, the caller gets an error saying why.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+
+export interface PostgresServer {
+  /** postgres://postgres@127.0.0.1:PORT/postgres */
+  url: string;
+  port: number;
+  /** A new empty database on this server, as a URL. */
+  createDatabase(name?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((v) => fs.existsSync(path.join(root, v, "bin", "postgres")))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions.length)
+    throw new Error(
+      "PostgreSQL is not installed (no /usr/lib/postgresql/VERSION/bin/postgres): run `bash scripts/postgres/setup.sh` (npm test does)",
+    );
+  return path.join(root, versions[0], "bin");
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL program as the postgres user when we are root. */
+function command(bin: string, args: string[]): [string, string[]] {
+  return asRoot ? ["runuser", ["-u", "postgres", "--", bin, ...args]] : [bin, args];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let counter = 0;
+
+export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PostgresServer> {
+  const bin = binDir();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-pg-"));
+  const data = path.join(dir, "data");
+  fs.mkdirSync(data);
+  if (asRoot) spawnSync("chown", ["-R", "postgres:postgres", dir]);
+  const [initCmd, initArgs] = command(path.join(bin, "initdb"), [
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "-A",
+    "trust",
+    "-E",
+    "UTF8",
+    "--locale=C",
+    "--no-sync",
+  ]);
+  const init = spawnSync(initCmd, initArgs, { encoding: "utf8" });
+  if (init.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(
+      `PostgreSQL initdb failed (${init.error?.message ?? `exit ${init.status}`}): ${init.stderr || init.stdout}`,
+    );
+  }
+  const port = await freePort();
+  const [cmd, args] = command(path.join(bin, "postgres"), [
+    "-D",
+    data,
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    `fsync=${options.fsync === false ? "off" : "on"}`,
+    "-c",
+    "max_connections=200",
+  ]);
+  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr!.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
+  let exited = false;
+  const exit = new Promise<void>((r) =>
+    child.once("exit", () => {
+      exited = true;
+      r();
+    }),
+  );
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`PostgreSQL did not start: ${log.trim() || "it exited without a message"}`);
+    }
+    const c = new Client({ connectionString: url });
+    try {
+      await c.connect();
+      await c.query("SELECT 1");
+      await c.end();
+      break;
+    } catch (err) {
+      await c.end().catch(() => {});
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw new Error(
+          `PostgreSQL did not accept connections on port ${port} within 30 s: ${(err as Error).message}; ${log.trim()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    port,
+    async createDatabase(name = `t_${process.pid}_${++counter}`) {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(`CREATE DATABASE "${name}"`);
+      } finally {
+        await c.end();
+      }
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    async stop() {
+      // The postmaster's pid (runuser's child when we are root): SIGINT is PostgreSQL's fast shutdown.
+      let pid: number | undefined;
+      try {
+        pid = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      } catch {
+        pid = child.pid;
+      }
+      if (!exited && pid) {
+        try {
+          process.kill(pid, "SIGINT");
+        } catch {
+          // Already gone.
+        }
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exit;
+        clearTimeout(timer);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
