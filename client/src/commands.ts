@@ -43,15 +43,7 @@ const COMMANDS: Record<string, Handler> = {
     const uri = targetUri(t);
     return runner.run({ uri, agent: t?.agent, input: t?.input, backend: t?.backend, script: t?.script });
   },
-  // Kept until the debugger (issue 8) registers its own handler in place of this entry.
-  "statecraft.debugAgent": (_parts, arg) => {
-    const t = asTarget(arg);
-    const message = t?.agent
-      ? `Statecraft: the debugger is not wired up yet; run '${t.agent}' with the ▶ Run lens meanwhile.`
-      : "Statecraft: the debugger is not wired up yet.";
-    void vscode.window.showInformationMessage(message);
-    return undefined;
-  },
+  // statecraft.debugAgent is registered by the debugger (client/src/debug/index.ts).
   "statecraft.runTest": ({ tests }, arg) => {
     const t = asTarget(arg);
     if (!t?.test) throw new Error("use the ▶ Run test lens above a test, or the Testing view");

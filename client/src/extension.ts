@@ -4,6 +4,7 @@
 
 import * as vscode from "vscode";
 import { registerRunning } from "./commands";
+import { registerDebugger } from "./debug";
 import { startLanguageClient, type LanguageClientHandle } from "./languageClient";
 import { reportActivation } from "./run/activationTiming";
 import { registerSessions } from "./sessions";
@@ -23,6 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("statecraft.showLog", () => log.show()),
   );
   const running = registerRunning(context, log);
+  registerDebugger(context, running);
   registerSessions(context, running);
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
   reportActivation(log, performance.now() - started);

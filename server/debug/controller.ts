@@ -71,6 +71,8 @@ export interface LaunchArgs {
   /** The workspace: session logs go to <cwd>/.statecraft/sessions. Default: the program's folder. */
   cwd?: string;
   env?: Record<string, string>;
+  /** False in an untrusted workspace: command tools and MCP servers do not run. */
+  trusted?: boolean;
 }
 
 /** A launch that cannot start, with a message that says what to change. */
@@ -506,7 +508,7 @@ export class DebugController {
       sessionId,
       user: this.prepared.user,
       signal: this.abort.signal,
-      trusted: true,
+      trusted: this.args.trusted !== false,
       hooks: this.hooks(),
       source: path.relative(workspace, loaded.root).split(path.sep).join("/"),
     };
