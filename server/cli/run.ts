@@ -9,13 +9,14 @@ import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
 import { compileBackend, type CompiledDefinition, type Json } from "../language/compile";
 import { AgentSession, type ApprovalRequest, type EngineOptions } from "../runtime/engine";
-import type { UserInfo } from "../runtime/events";
+import type { SessionEvent, UserInfo } from "../runtime/events";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
+import { driveRemote } from "./remote";
 import { displayPath } from "./files";
 import { UsageError, type CliIO } from "./io";
 
@@ -66,18 +67,21 @@ export interface DriveOptions {
   chat?: boolean;
 }
 
-/**
- * Runs one recorded session turn by turn from --input values or stdin,
- * streaming replies to stdout and tool activity to stderr.
- */
-export async function driveSession(
-  io: CliIO,
-  o: DriveOptions,
-): Promise<{ code: number; file: string; sessionId: string }> {
+/** Where a session's inputs and approval answers come from: --input values, a chat on stdin, or a terminal. */
+export interface Conversation {
+  approver: (req: Pick<ApprovalRequest, "tool" | "input">) => Promise<boolean>;
+  /** The next input, undefined at the end. */
+  next: () => Promise<string | undefined>;
+  /** Echoes the input to stderr when it came from neither a terminal nor a chat. */
+  echo: (input: string) => void;
+  close: () => void;
+}
+
+export function conversation(io: CliIO, o: Pick<DriveOptions, "inputs" | "approve" | "chat">): Conversation {
   const interactive = process.stdin.isTTY === true && !o.inputs;
   const rl = o.inputs ? undefined : readline.createInterface({ input: process.stdin, terminal: interactive });
   const lines = rl?.[Symbol.asyncIterator]();
-  const approver = async (req: ApprovalRequest): Promise<boolean> => {
+  const approver = async (req: Pick<ApprovalRequest, "tool" | "input">): Promise<boolean> => {
     if (o.approve) return o.approve === "all";
     if (o.chat && lines) {
       // A turn is running, so the next line of the chat is the answer.
@@ -96,12 +100,22 @@ export async function driveSession(
     );
     return /^y(es)?$/i.test(answer.trim());
   };
-  const mcp = Object.keys(o.definition.mcpServers).length
-    ? new McpPool(o.definition.mcpServers, o.baseDir, io.env)
-    : undefined;
-  const sessionId = newSessionId();
-  // Tool activity goes to stderr as it happens, so stdout holds only the replies.
-  const writer = new SessionLogWriter(path.join(sessionsDir(o.workspace), `${sessionId}.jsonl`), (e) => {
+  const queue = o.inputs ? [...o.inputs] : undefined;
+  const next = async (): Promise<string | undefined> => {
+    if (queue) return queue.shift();
+    if (interactive || o.chat) io.stderr("you> ");
+    const r = await lines!.next();
+    return r.done ? undefined : r.value;
+  };
+  const echo = (input: string) => {
+    if (!interactive && !o.chat) io.stderr(`> ${input}\n`);
+  };
+  return { approver, next, echo, close: () => rl?.close() };
+}
+
+/** Tool activity goes to stderr as it happens, so stdout holds only the replies. */
+export function activityPrinter(io: CliIO): (e: SessionEvent) => void {
+  return (e) => {
     if (e.type === "tool.call") io.stderr(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
     else if (e.type === "tool.result" && !e.ok) io.stderr(`  <- ${e.tool} failed: ${e.error}\n`);
     else if (e.type === "policy.decision" && e.decision === "deny")
@@ -109,7 +123,26 @@ export async function driveSession(
     else if (e.type === "approval")
       io.stderr(`  <- ${e.tool} ${e.approved ? "approved" : "not approved"} by ${e.by}\n`);
     else if (e.type === "handoff") io.stderr(`  -> handed off from ${e.from} to ${e.to}\n`);
-  });
+  };
+}
+
+/**
+ * Runs one recorded session turn by turn from --input values or stdin,
+ * streaming replies to stdout and tool activity to stderr.
+ */
+export async function driveSession(
+  io: CliIO,
+  o: DriveOptions,
+): Promise<{ code: number; file: string; sessionId: string }> {
+  const talk = conversation(io, o);
+  const mcp = Object.keys(o.definition.mcpServers).length
+    ? new McpPool(o.definition.mcpServers, o.baseDir, io.env)
+    : undefined;
+  const sessionId = newSessionId();
+  const writer = new SessionLogWriter(
+    path.join(sessionsDir(o.workspace), `${sessionId}.jsonl`),
+    activityPrinter(io),
+  );
   const session = await AgentSession.start({
     definition: o.definition,
     baseDir: o.baseDir,
@@ -118,7 +151,7 @@ export async function driveSession(
     sink: writer,
     sessionId,
     user: o.user,
-    approver,
+    approver: talk.approver,
     memoryStore: new FileMemoryStore(path.join(o.workspace, ".statecraft", "memory")),
     onText: (t) => io.stdout(t),
     mcp: mcp?.call,
@@ -128,17 +161,10 @@ export async function driveSession(
     parent: o.parent,
   });
   let code = 0;
-  const queue = o.inputs ? [...o.inputs] : undefined;
-  const next = async (): Promise<string | undefined> => {
-    if (queue) return queue.shift();
-    if (interactive || o.chat) io.stderr("you> ");
-    const r = await lines!.next();
-    return r.done ? undefined : r.value;
-  };
   try {
-    for (let input = await next(); input !== undefined; input = await next()) {
+    for (let input = await talk.next(); input !== undefined; input = await talk.next()) {
       if (!input.trim()) continue;
-      if (!interactive && !o.chat) io.stderr(`> ${input}\n`);
+      talk.echo(input);
       const turn = await session.send(input);
       io.stdout("\n");
       if (turn.status !== "ok") {
@@ -148,7 +174,7 @@ export async function driveSession(
       }
     }
   } finally {
-    rl?.close();
+    talk.close();
     await mcp?.close();
     await session.end(code === 0 ? "ok" : "failed");
     writer.close();
@@ -201,8 +227,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     const loaded = loadChecked(file);
     const definition = compileFor(loaded, values.agent, values.backend);
     const spec = definition.backends[definition.agents[definition.agent].backend];
-    const backend = createBackend(spec, { env: io.env });
-    scriptedLocal(backend, values.script, io, () => {
+    const noScript = () => {
       const others = loaded.program
         .symbols(loaded.root)
         .ofKind("backend")
@@ -214,7 +239,27 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           ? `, or run it on a real model with --backend ${others.join(" | ")}`
           : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`)
       );
-    });
+    };
+    if (spec.kind === "stateful") {
+      // The session lives in a runtime service: each turn sends only its input.
+      if (spec.provider === "local" && !values.script) throw new UsageError(noScript());
+      const { code } = await driveRemote(io, {
+        command: "run",
+        definition,
+        spec,
+        baseDir: path.dirname(loaded.root),
+        workspace,
+        source: path.relative(workspace, file).split(path.sep).join("/"),
+        inputs: values.input,
+        approve: values.approve,
+        user: { id: values["user-id"] ?? "local-user", name: values["user-name"] },
+        script: values.script ? readScript(path.resolve(io.cwd, values.script)) : undefined,
+        chat: values.chat,
+      });
+      return code;
+    }
+    const backend = createBackend(spec, { env: io.env });
+    scriptedLocal(backend, values.script, io, noScript);
     const { code } = await driveSession(io, {
       command: "run",
       definition,

@@ -76,6 +76,11 @@ export interface SessionStartEvent extends Base {
   test?: string;
   /** Memory values the session started from (stored user/agent memory, or a fork's). */
   memory?: Record<string, Json>;
+  /**
+   * Where a stateful session's state lives: the runtime service's endpoint (a URL, `agentcore:<ARN>`,
+   * or `embedded:<data dir>`). Set on the client's copy of the log; never holds a token.
+   */
+  runtime?: { endpoint: string };
 }
 
 export interface TurnStartEvent extends TurnBase {

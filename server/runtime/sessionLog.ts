@@ -45,6 +45,18 @@ export class SessionLogWriter implements EventSink {
     return full;
   }
 
+  /**
+   * Appends an event already numbered and stamped elsewhere (a stateful session's events, as the
+   * runtime service committed them); later `append`s continue after its seq.
+   */
+  appendRecorded(event: SessionEvent): SessionEvent {
+    fs.writeSync(this.fd, JSON.stringify(event) + "\n");
+    this.seq = Math.max(this.seq, event.seq);
+    this.events.push(event);
+    this.listener?.(event);
+    return event;
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }
