@@ -227,6 +227,14 @@ export function describeEvent(t: TurnModel, e: SessionEvent): Display {
       };
     case "handoff":
       return { label: `Handoff: ${e.from} → ${e.to}`, icon: "arrow-swap" };
+    case "manual.edit":
+      return {
+        label: `Edited by hand: ${e.target === "memory" ? `memory ${e.field}` : `${e.tool ?? "tool"} input ${e.field}`}`,
+        description: `${json(e.before ?? null, 30)} → ${json(e.after, 30)} · by the ${e.by}`,
+        tooltip: `A change made in the ${e.by} before the step ran\n${e.field}: ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`,
+        icon: "edit",
+        color: "charts.yellow",
+      };
     default:
       return { label: e.type, icon: "circle-small" };
   }

@@ -148,6 +148,11 @@ export function turnLines(t: TurnModel): string[] {
       case "handoff":
         lines.push(`handoff ${e.from} -> ${e.to}`);
         break;
+      case "manual.edit":
+        lines.push(
+          `edited by the ${e.by}: ${e.target === "memory" ? "memory" : `${e.tool ?? "tool"} input`} ${e.field} ${JSON.stringify(e.before)} -> ${JSON.stringify(e.after)}`,
+        );
+        break;
       case "turn.end":
         lines.push(`reply: ${e.reply.replace(/\n/g, "\\n")}`, `status: ${e.status}`);
         break;
