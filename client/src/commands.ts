@@ -76,6 +76,7 @@ const COMMANDS: Record<string, Handler> = {
     );
   },
   "statecraft.stopLocalRuntime": ({ runtime }) => runtime.stop(),
+  "statecraft.openExample": (parts) => openExample(parts),
   // Not contributed (no palette entry): the in-editor tests read the state the UI shows.
   "statecraft.internal.runningState": ({ backends, runtime, tests }) => ({
     backendStatus: backends.statusText,
@@ -223,6 +224,55 @@ async function setApiKey(
   log.info(`${value ? "stored" : "removed"} the key for ${what}`);
   void vscode.window.showInformationMessage(`Statecraft: key for ${what} ${value ? "stored" : "removed"}.`);
   return "env" in target ? target.env : target.runtime;
+}
+
+const EXAMPLE_FOLDER = "statecraft-example";
+
+/**
+ * Open Example (the walkthrough's first step): copies the support example shipped with the
+ * extension into the workspace (or a folder the user picks) and opens its entry point.
+ */
+async function openExample({ log }: RunningParts): Promise<vscode.Uri | undefined> {
+  const source = vscode.Uri.file(
+    path.join(vscode.extensions.getExtension("statecraft.statecraft")!.extensionPath, "examples", "support"),
+  );
+  let parent = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file")?.uri;
+  const openAfter = !parent;
+  if (!parent) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      openLabel: "Put the example here",
+      title: "Statecraft: where to put the example",
+    });
+    parent = picked?.[0];
+    if (!parent) return undefined;
+  }
+  const target = vscode.Uri.joinPath(parent, EXAMPLE_FOLDER);
+  const exists = await vscode.workspace.fs.stat(target).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    await copyFolder(source, target);
+    log.info(`copied the support example to ${target.fsPath}`);
+  }
+  const main = vscode.Uri.joinPath(target, "main.agent");
+  if (openAfter) await vscode.commands.executeCommand("vscode.openFolder", target);
+  else await vscode.window.showTextDocument(main);
+  return main;
+}
+
+/** Copies a folder without the recorded state (.statecraft/) a development checkout may hold. */
+async function copyFolder(from: vscode.Uri, to: vscode.Uri): Promise<void> {
+  await vscode.workspace.fs.createDirectory(to);
+  for (const [name, type] of await vscode.workspace.fs.readDirectory(from)) {
+    if (name === ".statecraft") continue;
+    const src = vscode.Uri.joinPath(from, name);
+    const dst = vscode.Uri.joinPath(to, name);
+    if (type & vscode.FileType.Directory) await copyFolder(src, dst);
+    else await vscode.workspace.fs.copy(src, dst);
+  }
 }
 
 /** The lens argument, or undefined when the command was run from the palette. */

@@ -16,6 +16,10 @@ interface TestOutcome {
   sessionFile?: string;
 }
 
+interface Walkthrough {
+  steps: { media: { markdown: string } }[];
+}
+
 const PASSING = "greets the customer";
 const FAILING = "expects a refund that never happens";
 
@@ -65,5 +69,33 @@ describe("Testing view", () => {
       [[PASSING, "passed"]],
     );
     assert.ok(outcomes[0].sessionFile, "each test run is recorded as a session");
+  });
+
+  it("Open the Example (the walkthrough's first step) copies the example, whose tests pass", async function () {
+    this.timeout(90_000);
+    const main = await vscode.commands.executeCommand<vscode.Uri>("statecraft.openExample");
+    assert.equal(main?.toString(), fixture("statecraft-example/main.agent").toString());
+    assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), main.toString());
+    const examples = vscode.Uri.joinPath(main, "../tests.agent");
+    const outcomes = await vscode.commands.executeCommand<TestOutcome[]>("statecraft.runTests", {
+      uri: examples.toString(),
+    });
+    assert.ok(outcomes.length >= 5, `ran ${outcomes.length} tests`);
+    assert.deepEqual(
+      outcomes
+        .filter((o) => o.state !== "passed")
+        .map((o) => `${o.name}: ${o.state} ${JSON.stringify(o.failures)}`),
+      [],
+    );
+  });
+
+  it("has every Getting Started walkthrough step's page in the extension", async () => {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const { walkthroughs } = (extension.packageJSON as { contributes: { walkthroughs: Walkthrough[] } })
+      .contributes;
+    const pages = walkthroughs.flatMap((w) => w.steps.map((s) => s.media.markdown));
+    assert.ok(pages.length >= 5);
+    for (const page of pages)
+      await vscode.workspace.fs.stat(vscode.Uri.joinPath(extension.extensionUri, page));
   });
 });
