@@ -630,12 +630,12 @@ export class StatecraftDebugSession extends LoggingDebugSession {
 
   private async restart(
     response: DebugProtocol.RestartResponse,
-    args: DebugProtocol.RestartArguments,
+    args: DebugProtocol.RestartArguments | undefined,
   ): Promise<void> {
     this.restarting = true;
     await this.stopRun();
     this.restarting = false;
-    const launch = ((args.arguments as LaunchArgs | undefined) ?? this.launchArgs)!;
+    const launch = ((args?.arguments as LaunchArgs | undefined) ?? this.launchArgs)!;
     try {
       this.controller = DebugController.prepare(launch, this.controllerEvents(), process.env);
     } catch (err) {
