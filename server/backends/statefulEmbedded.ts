@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import type { CompiledBackend } from "../language/compile";
 import { BackendError } from "../runtime/model";
+import { startService } from "../service";
 import { HttpTransport, StatefulClient, unreachableError } from "./stateful";
 
 export const EMBEDDED_DATA = path.join(".statecraft", "runtime");
@@ -27,7 +28,6 @@ export async function startEmbeddedRuntime(
   const { workspace, baseDir, env } = o;
   const dataDir = path.join(workspace, EMBEDDED_DATA);
   const token = randomBytes(24).toString("hex");
-  const { startService } = await import("../service");
   let service: { url: string; close(): Promise<void> };
   try {
     // The embedded service's sessions belong to actor `default`, as `statecraft serve` with
