@@ -55,7 +55,7 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
     deps.log.error(`Session Explorer: ${what}: ${err instanceof Error ? err.message : String(err)}`);
 
   /** Builds the sources from the workspace folders and the setting, and watches the folders. */
-  const rebuild = async () => {
+  const build = async () => {
     for (const w of watchers.splice(0)) w.dispose();
     const sources: Source[] = [];
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
@@ -84,6 +84,10 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
     store.setSources(sources);
     for (const s of sources) if (s.error) deps.log.warn(`Session Explorer: ${s.label}: ${s.error}`);
   };
+  // One build at a time: a later one (settings and a token changed together) starts after the
+  // earlier, so that the sources shown are the last built and their watchers are the live ones.
+  let building: Promise<void> = Promise.resolve();
+  const rebuild = () => (building = building.then(build, build));
   const rescan = async () => {
     await Promise.all(store.all().map((s) => s.scan()));
     store.changed();
@@ -141,14 +145,9 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
     return true;
   };
 
-  /** Resolves once a session has `turns` finished turns (a running session grows), or rejects after `ms`. */
-  const whenTurns = (sessionId: string, turns: number, ms = 20_000) =>
+  /** Resolves once `holds()` is true, checked now and on every change of the store; rejects after `ms`. */
+  const when = (holds: () => boolean, describe: () => string, ms = 20_000) =>
     new Promise<void>((resolve, reject) => {
-      const count = () =>
-        store
-          .all()
-          .map((s) => (s.kind === "folder" ? s.session(sessionId)?.turnCount : s.summary(sessionId)?.turns))
-          .find((n) => n !== undefined) ?? 0;
       const done = (err?: Error) => {
         clearTimeout(deadline);
         subscription.dispose();
@@ -156,16 +155,36 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
         else resolve();
       };
       const subscription = store.onDidChange(() => {
-        if (count() >= turns) done();
+        if (holds()) done();
       });
-      const deadline = setTimeout(
-        () => done(new Error(`session ${sessionId} has ${count()} turns after ${ms} ms, not ${turns}`)),
-        ms,
-      );
+      const deadline = setTimeout(() => done(new Error(`after ${ms} ms: ${describe()}`)), ms);
       void ready.then(() => {
-        if (count() >= turns) done();
+        if (holds()) done();
       });
     });
+  const turnsOf = (sessionId: string) =>
+    store
+      .all()
+      .map((s) => (s.kind === "folder" ? s.session(sessionId)?.turnCount : s.summary(sessionId)?.turns))
+      .find((n) => n !== undefined) ?? 0;
+  /** A session has `turns` finished turns (a running session grows). */
+  const whenTurns = (sessionId: string, turns: number, ms?: number) =>
+    when(
+      () => turnsOf(sessionId) >= turns,
+      () => `session ${sessionId} has ${turnsOf(sessionId)} turns, not ${turns}`,
+      ms,
+    );
+  /** A source is listed, and has an error (or has none). */
+  const whenSource = (sourceId: string, failed: boolean, ms?: number) =>
+    when(
+      () => {
+        const source = store.source(sourceId);
+        return source !== undefined && (source.error !== undefined) === failed;
+      },
+      () =>
+        `source ${sourceId} is ${store.source(sourceId) ? `there, error: ${store.source(sourceId)?.error ?? "none"}` : "not there"}`,
+      ms,
+    );
 
   context.subscriptions.push(
     // Not contributed (no palette entry): tests and other parts read what the explorer holds.
@@ -175,6 +194,10 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
     vscode.commands.registerCommand(
       "statecraft.sessions.internal.whenTurns",
       (id: string, turns: number, ms?: number) => whenTurns(id, turns, ms),
+    ),
+    vscode.commands.registerCommand(
+      "statecraft.sessions.internal.whenSource",
+      (id: string, failed: boolean, ms?: number) => whenSource(id, failed, ms),
     ),
     vscode.commands.registerCommand("statecraft.sessions.internal.state", async () => {
       await ready;

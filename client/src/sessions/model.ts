@@ -175,6 +175,11 @@ export class LogReader {
 
   private parse(line: string): boolean {
     if (!line.trim()) return false;
+    const snapshot = lazySnapshot(line);
+    if (snapshot) {
+      this.model.add(snapshot);
+      return true;
+    }
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -193,6 +198,46 @@ export class LogReader {
   private warn(message: string): void {
     if (this.model.warnings.length < 20) this.model.warnings.push(message);
   }
+}
+
+const STRING = String.raw`"(?:[^"\\]|\\.)*"`;
+const SNAPSHOT_HEAD = new RegExp(
+  String.raw`^\{"seq":(\d+),"ts":(${STRING}),"type":"context\.snapshot","turn":(\d+),"step":(\d+),"agent":(${STRING}),(?:"model":(${STRING}),)?"messages":`,
+);
+
+/**
+ * A context snapshot read without parsing its messages and tool schemas, which are most of a log's
+ * bytes: its figures come from the head and the tail of the line (the engine writes them in a fixed
+ * order), and `messages` / `tools` are parsed when first read (a snapshot document is opened).
+ * Undefined when the line is not in that shape; it is then parsed whole.
+ */
+function lazySnapshot(line: string): ContextSnapshotEvent | undefined {
+  const head = SNAPSHOT_HEAD.exec(line);
+  if (!head) return undefined;
+  const at = line.lastIndexOf(',"tokens":{');
+  if (at < 0) return undefined;
+  let tail: Partial<ContextSnapshotEvent>;
+  try {
+    tail = JSON.parse(`{${line.slice(at + 1)}`) as Partial<ContextSnapshotEvent>;
+  } catch {
+    return undefined;
+  }
+  if (typeof tail.bytes !== "number" || typeof tail.tokens?.total !== "number") return undefined;
+  let whole: ContextSnapshotEvent | undefined;
+  const parsed = () => (whole ??= JSON.parse(line) as ContextSnapshotEvent);
+  const e = {
+    seq: Number(head[1]),
+    ts: JSON.parse(head[2]) as string,
+    type: "context.snapshot",
+    turn: Number(head[3]),
+    step: Number(head[4]),
+    agent: JSON.parse(head[5]) as string,
+    ...(head[6] !== undefined ? { model: JSON.parse(head[6]) as string } : {}),
+  } as ContextSnapshotEvent;
+  // Defined before the tail's fields, so that the event serializes in the order it was written.
+  Object.defineProperty(e, "messages", { enumerable: true, get: () => parsed().messages });
+  Object.defineProperty(e, "tools", { enumerable: true, get: () => parsed().tools });
+  return Object.assign(e, tail);
 }
 
 function isEvent(v: unknown): v is SessionEvent {

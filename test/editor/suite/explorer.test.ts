@@ -7,8 +7,9 @@
 // diff and the context window view go to test-results/editor/.
 
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { screenshot } from "./screenshot";
@@ -48,6 +49,21 @@ async function sessionNode(id: string): Promise<Child> {
 }
 
 const activeTabInput = () => vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+
+/** The extension's own CLI (dist/cli.js). */
+const cli = () => path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, "dist", "cli.js");
+
+/** Runs the CLI to its end in `cwd`. */
+function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [cli(), ...args],
+      { cwd, env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" }, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
 
 describe("session explorer", () => {
   before(async () => {
@@ -100,10 +116,9 @@ describe("session explorer", () => {
       await vscode.commands.executeCommand("statecraft.sessions.internal.reveal", SESSION, 2),
       true,
     );
-    // Room for the descriptions (status, tokens, bytes) in the pictures of this suite.
-    // (The focused part is the one that grows.)
-    await vscode.commands.executeCommand("statecraft.sessions.focus");
-    for (let i = 0; i < 4; i++) await vscode.commands.executeCommand("workbench.action.increaseViewWidth");
+    // Room for the descriptions in this suite's pictures. The headless page has no focused part,
+    // so the command resizes the editor part: narrowing it widens the side bar.
+    for (let i = 0; i < 6; i++) await vscode.commands.executeCommand("workbench.action.decreaseViewWidth");
     await screenshot("explorer");
   });
 
@@ -215,6 +230,120 @@ describe("session explorer", () => {
     }
   });
 
+  describe("a configured stateful runtime", function () {
+    // `statecraft serve` starts an embedded PostgreSQL (PGlite), which takes a while on a busy machine.
+    this.timeout(120_000);
+    const RUNTIME = "e1-runtime";
+    const TOKEN = "e1-token-not-a-real-secret";
+    const REMOTE_SESSION = "e1-remote-1";
+    const SOURCE = `runtime:${RUNTIME}`;
+    let server: ChildProcess | undefined;
+    let exited: Promise<unknown> | undefined;
+    let dir: string | undefined;
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-explorer-runtime-"));
+      fs.writeFileSync(path.join(dir, "auth.json"), JSON.stringify({ [TOKEN]: "ada" }));
+      const workspace = fixture("").fsPath;
+      const env = { ...process.env, ELECTRON_RUN_AS_NODE: "1" };
+      server = spawn(
+        process.execPath,
+        [
+          cli(),
+          "serve",
+          "--port",
+          "0",
+          "--data",
+          path.join(dir, "data"),
+          "--auth",
+          path.join(dir, "auth.json"),
+        ],
+        { cwd: workspace, env, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      exited = new Promise((resolve) => server!.once("exit", resolve));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        const onData = (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        };
+        server!.stdout!.on("data", onData);
+        server!.stderr!.on("data", onData);
+        void exited!.then(() => reject(new Error(`statecraft serve exited before listening:\n${out}`)));
+      });
+      // One session on the runtime: a turn of the fixture agent, on the scripted local model.
+      const definition = JSON.parse(
+        await run(["compile", "main.agent", "--agent", "support"], workspace).then((r) => r.stdout),
+      ) as unknown;
+      const response = await fetch(`${url}/invocations`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          "content-type": "application/json",
+          "x-amzn-bedrock-agentcore-runtime-session-id": REMOTE_SESSION,
+        },
+        body: JSON.stringify({
+          input: "Where is my order A1003?",
+          definition,
+          user: { id: "ada" },
+          source: "main.agent",
+          script: [{ reply: "Order A1003 has shipped." }],
+        }),
+      });
+      const stream = await response.text();
+      assert.equal(response.status, 200, stream);
+      assert.match(stream, /event: done\ndata: \{"turn":1,"status":"ok"\}/);
+      await vscode.workspace
+        .getConfiguration("statecraft")
+        .update("runtimes", [{ name: RUNTIME, url }], vscode.ConfigurationTarget.Workspace);
+    });
+
+    after(async () => {
+      await vscode.workspace
+        .getConfiguration("statecraft")
+        .update("runtimes", undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand("statecraft.setApiKey", { runtime: RUNTIME, value: "" });
+      server?.kill("SIGTERM");
+      await exited;
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("says the token is missing, then lists its sessions with their turns and snapshots", async () => {
+      await vscode.commands.executeCommand("statecraft.sessions.internal.whenSource", SOURCE, true);
+      await child(undefined, (c) => c.id === `source:${SOURCE}`, "the runtime");
+      const [error] = await children(`source:${SOURCE}`);
+      assert.match(error.label, /401 .*Set API Key.*statecraft\.runtime\.e1-runtime/);
+
+      // The token E2's Set API Key stores, under the key the explorer reads.
+      await vscode.commands.executeCommand("statecraft.setApiKey", { runtime: RUNTIME, value: TOKEN });
+      await vscode.commands.executeCommand("statecraft.sessions.internal.whenTurns", REMOTE_SESSION, 1);
+      const source = await child(undefined, (c) => c.id === `source:${SOURCE}`, "the runtime");
+      assert.equal(source.label, RUNTIME);
+      const session = await child(source.id, (c) => c.kind === "session", "the runtime's session");
+      assert.equal(session.label, "support");
+      assert.equal(session.contextValue, "statecraft.session.runtime");
+      assert.match(String(session.description), /^stateless · idle · 1 turn · /);
+      const turns = await children(session.id);
+      assert.deepEqual(
+        turns.map((t) => t.label),
+        ["Turn 1: Where is my order A1003?"],
+      );
+      const [context, memory] = await children(turns[0].id);
+      assert.deepEqual([context.label, memory.label], ["Context", "Memory"]);
+
+      await vscode.commands.executeCommand("statecraft.sessions.openSnapshot", {
+        sourceId: SOURCE,
+        sessionId: REMOTE_SESSION,
+        turn: 1,
+        which: "context",
+      });
+      const text = vscode.window.activeTextEditor?.document.getText() ?? "";
+      assert.ok(text.startsWith("# Context · turn 1"), text);
+      assert.ok(text.includes("### 2. user\n\nWhere is my order A1003?"), text);
+    });
+  });
+
   describe("Export as Test", () => {
     let original: string | undefined;
     const agentFile = () => fixture("main.agent");
@@ -251,19 +380,12 @@ describe("session explorer", () => {
       ])
         assert.ok(block.includes(step), `the exported test lacks ${JSON.stringify(step)}:\n${block}`);
 
-      const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, "dist", "cli.js");
-      const workspace = path.dirname(agentFile().fsPath);
-      const { code, out } = await new Promise<{ code: number; out: string }>((resolve) =>
-        execFile(
-          process.execPath,
-          [cli, "test", "main.agent", "--test", result.name],
-          { cwd: workspace, env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" } },
-          (error, stdout, stderr) =>
-            resolve({ code: error ? Number(error.code ?? 1) : 0, out: `${stdout}${stderr}` }),
-        ),
+      const { code, stdout, stderr } = await run(
+        ["test", "main.agent", "--test", result.name],
+        path.dirname(agentFile().fsPath),
       );
-      assert.equal(code, 0, `statecraft test failed on the exported test:\n${out}`);
-      assert.match(out, /1 passed, 0 failed/);
+      assert.equal(code, 0, `statecraft test failed on the exported test:\n${stdout}${stderr}`);
+      assert.match(stdout + stderr, /1 passed, 0 failed/);
     });
   });
 });
