@@ -5,7 +5,6 @@
 // (`api: chat`) or the Responses API (`api: responses`, store: false),
 // streaming. SDK failures become BackendErrors that say what to change.
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import OpenAI, { AzureOpenAI } from "openai";
 import type { CompiledBackend } from "../language/compile";
 import { countTokens } from "../language/tokens";
@@ -51,10 +50,17 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
-/** Counts the bytes of each JSON body the SDK hands to fetch, per model call. */
-const wire = new AsyncLocalStorage<{ bytes: number; attempts: number }>();
+/**
+ * Counts the bytes of each JSON body the SDK hands to fetch, per model call: the call's meter rides in
+ * the request's fetchOptions under a symbol (the SDK passes them through to fetch untouched).
+ */
+const METER = Symbol("statecraft.wireMeter");
+interface Meter {
+  bytes: number;
+  attempts: number;
+}
 const countingFetch: typeof fetch = (input, init) => {
-  const meter = wire.getStore();
+  const meter = (init as { [METER]?: Meter } | undefined)?.[METER];
   if (meter) {
     meter.attempts++;
     const body = init?.body;
@@ -192,47 +198,62 @@ export class OpenAIBackend implements ModelBackend {
           : `backend '${this.name}' names no model: set model on the backend or the agent`,
       );
     const client = this.getClient();
-    // One controller for the call: the caller's cancel, and the wait between streamed events.
-    const ac = new AbortController();
+    // The caller's signal goes to the SDK as is; the wait between streamed events aborts the stream itself.
+    const signal = request.signal;
     let timedOut = false;
-    const onAbort = () => ac.abort();
-    request.signal?.addEventListener("abort", onAbort, { once: true });
+    let stream: { controller: AbortController } | undefined;
+    // One timer per call (not one per streamed event): on expiry it checks how long the stream has been quiet.
     let idle: NodeJS.Timeout | undefined;
-    const touch = () => {
-      clearTimeout(idle);
+    let lastEvent = 0;
+    const arm = (ms: number) => {
       idle = setTimeout(() => {
+        const quiet = performance.now() - lastEvent;
+        if (quiet < this.timeoutMs) return arm(this.timeoutMs - quiet);
         timedOut = true;
-        ac.abort();
-      }, this.timeoutMs);
+        stream?.controller.abort();
+      }, ms);
     };
-    const meter = { bytes: 0, attempts: 0 };
+    const onStream = (s: { controller: AbortController }) => {
+      stream = s;
+      lastEvent = performance.now();
+      arm(this.timeoutMs);
+    };
+    const touch = () => (lastEvent = performance.now());
+    const meter: Meter = { bytes: 0, attempts: 0 };
     let assembled: Assembled | undefined;
-    let started = false;
+    let onAbort: (() => void) | undefined;
     try {
-      const call = wire.run(meter, () =>
+      const opts: OpenAI.RequestOptions = {
+        signal,
+        fetchOptions: { [METER]: meter } as OpenAI.RequestOptions["fetchOptions"],
+      };
+      const call =
         this.spec.api === "responses"
-          ? this.streamResponses(client, model, request, ac.signal, touch, () => (started = true))
-          : this.streamChat(client, model, request, ac.signal, touch, () => (started = true)),
-      );
+          ? this.streamResponses(client, model, request, opts, touch, onStream)
+          : this.streamChat(client, model, request, opts, touch, onStream);
       // The SDK's wait between retries does not listen to the signal: a cancel returns at once, and the
       // SDK stops before its next attempt (its rejection then is expected and dropped).
-      assembled = await Promise.race([
-        call,
-        new Promise<never>((_, reject) =>
-          ac.signal.addEventListener("abort", () => {
-            call.catch(() => undefined);
-            reject(new OpenAI.APIUserAbortError());
-          }),
-        ),
-      ]);
+      assembled = signal
+        ? await Promise.race([
+            call,
+            new Promise<never>((_, reject) => {
+              onAbort = () => {
+                call.catch(() => undefined);
+                reject(new OpenAI.APIUserAbortError());
+              };
+              signal.addEventListener("abort", onAbort, { once: true });
+            }),
+          ])
+        : await call;
     } catch (err) {
-      if (request.signal?.aborted) throw new BackendError("cancelled", "cancelled");
+      if (signal?.aborted) throw new BackendError("cancelled", "cancelled");
       if (err instanceof BackendError) throw err;
-      throw describeFailure(err, ctx, { started, timedOut, attempts: meter.attempts });
+      throw describeFailure(err, ctx, { started: !!stream, timedOut, attempts: meter.attempts });
     } finally {
       clearTimeout(idle);
-      request.signal?.removeEventListener("abort", onAbort);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
+    const started = !!stream;
     if (request.signal?.aborted) throw new BackendError("cancelled", "cancelled");
     if (timedOut)
       throw describeFailure(new OpenAI.APIConnectionTimeoutError(), ctx, {
@@ -263,9 +284,9 @@ export class OpenAIBackend implements ModelBackend {
     client: OpenAI,
     model: string,
     request: ModelRequest,
-    signal: AbortSignal,
+    opts: OpenAI.RequestOptions,
     touch: () => void,
-    onStart: () => void,
+    onStream: (s: { controller: AbortController }) => void,
   ): Promise<Assembled> {
     const body: OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming = {
       model,
@@ -275,9 +296,8 @@ export class OpenAIBackend implements ModelBackend {
     };
     if (request.tools.length) body.tools = chatTools(request.tools);
     if (request.temperature !== undefined) body.temperature = request.temperature;
-    const stream = await client.chat.completions.create(body, { signal });
-    onStart();
-    touch();
+    const stream = await client.chat.completions.create(body, opts);
+    onStream(stream);
     const asm = new ChatAssembler();
     for await (const chunk of stream) {
       touch();
@@ -291,9 +311,9 @@ export class OpenAIBackend implements ModelBackend {
     client: OpenAI,
     model: string,
     request: ModelRequest,
-    signal: AbortSignal,
+    opts: OpenAI.RequestOptions,
     touch: () => void,
-    onStart: () => void,
+    onStream: (s: { controller: AbortController }) => void,
   ): Promise<Assembled> {
     const body: OpenAI.Responses.ResponseCreateParamsStreaming = {
       model,
@@ -304,9 +324,8 @@ export class OpenAIBackend implements ModelBackend {
     };
     if (request.tools.length) body.tools = responseTools(request.tools);
     if (request.temperature !== undefined) body.temperature = request.temperature;
-    const stream = await client.responses.create(body, { signal });
-    onStart();
-    touch();
+    const stream = await client.responses.create(body, opts);
+    onStream(stream);
     const asm = new ResponsesAssembler();
     for await (const event of stream) {
       touch();

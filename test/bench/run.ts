@@ -5,6 +5,7 @@ import { runExtensionBench } from "./extension.bench";
 import { runExplorerBench } from "./explorer.bench";
 import { runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
+import { runOpenAIBench } from "./openai.bench";
 
 async function main(): Promise<void> {
   console.log(`statecraft benchmarks: node ${process.version}, ${new Date().toISOString()}`);
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   runLanguageBench();
   await runLspBench();
   await runEngineBench();
+  await runOpenAIBench();
   runExtensionBench();
   await runExplorerBench();
 }
