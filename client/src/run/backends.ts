@@ -31,7 +31,8 @@ export interface Choice {
 const PICKS_KEY = "statecraft.pickedBackends";
 
 export class Backends implements vscode.Disposable {
-  private readonly cache = new Map<string, { version: number; info: Promise<FileInfo> }>();
+  /** Per file; cleared whenever an `.agent` file changes on disk (imports count too). */
+  private readonly cache = new Map<string, Promise<FileInfo>>();
   private readonly item = vscode.window.createStatusBarItem(
     "statecraft.backend",
     vscode.StatusBarAlignment.Left,
@@ -50,12 +51,20 @@ export class Backends implements vscode.Disposable {
   ) {
     this.item.name = "Statecraft Backend";
     this.item.command = "statecraft.selectBackend";
+    const watcher = vscode.workspace.createFileSystemWatcher("**/*.agent");
+    const forget = () => this.cache.clear();
     this.disposables.push(
+      watcher,
+      watcher.onDidChange(forget),
+      watcher.onDidCreate(forget),
+      watcher.onDidDelete(forget),
       this.item,
       this.changed,
       vscode.window.onDidChangeActiveTextEditor(() => void this.refresh()),
       vscode.workspace.onDidSaveTextDocument((d) => {
-        if (d.languageId === "agent") void this.refresh();
+        if (d.languageId !== "agent") return;
+        forget();
+        void this.refresh();
       }),
     );
   }
@@ -63,9 +72,8 @@ export class Backends implements vscode.Disposable {
   /** The agents and backends of an agent file (as saved on disk); rejects with the CLI's message. */
   info(uri: vscode.Uri): Promise<FileInfo> {
     const key = uri.toString();
-    const version = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key)?.version ?? 0;
     const hit = this.cache.get(key);
-    if (hit && hit.version === version) return hit.info;
+    if (hit) return hit;
     const info = this.cli
       .run(["run", uri.fsPath, "--list-backends"], { cwd: workspaceDirOf(uri) })
       .then((r) => {
@@ -73,7 +81,7 @@ export class Backends implements vscode.Disposable {
           throw new Error(r.stderr.trim() || `statecraft run --list-backends exited with ${r.code}`);
         return JSON.parse(r.stdout) as FileInfo;
       });
-    this.cache.set(key, { version, info });
+    this.cache.set(key, info);
     // A failure is not cached: the next call asks again (the file may have been fixed meanwhile).
     info.catch(() => this.cache.delete(key));
     return info;

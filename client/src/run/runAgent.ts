@@ -37,6 +37,7 @@ export class AgentRunner {
 
   async run(request: RunAgentRequest): Promise<RunHandle | undefined> {
     const { uri } = request;
+    await saveIfDirty(uri);
     const info = await this.backends.info(uri);
     const agent = request.agent ?? (await pickAgent(info.agents.map((a) => a.name)));
     if (!agent) return undefined;
@@ -97,6 +98,13 @@ export class AgentRunner {
     );
     return { terminal, pty, done: pty.done };
   }
+}
+
+/** The CLI reads the file from disk: run what the editor shows. */
+export async function saveIfDirty(uri: vscode.Uri): Promise<void> {
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (doc?.isDirty && !(await doc.save()))
+    throw new Error(`could not save ${vscode.workspace.asRelativePath(uri)} before running it`);
 }
 
 async function pickAgent(agents: string[]): Promise<string | undefined> {

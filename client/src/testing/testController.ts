@@ -6,6 +6,7 @@
 
 import * as vscode from "vscode";
 import { workspaceDirOf, type Cli } from "../run/cli";
+import { saveIfDirty } from "../run/runAgent";
 
 /** A line of `statecraft test --reporter json` (server/cli/test.ts). */
 type ReportLine =
@@ -134,6 +135,7 @@ export class AgentTests implements vscode.Disposable {
     name: string | undefined,
     token: vscode.CancellationToken,
   ): Promise<TestOutcome[]> {
+    await saveIfDirty(file);
     await this.discover();
     const fileItem = this.controller.items.get(file.toString());
     const item = name ? fileItem?.children.get(testId(file, name)) : fileItem;
@@ -162,6 +164,7 @@ export class AgentTests implements vscode.Disposable {
     if (request.include) request.include.forEach(add);
     else this.controller.items.forEach(add);
 
+    for (const { uri } of groups.values()) await saveIfDirty(uri);
     const run = this.controller.createTestRun(request);
     const outcomes: TestOutcome[] = [];
     try {

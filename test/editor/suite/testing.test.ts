@@ -71,6 +71,32 @@ describe("Testing view", () => {
     assert.ok(outcomes[0].sessionFile, "each test run is recorded as a session");
   });
 
+  it("runs what the editor shows: unsaved edits are saved first", async function () {
+    this.timeout(60_000);
+    const doc = await open("tested.agent");
+    const start = positionAt(doc, 'contains "Hello"', "start").translate(0, 'contains "'.length);
+    const range = new vscode.Range(start, start.translate(0, "Hello".length));
+    const replace = async (text: string) => {
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(doc.uri, range, text);
+      assert.ok(await vscode.workspace.applyEdit(edit));
+    };
+    await replace("Goodbye");
+    assert.ok(doc.isDirty);
+    try {
+      const outcomes = await vscode.commands.executeCommand<TestOutcome[]>("statecraft.runTest", {
+        uri: file().toString(),
+        test: PASSING,
+      });
+      assert.equal(outcomes[0]?.state, "failed", JSON.stringify(outcomes));
+      assert.match(outcomes[0].failures[0].message, /contain "Goodbye"/);
+      assert.equal(doc.isDirty, false);
+    } finally {
+      await replace("Hello");
+      await doc.save();
+    }
+  });
+
   it("Open the Example (the walkthrough's first step) copies the example, whose tests pass", async function () {
     this.timeout(90_000);
     const main = await vscode.commands.executeCommand<vscode.Uri>("statecraft.openExample");
