@@ -374,11 +374,10 @@ export class StatecraftDebugSession extends LoggingDebugSession {
           ];
         const p = c.pending;
         if (!p) return [];
-        const editable = c.pendingEditable;
         return [
           v("tool", p.tool),
           v("callId", p.callId),
-          this.variable("input", p.input, editable ? { target: "input", path: [] } : undefined),
+          this.variable("input", p.input, { target: "input", path: [] }),
           ...(p.edited ? [v("original input", p.original)] : []),
         ];
       }

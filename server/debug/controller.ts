@@ -1078,9 +1078,31 @@ export class DebugController {
 
   /** Whether the pending call's input may still change what runs. */
   get pendingEditable(): boolean {
+    return this.pendingEditProblem() === undefined;
+  }
+
+  /**
+   * Why the pending call's input cannot be edited now. Edits apply once the policy has let the
+   * call through (they are checked against it again), so that the policy never decides on an
+   * input other than the one that runs.
+   */
+  private pendingEditProblem(): string | undefined {
     const p = this.pending;
-    if (!p || this.isReplay || !this.isStopped) return false;
-    return !(this.position?.kind === "event" && this.position.event.type === "tool.result");
+    if (!p) return "there is no pending tool call to edit";
+    if (this.isReplay) return "a replay plays the recording back: fork the session to change it";
+    if (!this.isStopped) return "the run is not stopped";
+    const pos = this.position;
+    if (pos?.kind === "tool.run" || pos?.kind === "memory.write" || pos?.kind === "approval")
+      return undefined;
+    if (pos?.kind === "event") {
+      const e = pos.event;
+      if (e.type === "policy.decision" && e.callId === p.callId && e.decision !== "deny") return undefined;
+      if (e.type === "approval" && e.callId === p.callId && e.approved) return undefined;
+      if (e.type === "tool.call" && e.callId === p.callId && !this.definition.tools[p.tool]) return undefined;
+      if (e.type === "tool.call" && e.callId === p.callId)
+        return "the policy has not decided on this call yet: step in to its input (or set a breakpoint on the tool) to edit it";
+    }
+    return "this call has already run";
   }
 
   /**
@@ -1092,8 +1114,8 @@ export class DebugController {
     const p = this.pending;
     const s = this.session;
     if (!p || !s) return "there is no pending tool call to edit";
-    if (this.isReplay) return "a replay plays the recording back: fork the session to change it";
-    if (!this.pendingEditable) return "this call has already run";
+    const problem = this.pendingEditProblem();
+    if (problem) return problem;
     const isMemoryTool = !this.definition.tools[p.tool];
     if (isMemoryTool && (fieldPath[0] !== "value" || p.tool !== "remember"))
       return p.tool === "remember"

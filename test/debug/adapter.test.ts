@@ -181,6 +181,14 @@ describe("debug adapter (statecraft dap)", function () {
     for (let i = 0; i < 5; i++) {
       await s.dc.nextRequest({ threadId: 1 });
       names.push((await s.expectStop("step"))[0].name);
+      if (i === 3) {
+        // At the call, before the policy decided: its input cannot be edited yet.
+        const { ref } = await s.pendingInput();
+        await assert.rejects(
+          s.dc.setVariableRequest({ variablesReference: ref, name: "order_id", value: '"A9"' }),
+          /policy has not decided on this call yet/,
+        );
+      }
     }
     assert.deepEqual(names, [
       "context.snapshot (call 1)",
@@ -390,6 +398,22 @@ describe("debug adapter (statecraft dap)", function () {
     await assert.rejects(
       s.dc.launch({ program: SHOP, inputs: ["hi"], cwd: ws }),
       /local backend.*add "script"/,
+    );
+    const broken = path.join(ws, "broken.agent");
+    fs.writeFileSync(broken, 'agent a {\n  tools: [missing_tool]\n  instructions: "x"\n}\n');
+    await s.stop();
+    s = new Session();
+    await s.start();
+    await assert.rejects(
+      s.dc.launch({ program: broken, cwd: ws }),
+      /broken\.agent has \d+ errors?[\s\S]*broken\.agent:2:\d+: .*missing_tool/,
+    );
+    await s.stop();
+    s = new Session();
+    await s.start();
+    await assert.rejects(
+      s.dc.launch({ program: SHOP, test: "no such test", cwd: ws }),
+      /no test "no such test".*"a lookup"/,
     );
   });
 });
