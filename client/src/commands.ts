@@ -1,7 +1,7 @@
 // The Running half of the editor: the command table (Run Agent, Run Test, Run All Tests, Set API
-// Key, Select Backend, Start/Stop Local Runtime), the Testing view's controller and the status bar
-// items, built in one place by registerRunning() and disposed with the extension. The commands
-// reach the engine only by spawning the CLI (run/cli.ts).
+// Key, Select Backend, Start/Stop Local Runtime, Open the Example), the Testing view's controller
+// and the status bar items, built in one place by registerRunning() and disposed with the
+// extension. The commands reach the engine only by spawning the CLI (run/cli.ts).
 
 import * as path from "node:path";
 import * as vscode from "vscode";
