@@ -6,6 +6,7 @@ import { runExplorerBench } from "./explorer.bench";
 import { runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 import { runOpenAIBench } from "./openai.bench";
+import { runStatefulBench } from "./stateful.bench";
 
 async function main(): Promise<void> {
   console.log(`statecraft benchmarks: node ${process.version}, ${new Date().toISOString()}`);
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   await runOpenAIBench();
   runExtensionBench();
   await runExplorerBench();
+  await runStatefulBench();
 }
 
 main().catch((err: unknown) => {
