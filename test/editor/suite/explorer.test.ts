@@ -230,6 +230,45 @@ describe("session explorer", () => {
     }
   });
 
+  it("replays a session exactly through the CLI", async function () {
+    this.timeout(60_000);
+    const result = await vscode.commands.executeCommand<{ code: number; output: string }>(
+      "statecraft.sessions.replay",
+      { sessionId: SESSION, mode: "exact" },
+    );
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.output, new RegExp(`exact replay of ${SESSION}: 6 model requests in 3 turns match`));
+  });
+
+  it("forks a session after a turn into a new session that appears in the explorer", async function () {
+    this.timeout(60_000);
+    const result = await vscode.commands.executeCommand<{ code: number; sessionId?: string; stderr: string }>(
+      "statecraft.sessions.fork",
+      {
+        sessionId: SESSION,
+        turn: 1,
+        input: "And order A1002?",
+        reply: "Order A1002 was delivered.",
+        approve: "none",
+        backend: "local_dev",
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.sessionId, `no new session named in: ${result.stderr}`);
+    try {
+      await vscode.commands.executeCommand("statecraft.sessions.internal.whenTurns", result.sessionId, 1);
+      const fork = await sessionNode(result.sessionId);
+      assert.match(String(fork.description), /^stateless · ok · 1 turn · /);
+      // A fork's turns continue its parent's numbering.
+      assert.deepEqual(
+        (await children(fork.id)).map((t) => t.label),
+        ["Turn 2: And order A1002?"],
+      );
+    } finally {
+      fs.rmSync(fixture(`.statecraft/sessions/${result.sessionId}.jsonl`).fsPath, { force: true });
+    }
+  });
+
   describe("a configured stateful runtime", function () {
     // `statecraft serve` starts an embedded PostgreSQL (PGlite), which takes a while on a busy machine.
     this.timeout(120_000);
