@@ -25,6 +25,7 @@ import {
 } from "../runtime/engine";
 import type {
   ContextSnapshotEvent,
+  ManualEditEvent,
   ModelResponseEvent,
   SessionEvent,
   ToolCallRequest,
@@ -189,7 +190,14 @@ export class DebugController {
   private finished = false;
   private backend: ModelBackend | undefined;
   private replayCheck:
-    { recorded: ContextSnapshotEvent[]; compared: number; divergence?: string } | undefined;
+    | {
+        recorded: ContextSnapshotEvent[];
+        compared: number;
+        divergence?: string;
+        /** Edits made by hand in the recorded session, by the seq of the event they followed. */
+        edits: Map<number, ManualEditEvent[]>;
+      }
+    | undefined;
 
   private constructor(
     readonly args: LaunchArgs,
@@ -619,7 +627,13 @@ export class DebugController {
         (e): e is ContextSnapshotEvent => e.type === "context.snapshot" && completed.has(e.turn),
       ),
       compared: 0,
+      edits: new Map(),
     };
+    let after = 0;
+    for (const e of events) {
+      if (e.type !== "manual.edit") after = e.seq;
+      else this.replayCheck.edits.set(after, [...(this.replayCheck.edits.get(after) ?? []), e]);
+    }
     const backend = new CassetteBackend(
       responses,
       start.backend.name,
@@ -690,6 +704,8 @@ export class DebugController {
     this.track(e);
     if (this.cancelled) return;
     if (e.type === "context.snapshot" && this.replayCheck) this.compareReplay(e);
+    if (this.replayCheck?.edits.has(e.seq))
+      await this.replayEdits(this.replayCheck.edits.get(e.seq)!, session);
     await this.reach({ kind: "event", event: e });
     if (
       this.pending &&
@@ -697,6 +713,28 @@ export class DebugController {
         (e.type === "approval" && !e.approved && e.callId === this.pending.callId))
     )
       this.pending = undefined;
+  }
+
+  /** Makes the recorded session's hand edits again, at the same point, so that the replay matches it. */
+  private async replayEdits(edits: ManualEditEvent[], session: AgentSession): Promise<void> {
+    for (const edit of edits) {
+      const fieldPath = edit.field.split(".");
+      if (edit.target === "memory") {
+        const next = structuredClone(session.memory) as Json;
+        if (setPath(next, fieldPath, edit.after, true) !== SET_FAILED)
+          session.memory = next as Record<string, Json>;
+      } else if (this.pending && this.pending.callId === edit.callId) {
+        const next = structuredClone(this.pending.input);
+        if (setPath(next, fieldPath, edit.after) !== SET_FAILED)
+          Object.assign(this.pending, { input: next, edited: true });
+      }
+      const { type: _t, seq: _s, ts: _ts, turn: _turn, ...rest } = edit;
+      await session.recordEdit(rest);
+      this.events.output(
+        `  (replay) edited ${edit.target === "memory" ? "memory" : `${edit.tool ?? ""} input`} ${edit.field} as recorded\n`,
+        "console",
+      );
+    }
   }
 
   private compareReplay(e: ContextSnapshotEvent): void {

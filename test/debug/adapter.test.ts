@@ -351,6 +351,16 @@ describe("debug adapter (statecraft dap)", function () {
     );
     const snap = log.find((e) => e.type === "memory.snapshot");
     assert.deepEqual(snap?.type === "memory.snapshot" && snap.values, { open_tickets: 3, last_order: "A1" });
+
+    // The replay makes the same edit at the same point, so every request matches the recording.
+    await s.stop();
+    s = new Session();
+    await s.start();
+    const file = fs.readdirSync(path.join(ws, ".statecraft", "sessions"))[0];
+    await s.launch({ replay: path.join(ws, ".statecraft", "sessions", file), cwd: ws });
+    await s.waitTerminated();
+    assert.match(s.output, /\(replay\) edited memory open_tickets as recorded/);
+    assert.match(s.output, /replay matched the recording: 1 turn, 3 model calls/);
   });
 
   it("without inputs, a line typed in the Debug Console is the next user message; /end ends", async () => {
