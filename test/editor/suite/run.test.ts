@@ -13,7 +13,7 @@ import { EXTENSION_ID, fixture, open } from "./workspace";
 
 interface RunHandle {
   terminal: vscode.Terminal;
-  pty: { transcript: string; end(): void };
+  pty: { transcript: string; end(): void; onDidWrite: vscode.Event<string> };
   done: Promise<{ code: number | null; sessionId?: string; sessionFile?: string }>;
 }
 
@@ -57,6 +57,27 @@ async function runOnce(args: Record<string, string>): Promise<{ handle: RunHandl
   assert.equal(outcome.code, 0, `the run failed; terminal:\n${handle.pty.transcript}`);
   assert.ok(outcome.sessionFile, `no session reported; terminal:\n${handle.pty.transcript}`);
   return { handle, sessionFile: outcome.sessionFile };
+}
+
+/** Resolves once the run's terminal shows text matching `pattern` (checked on every write). */
+function untilShown(handle: RunHandle, pattern: RegExp, deadlineMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      clearTimeout(deadline);
+      subscription.dispose();
+      if (error) reject(error);
+      else resolve();
+    };
+    const check = () => {
+      if (pattern.test(handle.pty.transcript)) settle();
+    };
+    const subscription = handle.pty.onDidWrite(check);
+    const deadline = setTimeout(
+      () => settle(new Error(`the terminal never showed ${pattern}; it shows:\n${handle.pty.transcript}`)),
+      deadlineMs,
+    );
+    check();
+  });
 }
 
 describe("running agents", () => {
@@ -136,6 +157,32 @@ agent concierge {
     assert.equal(events.at(-1)?.type, "session.end");
     assert.ok(!sessionText(sessionFile).includes(KEY), "the API key must not enter the session log");
     await screenshot("run-terminal");
+    handle.terminal.dispose();
+  });
+
+  it("Run Agent's terminal asks for approvals, and what the user types there answers them", async function () {
+    this.timeout(60_000);
+    const handle = await vscode.commands.executeCommand<RunHandle | undefined>("statecraft.runAgent", {
+      uri: fixture("approvals.agent").toString(),
+      agent: "cashier",
+      input: "Please refund order A1001",
+      script: fixture("approvals.script.json").fsPath,
+    });
+    assert.ok(handle, "Run Agent returned no run (see the Statecraft log)");
+    await untilShown(handle, /Approve issue_refund \{"order_id":"A1001","amount":40\}\? \[y\/N\] $/);
+    // Typed into the terminal as a user would: VS Code hands the text to the Pseudoterminal.
+    handle.terminal.sendText("y");
+    await untilShown(handle, /Your refund has been requested\.\n/);
+    handle.pty.end();
+    const outcome = await handle.done;
+    assert.equal(outcome.code, 0, handle.pty.transcript);
+    const events = readSession(outcome.sessionFile!);
+    const approval = events.find((e) => e.type === "approval") as
+      { approved?: boolean; tool?: string } | undefined;
+    assert.deepEqual([approval?.tool, approval?.approved], ["issue_refund", true]);
+    const result = events.find((e) => e.type === "tool.result") as
+      { ok?: boolean; output?: unknown } | undefined;
+    assert.deepEqual([result?.ok, result?.output], [true, { status: "issued" }]);
     handle.terminal.dispose();
   });
 
