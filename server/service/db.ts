@@ -196,7 +196,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
 
 // ---- PostgreSQL server --------------------------------------------------------------
 
-export async function openPostgres(url: string, max = 10): Promise<Db> {
+export async function openPostgres(url: string, max = 20): Promise<Db> {
   const { Pool } = await import("pg");
   const pool = new Pool({ connectionString: url, max });
   // An idle client's error (server restart) must not crash the service: the next query reconnects.

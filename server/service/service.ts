@@ -14,6 +14,7 @@ import type { Db } from "./db";
 import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
 import {
   claimLease,
+  claimLeaseByName,
   closeInterruptedTurn,
   commitEvents,
   getSession,
@@ -109,6 +110,15 @@ function nonNegInt(value: unknown, name: string, max?: number): number | undefin
 }
 
 const MAX_EVENTS_PAGE = 1000;
+
+/** Events after which a turn's pending events are committed (and then streamed). */
+const FLUSH_AFTER = new Set<string>([
+  "model.request",
+  "policy.decision",
+  "handoff",
+  "turn.end",
+  "session.end",
+]);
 
 export class RuntimeService {
   /** Identifies this instance's leases. */
@@ -329,8 +339,6 @@ export class RuntimeService {
       .digest("hex");
     if (idempotencyKey !== undefined && (!idempotencyKey || idempotencyKey.length > 256))
       throw badRequest("the Idempotency-Key header must be 1 to 256 characters");
-    let row = await getSession(this.c.db, actor, id);
-
     if (idempotencyKey) {
       const [seen] = await this.c.db.query<{
         sid: number;
@@ -342,30 +350,36 @@ export class RuntimeService {
         idempotencyKey,
       ]);
       if (seen) {
-        if (!row || seen.sid !== row.sid || seen.request_hash !== requestHash)
+        const known = await getSession(this.c.db, actor, id);
+        if (!known || seen.sid !== known.sid || seen.request_hash !== requestHash)
           throw conflict(
             `the Idempotency-Key '${idempotencyKey}' was already used for another request; use a new key for a new turn`,
           );
-        return this.replay(row, seen.turn, seen.first_seq, idempotencyKey, actor, stream);
+        return this.replay(known, seen.turn, seen.first_seq, idempotencyKey, actor, stream);
       }
     }
 
     let resumed = true;
     let inference: ReturnType<typeof inferenceBackend>;
+    // Take the turn lease first (one round trip for the usual case), then check the request against the session.
+    let row = await claimLeaseByName(this.c.db, actor, id, this.instance, this.c.leaseMs);
     if (row) {
-      if (req.definition && req.definition.hash !== row.hash)
-        throw conflict(
-          `session '${id}' runs definition ${row.hash.slice(0, 12)}, and this request carries ${req.definition.hash.slice(0, 12)}: ` +
-            `a session keeps the definition it started with; start a new session (or fork) to run the changed agent`,
-        );
-      if (row.ended) throw conflict(`session '${id}' has ended; start a new session or fork this one`);
-      inference = this.backendFor(row.definition, req);
-      const held = await claimLease(this.c.db, row.sid, this.instance, this.c.leaseMs);
-      if (!held)
-        throw conflict(
-          `session '${id}' is running another turn; wait for it to finish (its events stream to the invocation that started it) and send this one again`,
-        );
-      row = held;
+      try {
+        if (req.definition && req.definition.hash !== row.hash)
+          throw conflict(
+            `session '${id}' runs definition ${row.hash.slice(0, 12)}, and this request carries ${req.definition.hash.slice(0, 12)}: ` +
+              `a session keeps the definition it started with; start a new session (or fork) to run the changed agent`,
+          );
+        if (row.ended) throw conflict(`session '${id}' has ended; start a new session or fork this one`);
+        inference = this.backendFor(row.definition, req);
+      } catch (err) {
+        await releaseLease(this.c.db, row.sid, this.instance);
+        throw err;
+      }
+    } else if (await getSession(this.c.db, actor, id)) {
+      throw conflict(
+        `session '${id}' is running another turn; wait for it to finish (its events stream to the invocation that started it) and send this one again`,
+      );
     } else {
       if (!req.definition)
         throw notFound(
@@ -406,6 +420,7 @@ export class RuntimeService {
       Math.max(50, Math.floor(this.c.leaseMs / 3)),
     );
     let mcp: McpPool | undefined;
+    let sink: TurnSink | undefined;
     try {
       if (resumed) {
         const closed = await closeInterruptedTurn(this.c.db, row, this.instance, this.c.leaseMs);
@@ -433,7 +448,7 @@ export class RuntimeService {
         if (spec && stored)
           for (const [k, v] of Object.entries(stored)) if (k in spec.fields) state.memory[k] = v;
       }
-      const sink = new TurnSink({
+      const turnSink = (sink = new TurnSink({
         db: this.c.db,
         row,
         actor,
@@ -442,10 +457,11 @@ export class RuntimeService {
         memory,
         resumed,
         askApprovals: req.approve === "ask",
+        releaseWithTurnEnd: true,
         onCommitted: (events) => {
           for (const e of events) stream.send(e.type, e, e.seq);
         },
-      });
+      }));
       if (req.script && inference.local) inference.local.enqueue(...req.script);
       if (Object.keys(def.mcpServers).length) mcp = new McpPool(def.mcpServers, this.c.baseDir, this.c.env);
       const session = await AgentSession.start({
@@ -453,7 +469,7 @@ export class RuntimeService {
         baseDir: this.c.baseDir,
         backend: inference.backend,
         backendName: row.backend.name,
-        sink,
+        sink: turnSink,
         sessionId: id,
         user: row.user ?? undefined,
         source: row.source ?? undefined,
@@ -470,7 +486,9 @@ export class RuntimeService {
         onText: (delta) => stream.send("text", { delta }),
         signal: abort.signal,
         trusted: true,
-        hooks: { afterEvent: () => sink.flush() },
+        // Committed in batches at the points a client waits on (a model call, a tool about to run, an
+        // approval, the turn's end): each event is still streamed only once it is committed.
+        hooks: { afterEvent: (e) => (FLUSH_AFTER.has(e.type) ? turnSink.flush() : undefined) },
         restore: state
           ? {
               history: state.history,
@@ -487,7 +505,7 @@ export class RuntimeService {
         session.toolCalls = state.toolCalls;
       }
       const result = await session.send(req.input);
-      await sink.flush();
+      await turnSink.flush();
       if (idempotencyKey)
         await this.c.db.query("UPDATE idempotency SET status = $3 WHERE actor = $1 AND key = $2", [
           actor,
@@ -502,7 +520,7 @@ export class RuntimeService {
     } finally {
       clearInterval(heartbeat);
       await mcp?.close().catch(() => {});
-      await releaseLease(this.c.db, row.sid, this.instance).catch(() => {});
+      if (!sink?.released) await releaseLease(this.c.db, row.sid, this.instance).catch(() => {});
       this.running.delete(entry);
       finish();
     }

@@ -102,6 +102,23 @@ export async function claimLease(
   return rows[0];
 }
 
+/** claimLease by the session's name: undefined when it is missing or another holds its lease. */
+export async function claimLeaseByName(
+  q: Queryable,
+  actor: string,
+  id: string,
+  owner: string,
+  leaseMs: number,
+): Promise<SessionRow | undefined> {
+  const rows = await q.query<SessionRow>(
+    `UPDATE sessions SET lease_owner = $3, lease_until = now() + ${ms(4)}
+     WHERE actor = $1 AND id = $2 AND (lease_until IS NULL OR lease_until < now())
+     RETURNING ${SESSION_COLUMNS}`,
+    [actor, id, owner, leaseMs],
+  );
+  return rows[0];
+}
+
 export async function renewLease(
   q: Queryable,
   sid: number,
@@ -117,8 +134,7 @@ export async function renewLease(
 
 export async function releaseLease(q: Queryable, sid: number, owner: string): Promise<void> {
   await q.query(
-    `UPDATE sessions SET lease_owner = NULL, lease_until = NULL, updated_at = now()
-     WHERE sid = $1 AND lease_owner = $2`,
+    `UPDATE sessions SET lease_owner = NULL, lease_until = NULL WHERE sid = $1 AND lease_owner = $2`,
     [sid, owner],
   );
 }
@@ -128,20 +144,22 @@ export interface CommitOptions {
   owner: string;
   leaseMs: number;
   events: SessionEvent[];
+  /** Memory that outlives the session, written with the events. */
+  memory?: { actor: string; memory: string; owner: string; values: unknown }[];
+  /** Pending approvals opened by these events (approve "ask"). */
+  approvals?: { callId: string; turn: number; tool: string }[];
+  /** Give the turn lease back with this commit (the turn's last one). */
+  release?: boolean;
 }
 
 /**
- * Commits events in order (fenced by the lease: an instance that lost it
- * writes nothing) and keeps the session row's counters in step.
+ * Commits events in order, in one statement (so one round trip, and atomic
+ * without a transaction around it): fenced by the lease, so an instance that
+ * lost it writes nothing; the session row's counters, memory and pending
+ * approvals move with the events.
  */
 export async function commitEvents(q: Queryable, o: CommitOptions): Promise<void> {
   if (!o.events.length) return;
-  const params: unknown[] = [o.sid];
-  const values = o.events.map((e) => {
-    params.push(e.seq, e.type, "turn" in e ? e.turn : null, JSON.stringify(e));
-    const n = params.length;
-    return `($1, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::json)`;
-  });
   let turns: number | null = null;
   let open: { value: number | null } | undefined;
   let ended = false;
@@ -154,19 +172,65 @@ export async function commitEvents(q: Queryable, o: CommitOptions): Promise<void
     if (e.type === "session.end") ended = true;
   }
   const last = o.events[o.events.length - 1].seq;
-  const fenced = await q.query(
-    `UPDATE sessions SET last_seq = $3, updated_at = now(), lease_until = now() + ${ms(4)},
+  const params: unknown[] = [
+    o.sid,
+    o.owner,
+    last,
+    o.leaseMs,
+    turns,
+    open !== undefined,
+    open?.value ?? null,
+    ended,
+    o.release === true,
+  ];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const values = o.events.map(
+    (e) =>
+      `(${p(e.seq)}::integer, ${p(e.type)}::text, ${p("turn" in e ? e.turn : null)}::integer, ${p(JSON.stringify(e))}::text)`,
+  );
+  const ctes = [
+    `s AS (UPDATE sessions SET last_seq = $3, updated_at = now(),
+       lease_owner = CASE WHEN $9::boolean THEN NULL ELSE lease_owner END,
+       lease_until = CASE WHEN $9::boolean THEN NULL ELSE now() + ${ms(4)} END,
        turns = COALESCE($5::integer, turns),
        open_turn = CASE WHEN $6::boolean THEN $7::integer ELSE open_turn END,
        ended = ended OR $8::boolean
-     WHERE sid = $1 AND lease_owner = $2 AND last_seq < $3 RETURNING sid`,
-    [o.sid, o.owner, last, o.leaseMs, turns, open !== undefined, open?.value ?? null, ended],
+     WHERE sid = $1 AND lease_owner = $2 AND last_seq < $3 RETURNING sid)`,
+  ];
+  if (o.memory?.length)
+    ctes.push(
+      `m AS (INSERT INTO memory (actor, memory, owner, "values")
+       SELECT v.actor, v.memory, v.owner, v.vals::json FROM s, (VALUES ${o.memory
+         .map(
+           (m) =>
+             `(${p(m.actor)}::text, ${p(m.memory)}::text, ${p(m.owner)}::text, ${p(JSON.stringify(m.values))}::text)`,
+         )
+         .join(", ")}) AS v(actor, memory, owner, vals)
+       ON CONFLICT (actor, memory, owner) DO UPDATE SET "values" = EXCLUDED."values", updated_at = now())`,
+    );
+  if (o.approvals?.length)
+    ctes.push(
+      `a AS (INSERT INTO approvals (sid, call_id, turn, tool)
+       SELECT s.sid, v.call_id, v.turn, v.tool FROM s, (VALUES ${o.approvals
+         .map((a) => `(${p(a.callId)}::text, ${p(a.turn)}::integer, ${p(a.tool)}::text)`)
+         .join(", ")}) AS v(call_id, turn, tool)
+       ON CONFLICT (sid, call_id) DO UPDATE SET turn = EXCLUDED.turn, tool = EXCLUDED.tool,
+         approved = NULL, decided_by = NULL, decided_at = NULL, created_at = now())`,
+    );
+  const inserted = await q.query(
+    `WITH ${ctes.join(",\n")}
+     INSERT INTO events (sid, seq, type, turn, body)
+     SELECT s.sid, v.seq, v.type, v.turn, v.body::json FROM s, (VALUES ${values.join(", ")}) AS v(seq, type, turn, body)
+     RETURNING seq`,
+    params,
   );
-  if (!fenced.length)
+  if (!inserted.length)
     throw new Error(
       "this instance lost the session's turn lease (it expired while the turn ran, and another invocation took the session); the turn's remaining events were not recorded",
     );
-  await q.query(`INSERT INTO events (sid, seq, type, turn, body) VALUES ${values.join(", ")}`, params);
 }
 
 export async function loadEvents(
@@ -209,9 +273,14 @@ export interface SessionState extends RestoredState {
  * memory and summary from memory snapshots, the active agent from the last turn.
  */
 export async function rebuildState(q: Queryable, row: SessionRow, upTo?: number): Promise<SessionState> {
-  const events = await loadEvents(q, row.sid, {
-    types: ["session.start", "turn.end", "memory.snapshot", "tool.result"],
-  });
+  const rows = await q.query<{ body: SessionEvent; tool_runs: number }>(
+    `SELECT body, (SELECT count(*)::integer FROM events WHERE sid = $1 AND type = 'tool.result' AND turn <= $2
+       AND (body->>'origin') IS DISTINCT FROM 'mock') AS tool_runs
+     FROM events WHERE sid = $1 AND type IN ('session.start', 'turn.end', 'memory.snapshot') ORDER BY seq`,
+    [row.sid, upTo ?? 2147483647],
+  );
+  const events = rows.map((r) => r.body);
+  const toolRuns = rows[0]?.tool_runs ?? 0;
   const base = row.base;
   const first = base?.turn ?? 0;
   const limit = upTo ?? Number.MAX_SAFE_INTEGER;
@@ -222,7 +291,7 @@ export async function rebuildState(q: Queryable, row: SessionRow, upTo?: number)
   let agent = base?.agent ?? start?.agent ?? row.agent;
   let turn = first;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  let toolCalls = 0;
+  const toolCalls = toolRuns;
   for (const e of events) {
     if ("turn" in e && e.turn > limit) continue;
     if (e.type === "turn.end") {
@@ -236,7 +305,7 @@ export async function rebuildState(q: Queryable, row: SessionRow, upTo?: number)
       const snap = e as MemorySnapshotEvent;
       memory = snap.values;
       summaryText = snap.summary;
-    } else if (e.type === "tool.result" && e.origin !== "mock") toolCalls++;
+    }
   }
   return { history, memory, summary: summaryText, agent, turn, usage, toolCalls };
 }

@@ -86,16 +86,6 @@ export class PreloadedMemory implements MemoryStore {
     this.values.set(`${memory}\0${owner}`, copy);
     this.dirty.set(`${memory}\0${owner}`, { memory, owner, values: copy });
   }
-
-  async flush(q: Queryable, actor: string): Promise<void> {
-    for (const d of this.dirty.values())
-      await q.query(
-        `INSERT INTO memory (actor, memory, owner, "values") VALUES ($1, $2, $3, $4::json)
-         ON CONFLICT (actor, memory, owner) DO UPDATE SET "values" = EXCLUDED."values", updated_at = now()`,
-        [actor, d.memory, d.owner, JSON.stringify(d.values)],
-      );
-    this.dirty.clear();
-  }
 }
 
 export interface TurnSinkOptions {
@@ -111,6 +101,8 @@ export interface TurnSinkOptions {
   askApprovals: boolean;
   /** Called with committed events, in order. */
   onCommitted: (events: SessionEvent[]) => void;
+  /** Give the turn lease back with the commit of turn.end (saves a round trip per turn). */
+  releaseWithTurnEnd?: boolean;
 }
 
 /**
@@ -138,24 +130,33 @@ export class TurnSink implements EventSink {
     return full;
   }
 
+  /** True once a commit gave the turn lease back (with the turn's end). */
+  released = false;
+
   async flush(): Promise<void> {
     if (!this.pending.length) return;
     const events = this.pending;
     const { row, owner, leaseMs, memory, actor } = this.o;
-    await this.o.db.tx(async (q) => {
-      await commitEvents(q, { sid: row.sid, owner, leaseMs, events });
-      if (memory.dirty.size) await memory.flush(q, actor);
-      if (this.o.askApprovals)
-        for (const e of events)
-          if (e.type === "policy.decision" && e.decision === "approval")
-            await q.query(
-              `INSERT INTO approvals (sid, call_id, turn, tool) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (sid, call_id) DO UPDATE SET turn = EXCLUDED.turn, tool = EXCLUDED.tool,
-                 approved = NULL, decided_by = NULL, decided_at = NULL, created_at = now()`,
-              [row.sid, e.callId, e.turn, e.tool],
-            );
+    const approvals = this.o.askApprovals
+      ? events.flatMap((e) =>
+          e.type === "policy.decision" && e.decision === "approval"
+            ? [{ callId: e.callId, turn: e.turn, tool: e.tool }]
+            : [],
+        )
+      : [];
+    const release = this.o.releaseWithTurnEnd === true && events.some((e) => e.type === "turn.end");
+    await commitEvents(this.o.db, {
+      sid: row.sid,
+      owner,
+      leaseMs,
+      events,
+      memory: [...memory.dirty.values()].map((d) => ({ actor, ...d })),
+      approvals,
+      release,
     });
+    memory.dirty.clear();
     this.pending = [];
+    if (release) this.released = true;
     row.last_seq = events[events.length - 1].seq;
     this.committed.push(...events);
     this.o.onCommitted(events);
