@@ -174,7 +174,8 @@ export class LogReader {
   }
 
   private parse(line: string): boolean {
-    if (!line.trim()) return false;
+    // (A regex stops at the first non-blank character; trim() would copy a long line.)
+    if (!/\S/.test(line)) return false;
     const snapshot = lazySnapshot(line);
     if (snapshot) {
       this.model.add(snapshot);

@@ -119,6 +119,9 @@ describe("session explorer", () => {
     // Room for the descriptions in this suite's pictures. The headless page has no focused part,
     // so the command resizes the editor part: narrowing it widens the side bar.
     for (let i = 0; i < 6; i++) await vscode.commands.executeCommand("workbench.action.decreaseViewWidth");
+    // Earlier suites leave the panel (test results, terminals) and notifications open.
+    await vscode.commands.executeCommand("workbench.action.closePanel");
+    await vscode.commands.executeCommand("notifications.clearAll");
     await screenshot("explorer");
   });
 
