@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { createBackend } from "../backends";
 import { LocalBackend } from "../backends/local";
 import { readScript } from "../cli/run";
-import type { CompiledDefinition, Json, JsonSchema } from "../language/compile";
+import { compileBackend, type CompiledDefinition, type Json, type JsonSchema } from "../language/compile";
 import { compileTest, findTests, type TestIR } from "../language/compileTests";
 import { LineIndex } from "../language/lineIndex";
 import {
@@ -467,14 +467,23 @@ export class DebugController {
 
   private backendFor(def: CompiledDefinition): ModelBackend {
     const spec = def.backends[def.agents[def.agent].backend];
+    if (spec.kind === "stateful") {
+      const stateless = this.prepared.loaded.program
+        .symbols(this.prepared.loaded.root)
+        .ofKind("backend")
+        .filter((b) => compileBackend(b.decl).kind === "stateless")
+        .map((b) => b.name);
+      throw new LaunchError(
+        `backend '${spec.name}' is stateful: its sessions run inside the runtime service, where the debugger cannot pause them. ` +
+          `Debug the agent on a stateless backend ("backend": ${[...new Set(stateless)].map((n) => JSON.stringify(n)).join(" | ") || '"local"'}), ` +
+          `or step through a stateful session afterwards with "replay": ".statecraft/sessions/<id>.jsonl" (its recorded events, exactly)`,
+      );
+    }
     let backend: ModelBackend;
     try {
       backend = createBackend(spec, { env: this.prepared.env });
     } catch (err) {
-      if (err instanceof BackendError)
-        throw new LaunchError(
-          `${err.message}${spec.kind === "stateful" ? ". Stateful backends are debugged like stateless ones once their client is available: the engine stops at the same events, while the runtime keeps the conversation." : ""}`,
-        );
+      if (err instanceof BackendError) throw new LaunchError(err.message);
       throw err;
     }
     if (backend instanceof LocalBackend) {
@@ -496,11 +505,7 @@ export class DebugController {
       } catch (err) {
         throw new LaunchError(`"script": ${(err as Error).message}`);
       }
-    } else if (backend.kind === "stateful")
-      this.events.output(
-        `backend '${spec.name}' is stateful: the runtime keeps the conversation; Context shows what this engine sends on each call\n`,
-        "console",
-      );
+    }
     return backend;
   }
 

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { SessionEvent } from "../../server/runtime/events";
-import { FIXTURES, lineOf, onlyLog, Session, SHOP, tempWorkspace } from "./harness";
+import { FIXTURES, lineOf, onlyLog, ROOT, Session, SHOP, tempWorkspace } from "./harness";
 
 const SCRIPT = (name: string) => path.join(FIXTURES, `${name}.script.json`);
 const TOOL_LOOKUP = lineOf(SHOP, 'order_id: string "The order id"');
@@ -424,6 +424,18 @@ describe("debug adapter (statecraft dap)", function () {
     await assert.rejects(
       s.dc.launch({ program: SHOP, test: "no such test", cwd: ws }),
       /no test "no such test".*"a lookup"/,
+    );
+    await s.stop();
+    s = new Session();
+    await s.start();
+    await assert.rejects(
+      s.dc.launch({
+        program: path.join(ROOT, "examples", "support", "main.agent"),
+        agent: "support",
+        backend: "aws_runtime",
+        cwd: ws,
+      }),
+      /backend 'aws_runtime' is stateful.*"local_dev" \| "openai_cloud".*"replay"/,
     );
   });
 });
