@@ -6,6 +6,7 @@ import { runExplorerBench } from "./explorer.bench";
 import { runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 import { runOpenAIBench } from "./openai.bench";
+import { runServiceBench } from "./service.bench";
 import { runStatefulBench } from "./stateful.bench";
 
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   await runLspBench();
   await runEngineBench();
   await runOpenAIBench();
+  await runServiceBench();
   runExtensionBench();
   await runExplorerBench();
   await runStatefulBench();
