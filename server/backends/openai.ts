@@ -178,9 +178,17 @@ export class OpenAIBackend implements ModelBackend {
         );
       this.client = new AzureOpenAI({
         ...common,
+        // null, not undefined: the SDK would otherwise fill them from OPENAI_BASE_URL / AZURE_OPENAI_API_KEY in
+        // the process environment, and then refuse the combination.
+        baseURL: null as unknown as undefined,
         endpoint: spec.endpoint,
         apiVersion: spec.apiVersion ?? AZURE_DEFAULT_API_VERSION[spec.api],
-        ...(this.key ? { apiKey: this.key } : { azureADTokenProvider: () => Promise.resolve(adToken!) }),
+        ...(this.key
+          ? { apiKey: this.key }
+          : {
+              apiKey: null as unknown as undefined,
+              azureADTokenProvider: () => Promise.resolve(adToken!),
+            }),
       });
     }
     return this.client;
@@ -197,7 +205,16 @@ export class OpenAIBackend implements ModelBackend {
           ? `backend '${this.name}' names no deployment: set model to the Azure deployment name`
           : `backend '${this.name}' names no model: set model on the backend or the agent`,
       );
-    const client = this.getClient();
+    let client: OpenAI;
+    try {
+      client = this.getClient();
+    } catch (err) {
+      if (err instanceof BackendError) throw err;
+      throw new BackendError(
+        "config",
+        `backend '${this.name}' (${this.provider}): the openai SDK refused the configuration: ${this.redact((err as Error).message)}`,
+      );
+    }
     // The caller's signal goes to the SDK as is; the wait between streamed events aborts the stream itself.
     const signal = request.signal;
     let timedOut = false;

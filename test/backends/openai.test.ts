@@ -274,6 +274,38 @@ describe("OpenAIBackend against the fake OpenAI server", function () {
     }
   });
 
+  it("ignores the SDK's own variables in the process environment (OPENAI_BASE_URL, AZURE_OPENAI_API_KEY, OPENAI_LOG)", async () => {
+    const saved = { ...process.env };
+    process.env.OPENAI_BASE_URL = "http://127.0.0.1:9/v1";
+    process.env.AZURE_OPENAI_API_KEY = "ambient-azure-key";
+    process.env.OPENAI_LOG = "debug";
+    const logged: unknown[] = [];
+    const orig = { debug: console.debug, info: console.info, log: console.log };
+    console.debug = console.info = console.log = (...a: unknown[]) => void logged.push(a);
+    const token = "entra-token-abc-987654";
+    const f2 = await FakeOpenAIServer.start({ azureAdToken: token, apiKey: OPENAI_KEY });
+    try {
+      f2.script({ kind: "text", text: "azure ok" }, { kind: "text", text: "openai ok" });
+      const az = makeBackend({ provider: "azure", base: f2.url, env: { AZURE_OPENAI_AD_TOKEN: token } });
+      assert.equal(
+        (await az.complete({ messages: [{ role: "user", content: "x" }], tools: [] })).text,
+        "azure ok",
+      );
+      const oa = makeBackend({ provider: "openai", base: f2.url });
+      assert.equal(
+        (await oa.complete({ messages: [{ role: "user", content: "x" }], tools: [] })).text,
+        "openai ok",
+      );
+      assert.deepEqual(logged, [], "the SDK logged nothing");
+    } finally {
+      Object.assign(console, orig);
+      for (const k of ["OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "OPENAI_LOG"])
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      await f2.close();
+    }
+  });
+
   it("azure: uses api_version as given", async () => {
     fake.script({ kind: "text", text: "hi" });
     await makeBackend({ provider: "azure", base: fake.url, spec: { apiVersion: "2024-06-01" } }).complete({
