@@ -22,6 +22,7 @@ import {
   TURN2,
   type Proxy,
 } from "../backends/statefulHelpers";
+import { startFakeBedrock } from "../fakes/bedrockServer";
 import { freshPgliteDir } from "../service/helpers";
 import { runCli } from "./helpers";
 
@@ -320,6 +321,76 @@ describe("statecraft run on a stateful backend without an endpoint: the embedded
       assert.deepEqual(await serviceEvents(served.url, m[1]), withoutRuntime(log));
     } finally {
       await stop(served);
+    }
+  });
+});
+
+describe("the example's aws_runtime backend against statecraft serve (Bedrock through the fake runtime)", function () {
+  this.timeout(180_000);
+
+  it("statecraft run examples/support/main.agent --backend aws_runtime runs both turns in the service", async () => {
+    const bedrock = await startFakeBedrock();
+    const project = tempDir();
+    fs.cpSync(path.join(ROOT, "examples/support"), project, {
+      recursive: true,
+      filter: (s) => !s.includes(`${path.sep}.statecraft`),
+    });
+    // The demo conversation, as the model would drive it: tool uses, then the reply, per turn.
+    const steps = JSON.parse(fs.readFileSync(path.join(project, "demo.script.json"), "utf8")) as {
+      call?: string;
+      input?: unknown;
+      reply?: string;
+    }[];
+    bedrock.script(
+      ...steps.map((s) => (s.reply ? { text: s.reply } : { toolUses: [{ name: s.call!, input: s.input }] })),
+    );
+    const token = "tok-example-serve";
+    // `statecraft serve` in the example's folder (its tools run there), with the token both sides read.
+    const served = start(["serve", "--port", "0", "--data", await freshPgliteDir()], project, {
+      ...bedrock.env,
+      STATECRAFT_TOKEN: token,
+    });
+    try {
+      await until("statecraft serve listens", () => /listening on http:\/\/\S+/.test(served.out()), served);
+      const url = /listening on (http:\/\/\S+)/.exec(served.out())![1];
+      // The example's endpoint is http://127.0.0.1:8080, serve's default port; this test takes a free one.
+      const main = path.join(project, "main.agent");
+      const text = fs.readFileSync(main, "utf8");
+      assert.ok(text.includes('endpoint: "http://127.0.0.1:8080"'));
+      fs.writeFileSync(main, text.replace('endpoint: "http://127.0.0.1:8080"', `endpoint: "${url}"`));
+      const run = start(
+        [
+          "run",
+          "main.agent",
+          "--agent",
+          "support",
+          "--backend",
+          "aws_runtime",
+          "--user-id",
+          "ada",
+          "--user-name",
+          "Ada",
+          "--input",
+          TURN1,
+          "--input",
+          TURN2,
+          "--approve",
+          "all",
+        ],
+        project,
+        { STATECRAFT_TOKEN: token },
+      );
+      assert.equal(await run.exit, 0, run.err());
+      assert.equal(run.out(), `${REPLY1}\n${REPLY2}\n`);
+      assert.ok(SESSION_LINE.test(run.err()), run.err());
+      // The model calls went from the service to Bedrock, and they carry the history the client did not send.
+      assert.equal(bedrock.requests.length, steps.length);
+      assert.ok(bedrock.requests.every((r) => r.auth === "sigv4" && r.modelId.includes("claude-3-5-sonnet")));
+      const last = bedrock.requests[bedrock.requests.length - 1].raw;
+      assert.ok(last.includes(TURN1) && last.includes(REPLY1));
+    } finally {
+      await stop(served);
+      await bedrock.close();
     }
   });
 });
