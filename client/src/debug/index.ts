@@ -98,6 +98,7 @@ export async function debugConfigurationFor(
   uri: vscode.Uri,
   agent: string | undefined,
   folder = vscode.workspace.getWorkspaceFolder(uri),
+  given?: { script?: string },
 ): Promise<AgentDebugConfiguration | undefined> {
   const info = await parts.backends.info(uri).catch(() => undefined);
   if (!agent && info && info.agents.length > 1) {
@@ -118,7 +119,7 @@ export async function debugConfigurationFor(
     ...(choice?.backend && choice.source !== "agent" ? { backend: choice.backend.name } : {}),
     cwd: folder?.uri.fsPath ?? path.dirname(uri.fsPath),
   };
-  if (choice?.backend?.provider === "local") {
+  if (choice?.backend?.provider === "local" && !given?.script) {
     // The local backend plays back a script: offer the workspace's scripts.
     const scripts = await vscode.workspace.findFiles("**/*.script.json", "**/node_modules/**", 50);
     if (scripts.length === 1) config.script = scripts[0].fsPath;
@@ -150,12 +151,20 @@ export function registerDebugger(context: vscode.ExtensionContext, parts: Runnin
               ? doc.uri
               : undefined;
         if (!uri) throw new Error("open an .agent file first (or use the Debug lens above an agent)");
+        const extra = (arg ?? {}) as { inputs?: unknown; script?: unknown; cwd?: unknown };
         const config = await debugConfigurationFor(
           parts,
           uri,
           typeof target?.agent === "string" ? target.agent : undefined,
+          undefined,
+          typeof extra.script === "string" ? { script: extra.script } : undefined,
         );
         if (!config) return false;
+        // Not from lenses: callers (tests, walkthroughs) may give the messages, the script and the workspace.
+        if (Array.isArray(extra.inputs) && extra.inputs.every((i) => typeof i === "string"))
+          config.inputs = extra.inputs as string[];
+        if (typeof extra.script === "string") config.script = extra.script;
+        if (typeof extra.cwd === "string") config.cwd = extra.cwd;
         return await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri), config);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

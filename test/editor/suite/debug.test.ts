@@ -152,4 +152,52 @@ describe("debugger", () => {
       fs.rmSync(workspace, { recursive: true, force: true });
     }
   });
+  it("the Debug Agent command (the Debug lens) starts a session of the agent it names", async () => {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const dir = path.join(extension.extensionPath, "test", "fixtures", "debug");
+    const program = path.join(dir, "shop.agent");
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-editor-debug-"));
+    const started = new Promise<vscode.DebugSession>((resolve) => {
+      const sub = vscode.debug.onDidStartDebugSession((s) => {
+        if (s.type !== "statecraft") return;
+        sub.dispose();
+        resolve(s);
+      });
+    });
+    const ended = new Promise<void>((resolve) => {
+      const sub = vscode.debug.onDidTerminateDebugSession((s) => {
+        if (s.type !== "statecraft") return;
+        sub.dispose();
+        resolve();
+      });
+    });
+    try {
+      const ok = await vscode.commands.executeCommand<boolean>("statecraft.debugAgent", {
+        uri: vscode.Uri.file(program).toString(),
+        agent: "shop",
+        script: path.join(dir, "lookups.script.json"),
+        inputs: ["Where is A1?"],
+        cwd: workspace,
+      });
+      assert.equal(ok, true);
+      const session = await within(started, 30_000, () => "no statecraft session started");
+      assert.equal(session.name, "Debug shop");
+      assert.equal(session.configuration.agent, "shop");
+      assert.equal(session.configuration.program, program);
+      await within(ended, 30_000, () => "the session did not end");
+      const logs = fs.readdirSync(path.join(workspace, ".statecraft", "sessions"));
+      const events = fs
+        .readFileSync(path.join(workspace, ".statecraft", "sessions", logs[0]), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(
+        events.filter((e) => e.type === "tool.call").map((e) => e.tool),
+        ["lookup_order", "remember"],
+      );
+      assert.equal(events.at(-1)?.status, "ok");
+    } finally {
+      fs.rmSync(workspace, { recursive: true, force: true });
+    }
+  });
 });
