@@ -4,6 +4,7 @@
 // Also: Bedrock inference (the real AWS SDK against the fake Bedrock runtime).
 
 import { strict as assert } from "node:assert";
+import { Client as PgClient } from "pg";
 import { startService, type RunningService } from "../../server/service";
 import { FAKE_CREDENTIALS, startFakeBedrock, type FakeBedrock } from "../fakes/bedrockServer";
 import { compileSource, lines } from "../runtime/helpers";
@@ -27,9 +28,10 @@ describe("runtime service fleet: two instances on one PostgreSQL", function () {
   let a: RunningService;
   let b: RunningService;
   const tokens = { "t-ops": "ops" };
+  let databaseUrl: string;
   before(async () => {
     pg = await startPostgres({ fsync: false });
-    const databaseUrl = await pg.createDatabase();
+    databaseUrl = await pg.createDatabase();
     // Started together: the migration runs once, under its advisory lock.
     [a, b] = await Promise.all([
       startService({ port: 0, databaseUrl, tokens, pollMs: 20 }),
@@ -89,6 +91,56 @@ describe("runtime service fleet: two instances on one PostgreSQL", function () {
     assert.deepEqual(
       (await ca.json("GET", `/sessions/${id}/events`)).body,
       (await cb.json("GET", `/sessions/${id}/events`)).body,
+    );
+  });
+
+  it("closes a turn left by a dead instance as interrupted once its lease expired, and continues", async () => {
+    const ca = new Client(a.url, "t-ops");
+    const cb = new Client(b.url, "t-ops");
+    const id = "fleet-dead";
+    await ca.turn(id, {
+      input: "before",
+      definition: testDefinition(),
+      approve: "all",
+      script: [{ reply: "ok" }],
+    });
+    const before = (await ca.json("GET", `/sessions/${id}/events`)).body.events as Any[];
+    // What an instance killed mid-turn leaves: a committed turn.start, the turn open, its lease expired.
+    const db = new PgClient({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const seq = before.length + 1;
+      const start = {
+        seq,
+        ts: new Date().toISOString(),
+        type: "turn.start",
+        turn: 2,
+        agent: "helper",
+        input: "lost",
+      };
+      await db.query(
+        `INSERT INTO events (sid, seq, type, turn, body)
+         SELECT sid, $2, 'turn.start', 2, $3::json FROM sessions WHERE id = $1`,
+        [id, seq, JSON.stringify(start)],
+      );
+      await db.query(
+        `UPDATE sessions SET last_seq = $2, open_turn = 2, lease_owner = 'dead-instance',
+           lease_until = now() - interval '1 second' WHERE id = $1`,
+        [id, seq],
+      );
+    } finally {
+      await db.end();
+    }
+    const next = await cb.turn(id, { input: "after", approve: "all", script: [{ reply: "back" }] });
+    const ev = eventsOf(next);
+    assert.equal(ev[0].type, "turn.end");
+    assert.ok(ev[0].type === "turn.end" && ev[0].turn === 2 && ev[0].status === "interrupted");
+    assert.deepEqual(doneOf(next), { turn: 3, status: "ok" });
+    const ctx = ev.find((e) => e.type === "context.snapshot");
+    assert.ok(ctx && ctx.type === "context.snapshot");
+    assert.deepEqual(
+      ctx.messages.filter((m) => m.role === "user").map((m) => m.content),
+      ["before", "after"],
     );
   });
 
