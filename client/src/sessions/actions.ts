@@ -457,7 +457,10 @@ async function exportAsTest(deps: ActionDeps, arg: unknown) {
   const model = await mustModel(deps, r);
   const file = await agentFile(deps, r, model);
   const doc = await vscode.workspace.openTextDocument(file);
-  const exported = exportTest(model, doc.getText());
+  // A declared local backend runs the scripted steps when the session ran elsewhere.
+  const localBackend =
+    model.start?.backend.provider === "local" ? undefined : await declaredLocal(deps, file);
+  const exported = exportTest(model, doc.getText(), { localBackend });
   const end = doc.lineAt(doc.lineCount - 1).range.end;
   const text = doc.getText();
   const lead = text.length === 0 ? "" : text.endsWith("\n\n") ? "" : text.endsWith("\n") ? "\n" : "\n\n";
@@ -487,4 +490,13 @@ async function exportAsTest(deps: ActionDeps, arg: unknown) {
         : undefined,
     );
   return { uri: file.toString(), name: exported.name, turns: exported.turns, notes: exported.notes };
+}
+
+async function declaredLocal(deps: ActionDeps, file: vscode.Uri): Promise<string | undefined> {
+  try {
+    return (await deps.backends.info(file)).backends.find((b) => b.provider === "local")?.name;
+  } catch (err) {
+    deps.log.warn(`Export as Test: the backends of ${file.fsPath} are unknown: ${(err as Error).message}`);
+    return undefined;
+  }
 }

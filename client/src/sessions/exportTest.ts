@@ -59,7 +59,12 @@ export function uniqueTestName(base: string, existing: string): string {
   for (let i = 2; ; i++) if (!used(`${base} (${i})`)) return `${base} (${i})`;
 }
 
-export function exportTest(model: SessionModel, existing = ""): ExportedTest {
+export interface ExportOptions {
+  /** A backend with provider local that the agent's file declares. */
+  localBackend?: string;
+}
+
+export function exportTest(model: SessionModel, existing = "", options: ExportOptions = {}): ExportedTest {
   const start = model.start;
   if (!start) throw new Error(`session ${model.id} has no session.start event: it cannot be exported`);
   const notes: string[] = [];
@@ -69,6 +74,9 @@ export function exportTest(model: SessionModel, existing = ""): ExportedTest {
     "// output is scripted and the recorded tool results are mocked, so it runs offline on the local backend.",
     `test ${stringLiteral(name)} {`,
     `  agent: ${start.agent}`,
+    // Scripted model steps need a local backend: the recorded one when it was local, else one the file
+    // declares, else the built-in one (a test without `backend:` runs on the agent's own backend).
+    `  backend: ${start.backend.provider === "local" ? start.backend.name : (options.localBackend ?? "local")}`,
   ];
   if (start.user)
     lines.push(
