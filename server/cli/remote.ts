@@ -29,6 +29,8 @@ export interface RemoteDriveOptions {
   user: UserInfo;
   /** A whole-run script (provider local): each turn is sent the steps up to its reply. */
   script?: ScriptStep[];
+  /** Or the steps of each turn (a live replay's recorded responses). */
+  turnScripts?: ScriptStep[][];
   chat?: boolean;
 }
 
@@ -66,7 +68,7 @@ export async function driveRemote(
       listener: activityPrinter(io),
       onText: (t) => io.stdout(t),
     });
-    const script = o.script ? scriptTurns(o.script) : undefined;
+    const script = o.turnScripts ?? (o.script ? scriptTurns(o.script) : undefined);
     for (let input = await talk.next(); input !== undefined; input = await talk.next()) {
       if (!input.trim()) continue;
       talk.echo(input);

@@ -7,9 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
-import { LocalBackend } from "../backends/local";
+import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledDefinition } from "../language/compile";
-import type { ModelResponseEvent } from "../runtime/events";
+import { HANDOFF_PREFIX } from "../runtime/engine";
+import type { ModelResponseEvent, SessionEvent } from "../runtime/events";
 import { compileFor, loadChecked } from "../runtime/prepare";
 import {
   CassetteBackend,
@@ -23,6 +24,7 @@ import {
 import { readLog } from "../runtime/sessionLog";
 import { displayPath } from "./files";
 import { UsageError, type CliIO } from "./io";
+import { driveRemote } from "./remote";
 import { checkApprove, driveSession, handleRunFailure } from "./run";
 import { loadSession, parentLoader, resolveSession } from "./sessionFiles";
 
@@ -42,6 +44,24 @@ export function sessionSource(
       `the session's agent file ${start.source} is not in ${workspace}: pass --file FILE or --workspace DIR`,
     );
   return p;
+}
+
+/** The recorded model responses as scripted steps, turn by turn (a live replay on a stateful local backend). */
+function recordedScripts(events: SessionEvent[]): ScriptStep[][] {
+  const turns: ScriptStep[][] = [];
+  for (const e of events) {
+    if (e.type === "turn.start") turns.push([]);
+    if (e.type !== "model.response" || !turns.length) continue;
+    const steps = turns[turns.length - 1];
+    if (!e.toolCalls.length) steps.push({ kind: "reply", text: e.text });
+    for (const c of e.toolCalls)
+      steps.push(
+        c.name.startsWith(HANDOFF_PREFIX)
+          ? { kind: "handoff", agent: c.name.slice(HANDOFF_PREFIX.length) }
+          : { kind: "call", tool: c.name, input: c.input },
+      );
+  }
+  return turns;
 }
 
 export async function replayCommand(argv: string[], io: CliIO): Promise<number> {
@@ -94,7 +114,12 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
     // live
     const definition = compileFor(loaded, start.agent, values.backend ?? start.backend.name);
     const spec = definition.backends[definition.agents[definition.agent].backend];
-    let backend = createBackend(spec, { env: io.env });
+    if (spec.kind === "stateful" && start.parent)
+      throw new UsageError(
+        `${start.sessionId} is a fork, and a runtime service starts new sessions empty: replay it live on a stateless backend (--backend NAME), or fork the session there`,
+      );
+    // A stateful backend replays as a new session in the runtime service (statecraft run's remote driver).
+    let backend = spec.kind === "stateful" ? undefined : createBackend(spec, { env: io.env });
     if (backend instanceof LocalBackend)
       // The local model can only play back: it answers with the recorded responses, while tools run for real.
       backend = new CassetteBackend(
@@ -103,19 +128,33 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
         spec.kind,
         "local",
       );
-    const result = await driveSession(io, {
-      command: "replay",
-      definition,
-      baseDir: path.dirname(loaded.root),
-      backend,
-      backendName: spec.name,
-      workspace,
-      source: start.source,
-      inputs: inputsOf(events),
-      approve: values.approve ?? "all",
-      user: start.user ?? { id: "local-user" },
-      restore,
-    });
+    const result = !backend
+      ? await driveRemote(io, {
+          command: "replay",
+          definition,
+          spec,
+          baseDir: path.dirname(loaded.root),
+          workspace,
+          source: start.source,
+          inputs: inputsOf(events),
+          approve: values.approve ?? "all",
+          user: start.user ?? { id: "local-user" },
+          // The local model plays the recorded responses back in the service, turn by turn.
+          turnScripts: spec.provider === "local" ? recordedScripts(events) : undefined,
+        })
+      : await driveSession(io, {
+          command: "replay",
+          definition,
+          baseDir: path.dirname(loaded.root),
+          backend,
+          backendName: spec.name,
+          workspace,
+          source: start.source,
+          inputs: inputsOf(events),
+          approve: values.approve ?? "all",
+          user: start.user ?? { id: "local-user" },
+          restore,
+        });
     const now = readLog(result.file).events;
     const cmp = compareSessions(events, now);
     io.stdout(`\nlive replay of ${start.sessionId} on ${spec.name} (${spec.kind}) as ${result.sessionId}:\n`);
