@@ -14,7 +14,7 @@ import { McpPool } from "./mcp";
 import type { MemoryStore } from "./memoryStore";
 import { InMemoryStore } from "./memoryStore";
 import { BackendError } from "./model";
-import { compileFor, RunError, type LoadedProgram } from "./prepare";
+import { compileFor, RunError, withBackend, type LoadedProgram } from "./prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "./sessionLog";
 
 export interface TestFailure {
@@ -97,7 +97,13 @@ export async function runTest(
   let writer: SessionLogWriter | undefined;
   let pool: McpPool | undefined;
   try {
-    const definition = compileFor(loaded, test.agent, test.backend);
+    // A test names its backend, or runs on the built-in local one (language.md, tests): an agent whose
+    // own backend is a local one keeps it, any other is swapped for local so the test stays offline.
+    const own = compileFor(loaded, test.agent, test.backend);
+    const definition =
+      test.backend || own.backends[own.agents[own.agent].backend].provider === "local"
+        ? own
+        : withBackend(loaded, own, "local");
     const backendSpec = definition.backends[definition.agents[definition.agent].backend];
     const local = backendSpec.provider === "local";
     const backend = local

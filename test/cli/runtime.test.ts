@@ -352,6 +352,19 @@ describe("statecraft test", () => {
     assert.equal(out[2], "0 passed, 1 failed");
   });
 
+  it("a test without a backend runs on the built-in local backend, even when its agent's is a cloud one", async () => {
+    const dir = project("cloud.agent");
+    const r = await run(["test", "cloud.agent"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(lines(r.out).pop(), "1 passed, 0 failed");
+    const [file] = sessionFiles(dir);
+    assert.deepEqual(startOf(readEvents(file)).backend, {
+      name: "local",
+      kind: "stateless",
+      provider: "local",
+    });
+  });
+
   it("--filter runs only the tests whose name contains the text", async () => {
     const dir = project();
     const r = await run(["test", "--filter", "refund"], dir);
