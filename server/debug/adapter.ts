@@ -627,6 +627,18 @@ export class StatecraftDebugSession extends LoggingDebugSession {
     await this.runPromise;
   }
 
+  private shuttingDown = false;
+
+  /**
+   * The client went away (its stream closed, SIGTERM) or disconnected: cancel the run first, so
+   * that the session log still ends with session.end "stopped", then exit.
+   */
+  shutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    void this.stopRun().finally(() => super.shutdown());
+  }
+
   private async restart(
     response: DebugProtocol.RestartResponse,
     args: DebugProtocol.RestartArguments | undefined,

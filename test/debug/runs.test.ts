@@ -144,6 +144,26 @@ describe("debug adapter: run control", function () {
     await s.dc.disconnectRequest({});
   });
 
+  it("an adapter ended by SIGTERM (the editor closing) still ends the session log stopped", async () => {
+    await s.launch(lookups(), { [SHOP]: [{ line: lineOf(SHOP, 'order_id: string "The order id"') }] });
+    await s.expectStop("breakpoint");
+    const adapter = (s.dc as unknown as { _adapterProcess: import("node:child_process").ChildProcess })
+      ._adapterProcess;
+    const exited = new Promise((resolve) => adapter.once("exit", resolve));
+    adapter.kill("SIGTERM");
+    await exited;
+    const log = onlyLog(ws);
+    const end = log.at(-1);
+    assert.equal(end?.type === "session.end" && end.status, "stopped");
+    assert.equal(
+      log.some((e) => e.type === "tool.result"),
+      false,
+    );
+    // afterEach disconnects a live adapter; this one is gone.
+    s = new Session();
+    await s.start();
+  });
+
   it("noDebug runs to the end without stopping, breakpoints or not", async () => {
     await s.launch(lookups({ noDebug: true }), {
       [SHOP]: [{ line: lineOf(SHOP, 'order_id: string "The order id"') }],
