@@ -11,11 +11,17 @@ import { registerSessions } from "./sessions";
 
 let client: LanguageClientHandle | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What activate() returns to other extensions and to the in-editor tests. */
+export interface StatecraftApi {
+  /** Settles once the language server is up, so its features answer. */
+  languageServerReady: Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): StatecraftApi {
   const started = performance.now();
   const log = vscode.window.createOutputChannel("Statecraft", { log: true });
   context.subscriptions.push(log);
-  client = await startLanguageClient(context, log);
+  client = startLanguageClient(context, log);
   context.subscriptions.push(
     vscode.commands.registerCommand("statecraft.restartLanguageServer", async () => {
       log.info("Restarting the language server");
@@ -28,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   registerSessions(context, running);
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
   reportActivation(log, performance.now() - started);
+  return { languageServerReady: client.ready };
 }
 
 export async function deactivate(): Promise<void> {

@@ -10,15 +10,17 @@ import {
 } from "vscode-languageclient/node";
 
 export interface LanguageClientHandle {
+  /** Settles once the server has answered `initialize` (activation does not wait for it). */
+  ready: Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
   client: LanguageClient;
 }
 
-export async function startLanguageClient(
+export function startLanguageClient(
   context: vscode.ExtensionContext,
   log: vscode.LogOutputChannel,
-): Promise<LanguageClientHandle> {
+): LanguageClientHandle {
   const module = context.asAbsolutePath("dist/server.js");
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -31,8 +33,15 @@ export async function startLanguageClient(
   };
   const client = new LanguageClient("statecraft", "Statecraft Language Server", serverOptions, clientOptions);
   context.subscriptions.push(client);
-  await client.start();
+  // Starting the server process and its handshake take most of a second: the rest of the extension
+  // (explorer, commands, debugger) does not need it, so activation goes on and this settles later.
+  const ready = client.start().catch((err: unknown) => {
+    log.error(`The language server did not start: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  });
+  ready.catch(() => undefined);
   return {
+    ready,
     client,
     restart: () => client.restart(),
     stop: () => client.stop(),

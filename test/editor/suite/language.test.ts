@@ -5,6 +5,7 @@
 
 import { strict as assert } from "node:assert";
 import * as vscode from "vscode";
+import type { StatecraftApi } from "../../../client/src/extension";
 import { describeDiagnostic, EXTENSION_ID, open, positionAt, statecraftDiagnostics } from "./workspace";
 
 const label = (item: vscode.CompletionItem) =>
@@ -18,7 +19,10 @@ const hoverText = (hovers: vscode.Hover[]) =>
 
 describe("language server", () => {
   before(async () => {
-    await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
+    // Activation does not wait for the language server; its features answer once it is ready.
+    const api = await vscode.extensions.getExtension<StatecraftApi>(EXTENSION_ID)?.activate();
+    assert.ok(api, "the extension is installed");
+    await api.languageServerReady;
   });
 
   it("completes the declared tools between the brackets of tools: []", async () => {
