@@ -159,6 +159,47 @@ function pgliteAssets() {
   }))());
 }
 
+/**
+ * The embedded database belongs to one process at a time (two would corrupt
+ * it): a lock file beside the data folder holds the owner's pid. A lock left
+ * by a process that no longer runs (a crash) is taken over.
+ */
+const lockedHere = new Set<string>();
+
+function lockDataDir(dataDir: string): () => void {
+  const file = `${path.resolve(dataDir)}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      if (lockedHere.has(file)) throw Object.assign(new Error("locked"), { code: "EEXIST" });
+      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
+      lockedHere.add(file);
+      return () => {
+        lockedHere.delete(file);
+        fs.rmSync(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = lockedHere.has(file) ? process.pid : Number(fs.readFileSync(file, "utf8").trim());
+      let alive = lockedHere.has(file);
+      try {
+        if (!alive && Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+          process.kill(pid, 0);
+          alive = true;
+        }
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === "EPERM";
+      }
+      if (alive)
+        throw new StoreError(
+          `the embedded database in ${dataDir} is in use by another statecraft serve (pid ${pid}); ` +
+            `stop it, or pass --data with another folder (or --database-url to share a PostgreSQL server)`,
+        );
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new StoreError(`cannot lock the embedded database in ${dataDir} (${file})`);
+}
+
 export async function openPglite(dataDir: string): Promise<Db> {
   fs.mkdirSync(dataDir, { recursive: true });
   // require: the bundler then takes PGlite's CommonJS build, whose WebAssembly glue finds its files
@@ -166,6 +207,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PGlite } = require("@electric-sql/pglite") as typeof import("@electric-sql/pglite");
   const a = await pgliteAssets();
+  const unlock = lockDataDir(dataDir);
   let pg: InstanceType<typeof PGlite>;
   try {
     pg = await PGlite.create({
@@ -175,9 +217,10 @@ export async function openPglite(dataDir: string): Promise<Db> {
       fsBundle: a.bundle,
     });
   } catch (err) {
+    unlock();
     throw new StoreError(
       `cannot open the embedded database in ${dataDir}: ${(err as Error).message}. ` +
-        `Is another statecraft serve using it? Stop it, or pass --data with another folder`,
+        `Pass --data with another folder if this one is not a Statecraft runtime database`,
     );
   }
   const wrap = (exec: { query: typeof pg.query }): Queryable => ({
@@ -190,7 +233,13 @@ export async function openPglite(dataDir: string): Promise<Db> {
     kind: "pglite",
     query: base.query,
     tx: (fn) => pg.transaction((t) => fn(wrap(t))),
-    close: () => pg.close(),
+    close: async () => {
+      try {
+        await pg.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

@@ -136,6 +136,30 @@ describe("runtime service process: crash and restart (dist/cli.js serve)", funct
     }
   });
 
+  it("refuses a second service on the same embedded database while the first runs", async () => {
+    const data = await freshPgliteDir();
+    const first = await serve(data);
+    try {
+      const second = spawnSync(process.execPath, [CLI, "serve", "--port", "0", "--data", data], {
+        env: { ...process.env, STATECRAFT_TOKEN: "", DATABASE_URL: "" },
+        encoding: "utf8",
+      });
+      assert.equal(second.status, 2, second.stderr);
+      assert.match(
+        second.stderr,
+        new RegExp(`in use by another statecraft serve \\(pid ${first.child.pid}\\)`),
+      );
+      assert.equal((await fetch(first.url + "/ping")).status, 200, "the first one is unharmed");
+    } finally {
+      first.child.kill("SIGTERM");
+      await first.exit;
+    }
+    // Stopped cleanly: the folder is free again.
+    const again = await serve(data);
+    again.child.kill("SIGTERM");
+    assert.equal(await again.exit, 0);
+  });
+
   it("refuses to listen on a public address without a token, and on a bad auth file", () => {
     const run = (args: string[]) =>
       spawnSync(process.execPath, [CLI, "serve", "--port", "0", ...args], {
