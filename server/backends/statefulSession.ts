@@ -174,7 +174,9 @@ export class RemoteSession {
           bytesSent: outcome.bytesSent,
         };
       // Nothing received is lost; the turn is recorded here as interrupted, as the service will record it.
-      const reason = `${outcome.error.message}${approval}; the events received are kept in ${this.file} and the turn is recorded there as interrupted`;
+      const reason = this.writer
+        ? `${outcome.error.message}${approval}; the events received are kept in ${this.file} and the turn is recorded there as interrupted`
+        : `${outcome.error.message}${approval}; no event of the session had arrived, so nothing was recorded`;
       if (this.writer && turn > 0) {
         const started = this.events.find((e) => e.type === "turn.start" && e.turn === turn);
         const local = this.writer.append({
