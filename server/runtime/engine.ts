@@ -527,6 +527,7 @@ export class AgentSession {
         usage: response.usage,
         latencyMs,
         stopReason: response.stopReason,
+        ...(response.requestBytes !== undefined ? { wireBytes: response.requestBytes } : {}),
       });
       this.current.push({
         role: "assistant",

@@ -119,6 +119,11 @@ export interface ModelResponseEvent extends TurnBase {
   usage: Usage;
   latencyMs: number;
   stopReason: string;
+  /**
+   * Bytes of the request body as the backend put it on the wire (the provider's format), when the
+   * backend knows them; the context snapshot's `bytes` is the engine's own measure of the same call.
+   */
+  wireBytes?: number;
 }
 
 export interface ToolCallEvent extends TurnBase {

@@ -112,6 +112,11 @@ describe("AgentSession on the OpenAI backend", function () {
         [2, 4, 6],
       );
       assert.ok(snaps[0].bytes < snaps[1].bytes && snaps[1].bytes < snaps[2].bytes);
+      // The log keeps the exact size of each body the server received.
+      assert.deepEqual(
+        ofType(ev, "model.response").map((e) => e.wireBytes),
+        sizes,
+      );
       assert.deepEqual(
         ofType(ev, "model.response").map((e) => e.usage.inputTokens > 0),
         [true, true, true],
