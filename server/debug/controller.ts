@@ -32,6 +32,7 @@ import type {
   ToolResultEvent,
   UserInfo,
 } from "../runtime/events";
+import { SET_FAILED, setPath } from "../runtime/jsonPath";
 import { validateJson } from "../runtime/jsonSchema";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
@@ -42,6 +43,8 @@ import {
   CassetteBackend,
   firstDifference,
   describeDifference,
+  editsBySeq,
+  redoMemoryEdit,
   sessionStart,
   startState,
 } from "../runtime/replay";
@@ -632,13 +635,8 @@ export class DebugController {
         (e): e is ContextSnapshotEvent => e.type === "context.snapshot" && completed.has(e.turn),
       ),
       compared: 0,
-      edits: new Map(),
+      edits: editsBySeq(events),
     };
-    let after = 0;
-    for (const e of events) {
-      if (e.type !== "manual.edit") after = e.seq;
-      else this.replayCheck.edits.set(after, [...(this.replayCheck.edits.get(after) ?? []), e]);
-    }
     const backend = new CassetteBackend(
       responses,
       start.backend.name,
@@ -724,11 +722,8 @@ export class DebugController {
   private async replayEdits(edits: ManualEditEvent[], session: AgentSession): Promise<void> {
     for (const edit of edits) {
       const fieldPath = edit.field.split(".");
-      if (edit.target === "memory") {
-        const next = structuredClone(session.memory) as Json;
-        if (setPath(next, fieldPath, edit.after, true) !== SET_FAILED)
-          session.memory = next as Record<string, Json>;
-      } else if (this.pending && this.pending.callId === edit.callId) {
+      if (edit.target === "memory") redoMemoryEdit(session, edit);
+      else if (this.pending && this.pending.callId === edit.callId) {
         const next = structuredClone(this.pending.input);
         if (setPath(next, fieldPath, edit.after) !== SET_FAILED)
           Object.assign(this.pending, { input: next, edited: true });
@@ -1301,35 +1296,6 @@ export class DebugController {
     const mem = this.definition.agents[agent]?.memory;
     return mem ? this.map.memoryLocation(mem) : undefined;
   }
-}
-
-const SET_FAILED = Symbol("set failed");
-
-/** Sets `value` at `p` inside `root` (in place); returns the previous value. */
-function setPath(
-  root: Json,
-  p: string[],
-  value: Json,
-  allowNew = false,
-): Json | undefined | typeof SET_FAILED {
-  let node: Json = root;
-  for (let i = 0; i < p.length - 1; i++) {
-    if (node === null || typeof node !== "object") return SET_FAILED;
-    node = Array.isArray(node) ? node[Number(p[i])] : node[p[i]];
-  }
-  const key = p[p.length - 1];
-  if (node === null || typeof node !== "object") return SET_FAILED;
-  if (Array.isArray(node)) {
-    const i = Number(key);
-    if (!Number.isInteger(i) || i < 0 || i >= node.length) return SET_FAILED;
-    const before = node[i];
-    node[i] = value;
-    return before;
-  }
-  if (!(key in node) && !allowNew && p.length > 1) return SET_FAILED;
-  const before = node[key];
-  node[key] = value;
-  return before;
 }
 
 function clip(s: string | undefined, n = 200): string {

@@ -6,8 +6,10 @@
 
 import type { CompiledDefinition, Json } from "../language/compile";
 import { AgentSession, type EngineOptions } from "./engine";
+import { SET_FAILED, setPath } from "./jsonPath";
 import type {
   ContextSnapshotEvent,
+  ManualEditEvent,
   Message,
   ModelResponseEvent,
   SessionEvent,
@@ -162,6 +164,24 @@ export function describeDifference(d: Difference): string {
  * model request the engine would send now is compared with the recorded
  * context snapshot at the same turn and step.
  */
+/** The hand edits a session recorded (the debugger's), keyed by the seq of the event each followed. */
+export function editsBySeq(events: SessionEvent[]): Map<number, ManualEditEvent[]> {
+  const edits = new Map<number, ManualEditEvent[]>();
+  let after = 0;
+  for (const e of events) {
+    if (e.type !== "manual.edit") after = e.seq;
+    else edits.set(after, [...(edits.get(after) ?? []), e]);
+  }
+  return edits;
+}
+
+/** Makes a recorded edit of memory again on a replayed session (the field may be new). */
+export function redoMemoryEdit(session: AgentSession, edit: ManualEditEvent): void {
+  const next = structuredClone(session.memory) as Json;
+  if (setPath(next, edit.field.split("."), edit.after, true) !== SET_FAILED)
+    session.memory = next as Record<string, Json>;
+}
+
 export async function replayExact(
   events: SessionEvent[],
   current: CompiledDefinition,
@@ -181,6 +201,7 @@ export async function replayExact(
   const responses = events.filter((e): e is ModelResponseEvent => e.type === "model.response");
   const approvals = events.filter((e) => e.type === "approval");
   const tools = toolCassette(events);
+  const edits = editsBySeq(events);
   const backend = new CassetteBackend(
     responses,
     start.backend.name,
@@ -212,7 +233,16 @@ export async function replayExact(
     mocks: (_tool, _input, callId) =>
       tools(callId) ?? { ok: false, error: "the recording has no result for this call" },
     hooks: {
-      afterEvent: (e) => {
+      afterEvent: async (e, session) => {
+        // Hand edits of memory change what later calls send: make them again where they were made, and
+        // record them, so the replayed events keep the recorded numbering. (Edits of a pending call's
+        // input need no redo: the call's result comes from the recording.)
+        const made = e.type === "manual.edit" ? undefined : edits.get(e.seq);
+        for (const edit of made ?? []) {
+          if (edit.target === "memory") redoMemoryEdit(session, edit);
+          const { type: _t, seq: _s, ts: _ts, turn: _turn, ...rest } = edit;
+          await session.recordEdit(rest);
+        }
         if (divergence || e.type !== "context.snapshot") return;
         const recorded = recordedSnapshots[compared++];
         if (!recorded) {
