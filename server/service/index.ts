@@ -130,7 +130,12 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://service");
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw new HttpError("bad_request", `the path ${url.pathname} is not valid percent-encoding`);
+    }
     const method = req.method ?? "GET";
     if (method === "GET" && url.pathname === "/ping") {
       sendJson(res, 200, {

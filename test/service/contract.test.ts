@@ -403,6 +403,7 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
           400,
         ],
         ["unknown route", () => alice.json("GET", `/nowhere`), 404],
+        ["bad percent-encoding", () => alice.json("GET", `/sessions/%E0%A4%A`), 400],
         ["REST without token", () => new Client(svc.url).json("GET", "/sessions"), 401],
       ];
       for (const [what, send, status] of rest) {
