@@ -20,8 +20,8 @@ export default tseslint.config(
     },
   },
   {
-    // Example tool scripts are plain Node programs.
-    files: ["examples/**/*.js"],
+    // Example and fixture tool scripts are plain Node programs.
+    files: ["examples/**/*.js", "test/fixtures/**/*.js"],
     languageOptions: {
       sourceType: "commonjs",
       globals: {

@@ -27,8 +27,10 @@ commands:
   compile FILE            print an agent's compiled definition (--agent NAME)
   run FILE                run an agent: --agent NAME, --input TEXT (repeatable; else stdin),
                           --backend NAME, --script FILE (local backend), --approve all|none,
-                          --user-id ID, --user-name NAME, --workspace DIR
-  test [files|dirs...]    run test blocks (--filter TEXT, --junit FILE); ends with N passed, N failed
+                          --user-id ID, --user-name NAME, --workspace DIR, --untrusted (no command
+                          or MCP tools), --chat (prompt on stdin), --list-backends
+  test [files|dirs...]    run test blocks (--filter TEXT, --test NAME, --junit FILE, --reporter json,
+                          --list, --untrusted); ends with N passed, N failed
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
                           first divergence) or --mode live (a new session; --backend NAME)
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
