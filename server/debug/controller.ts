@@ -33,6 +33,7 @@ import type {
   UserInfo,
 } from "../runtime/events";
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
+import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
@@ -58,7 +59,6 @@ import {
 } from "../runtime/sessionLog";
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
-import { runTestSteps, TestQueues, type TestStep } from "./testDriver";
 
 /** The launch configuration's attributes (package.json `contributes.debuggers[0].configurationAttributes`). */
 export interface LaunchArgs {

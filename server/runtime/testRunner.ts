@@ -4,16 +4,16 @@
 
 import * as path from "node:path";
 import { createBackend } from "../backends";
-import { LocalBackend, type ScriptStep } from "../backends/local";
+import { LocalBackend } from "../backends/local";
 import type { CompareOp } from "../language/ast";
 import type { Json } from "../language/compile";
 import type { TestIR, TestStepIR } from "../language/compileTests";
-import { AgentSession, type MockProvider, type TurnResult } from "./engine";
+import { AgentSession, type ApprovalRequest, type MockProvider, type TurnResult } from "./engine";
 import type { McpCaller, ToolOutcome } from "./tools";
 import { McpPool } from "./mcp";
 import type { MemoryStore } from "./memoryStore";
 import { InMemoryStore } from "./memoryStore";
-import { BackendError } from "./model";
+import { BackendError, type ModelBackend } from "./model";
 import { compileFor, RunError, withBackend, type LoadedProgram } from "./prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "./sessionLog";
 
@@ -75,6 +75,86 @@ function inputMatches(actual: Json, expected: Record<string, Json>): boolean {
 
 const show = (v: Json | undefined) => (v === undefined ? "nothing" : JSON.stringify(v));
 
+export type TestStep = TestIR["steps"][number];
+
+/** The mocks and approvals the arrange steps queue up, as engine options. */
+export class TestQueues {
+  private readonly mocks = new Map<string, ToolOutcome[]>();
+  private readonly approvals = new Map<string, boolean[]>();
+  readonly mockProvider: MockProvider = (tool) => this.mocks.get(tool)?.shift();
+  readonly approver = (req: ApprovalRequest): Promise<boolean> =>
+    Promise.resolve(this.approvals.get(req.tool)?.shift() ?? false);
+
+  mock(tool: string, outcome: ToolOutcome): void {
+    this.mocks.set(tool, [...(this.mocks.get(tool) ?? []), outcome]);
+  }
+
+  approve(tool: string, answer: boolean): void {
+    this.approvals.set(tool, [...(this.approvals.get(tool) ?? []), answer]);
+  }
+}
+
+/**
+ * Runs the steps; `beforeStep` is awaited before each one. Returns the
+ * failures, each with the line of its step; stops early when `cancelled()`.
+ */
+export async function runTestSteps(
+  test: TestIR,
+  session: AgentSession,
+  backend: ModelBackend,
+  queues: TestQueues,
+  beforeStep: (step: TestStep) => Promise<void> = () => Promise.resolve(),
+  cancelled: () => boolean = () => false,
+): Promise<TestFailure[]> {
+  const failures: TestFailure[] = [];
+  const fail = (message: string, s: TestStep) => failures.push({ message, line: s.line, step: s.source });
+  let last: TurnResult | undefined;
+  for (const s of test.steps) {
+    await beforeStep(s);
+    if (cancelled()) break;
+    switch (s.kind) {
+      case "model.replies":
+        if (backend instanceof LocalBackend) backend.enqueue({ kind: "reply", text: s.text });
+        break;
+      case "model.calls":
+        if (backend instanceof LocalBackend) backend.enqueue({ kind: "call", tool: s.tool, input: s.input });
+        break;
+      case "model.hands_off":
+        if (backend instanceof LocalBackend) backend.enqueue({ kind: "handoff", agent: s.agent });
+        break;
+      case "tool.returns":
+        queues.mock(s.tool, { ok: true, output: s.value });
+        break;
+      case "tool.fails":
+        queues.mock(s.tool, { ok: false, error: s.message });
+        break;
+      case "approve":
+      case "reject":
+        queues.approve(s.tool, s.kind === "approve");
+        break;
+      case "send": {
+        last = await session.send(s.text);
+        if (cancelled()) return failures;
+        if (last.status !== "ok")
+          fail(`the turn ${last.status === "failed" ? "failed" : "was stopped"}: ${last.reason}`, s);
+        if (backend instanceof LocalBackend && backend.pending > 0) {
+          fail(
+            `${backend.pending} scripted model step${backend.pending === 1 ? " was" : "s were"} not used by this turn`,
+            s,
+          );
+          backend.clear();
+        }
+        break;
+      }
+      default: {
+        const problem = expectation(s, last, session);
+        if (problem) fail(problem, s);
+      }
+    }
+  }
+  return failures;
+}
+
 export async function runTest(
   loaded: LoadedProgram,
   test: TestIR,
@@ -109,12 +189,7 @@ export async function runTest(
     const backend = local
       ? new LocalBackend(backendSpec.name, backendSpec.kind)
       : createBackend(backendSpec, { env: options.env });
-    const script = (s: ScriptStep) => {
-      if (backend instanceof LocalBackend) backend.enqueue(s);
-    };
-    const mocks = new Map<string, ToolOutcome[]>();
-    const approvals = new Map<string, boolean[]>();
-    const mockProvider: MockProvider = (tool) => mocks.get(tool)?.shift();
+    const queues = new TestQueues();
     if (!options.mcp && Object.keys(definition.mcpServers).length)
       pool = new McpPool(definition.mcpServers, path.dirname(loaded.root), options.env);
     const sessionId = newSessionId();
@@ -128,59 +203,17 @@ export async function runTest(
       sink: writer,
       sessionId,
       user: test.user,
-      mocks: mockProvider,
+      mocks: queues.mockProvider,
       memoryStore: options.memoryStore ?? new InMemoryStore(),
       mcp: options.mcp ?? pool?.call,
       trusted: options.trusted ?? true,
       source: path.relative(options.workspace, test.file).split(path.sep).join("/"),
       test: test.name,
-      approver: (req) => {
-        const answer = approvals.get(req.tool)?.shift();
-        return Promise.resolve(answer ?? false);
-      },
+      approver: queues.approver,
     });
-    let last: TurnResult | undefined;
-    for (const step of test.steps) {
-      const s = step;
-      switch (s.kind) {
-        case "model.replies":
-          script({ kind: "reply", text: s.text });
-          break;
-        case "model.calls":
-          script({ kind: "call", tool: s.tool, input: s.input });
-          break;
-        case "model.hands_off":
-          script({ kind: "handoff", agent: s.agent });
-          break;
-        case "tool.returns":
-          mocks.set(s.tool, [...(mocks.get(s.tool) ?? []), { ok: true, output: s.value }]);
-          break;
-        case "tool.fails":
-          mocks.set(s.tool, [...(mocks.get(s.tool) ?? []), { ok: false, error: s.message }]);
-          break;
-        case "approve":
-        case "reject":
-          approvals.set(s.tool, [...(approvals.get(s.tool) ?? []), s.kind === "approve"]);
-          break;
-        case "send": {
-          last = await session.send(s.text);
-          if (last.status !== "ok")
-            fail(`the turn ${last.status === "failed" ? "failed" : "was stopped"}: ${last.reason}`, s);
-          if (backend instanceof LocalBackend && backend.pending > 0) {
-            fail(
-              `${backend.pending} scripted model step${backend.pending === 1 ? " was" : "s were"} not used by this turn`,
-              s,
-            );
-            backend.clear();
-          }
-          break;
-        }
-        default: {
-          const problem = expectation(s, last, session);
-          if (problem) fail(problem, s);
-        }
-      }
-    }
+    const failures = await runTestSteps(test, session, backend, queues);
+    if (failures.length) result.passed = false;
+    result.failures.push(...failures);
     await session.end(result.passed ? "ok" : "failed");
   } catch (err) {
     // A test that cannot run (a backend that is not configured, a bug) fails with the reason; the others go on.
