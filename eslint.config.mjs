@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".statecraft/**", "**/*.mjs", "media/**/*.js", ".cache/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      ".statecraft/**",
+      "**/*.mjs",
+      "media/**/*.js",
+      ".cache/**",
+      ".vscode-test/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
