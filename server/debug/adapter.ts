@@ -34,6 +34,7 @@ import {
   type ResolvedBreakpoint,
   type ResumeMode,
   type StopInfo,
+  REMOTE_EDIT_REFUSED,
 } from "./controller";
 import { evaluateIn, parseExpression } from "./expr";
 import type { Location } from "./specMap";
@@ -377,7 +378,7 @@ export class StatecraftDebugSession extends LoggingDebugSession {
         return [
           v("tool", p.tool),
           v("callId", p.callId),
-          this.variable("input", p.input, { target: "input", path: [] }),
+          this.variable("input", p.input, c.isRemote ? undefined : { target: "input", path: [] }),
           ...(p.edited ? [v("original input", p.original)] : []),
         ];
       }
@@ -411,7 +412,7 @@ export class StatecraftDebugSession extends LoggingDebugSession {
       case "memory": {
         const spec = s.memorySpec();
         if (!spec) return [v("(none)", `agent '${s.activeAgent}' has no memory`)];
-        const edit = !c.isReplay;
+        const edit = !c.isReplay && !c.isRemote;
         const names = [...new Set([...Object.keys(spec.fields), ...Object.keys(s.memory)])];
         return names.map((n) =>
           this.variable(
@@ -494,6 +495,10 @@ export class StatecraftDebugSession extends LoggingDebugSession {
     args: DebugProtocol.SetVariableArguments,
   ): Promise<void> {
     const c = this.controller;
+    if (c?.isRemote) {
+      this.sendErrorResponse(response, { id: 1006, format: REMOTE_EDIT_REFUSED, showUser: true });
+      return;
+    }
     const ref = this.refs.get(args.variablesReference);
     let edit: { target: "input" | "memory"; path: string[] } | undefined;
     if (ref?.kind === "scope" && ref.scope === "memory") edit = { target: "memory", path: [args.name] };

@@ -10,8 +10,20 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createBackend } from "../backends";
 import { LocalBackend } from "../backends/local";
+import { scriptTurns, toWireScript } from "../backends/stateful";
+import { RemoteSession } from "../backends/statefulSession";
+import type { ScriptStep } from "../backends/local";
+import { connect } from "../cli/remote";
 import { readScript } from "../cli/run";
-import { compileBackend, type CompiledDefinition, type Json, type JsonSchema } from "../language/compile";
+import {
+  compileBackend,
+  type CompiledAgent,
+  type CompiledBackend,
+  type CompiledDefinition,
+  type CompiledMemory,
+  type Json,
+  type JsonSchema,
+} from "../language/compile";
 import { compileTest, findTests, type TestIR } from "../language/compileTests";
 import { LineIndex } from "../language/lineIndex";
 import {
@@ -30,6 +42,7 @@ import type {
   SessionEvent,
   ToolCallRequest,
   ToolResultEvent,
+  Usage,
   UserInfo,
 } from "../runtime/events";
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
@@ -168,9 +181,79 @@ interface Prepared {
 
 let nextBreakpointId = 1;
 
+/** What the debugger reads of a session: the engine's own, or a view rebuilt from a runtime's events. */
+export interface SessionView {
+  activeAgent: string;
+  turn: number;
+  toolCalls: number;
+  usage: Usage;
+  memory: Record<string, Json>;
+  agent(name?: string): CompiledAgent;
+  memorySpec(agent?: CompiledAgent): CompiledMemory | undefined;
+}
+
+/**
+ * A stateful backend's session as the debugger sees it: the runtime service runs the turn, and
+ * this view follows the events it commits (memory from memory.snapshot and memory.write, usage
+ * from model.response, the active agent from turn.start and handoff).
+ */
+export class RemoteView implements SessionView {
+  activeAgent: string;
+  turn = 0;
+  toolCalls = 0;
+  usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  memory: Record<string, Json> = {};
+
+  constructor(private readonly definition: CompiledDefinition) {
+    this.activeAgent = definition.agent;
+  }
+
+  agent(name = this.activeAgent): CompiledAgent {
+    const a = this.definition.agents[name];
+    if (!a) throw new Error(`agent '${name}' is not in the compiled definition`);
+    return a;
+  }
+
+  memorySpec(agent = this.agent()): CompiledMemory | undefined {
+    return agent.memory ? this.definition.memories[agent.memory] : undefined;
+  }
+
+  apply(e: SessionEvent): void {
+    switch (e.type) {
+      case "turn.start":
+        this.turn = e.turn;
+        this.activeAgent = e.agent;
+        break;
+      case "handoff":
+        this.activeAgent = e.to;
+        break;
+      case "memory.snapshot":
+        this.memory = structuredClone(e.values);
+        break;
+      case "memory.write":
+        if (e.ok) this.memory = { ...this.memory, [e.field]: structuredClone(e.value) };
+        break;
+      case "model.response":
+        this.usage = {
+          ...this.usage,
+          inputTokens: this.usage.inputTokens + e.usage.inputTokens,
+          outputTokens: this.usage.outputTokens + e.usage.outputTokens,
+        };
+        break;
+      case "tool.result":
+        if (this.definition.tools[e.tool]) this.toolCalls++;
+        break;
+    }
+  }
+}
+
+/** Why nothing can be edited while debugging a stateful backend. */
+export const REMOTE_EDIT_REFUSED =
+  "the pending call runs in the runtime service, which holds this session's state: the debugger shows its events but cannot change them; to edit inputs or memory, debug the agent on a stateless backend";
+
 export class DebugController {
   readonly map: SpecMap;
-  session: AgentSession | undefined;
+  session: SessionView | undefined;
   position: Position | undefined;
   pending: PendingCall | undefined;
   lastSnapshot: ContextSnapshotEvent | undefined;
@@ -192,6 +275,10 @@ export class DebugController {
   private filters = new Set(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter));
   private finished = false;
   private backend: ModelBackend | undefined;
+  /** A stateful backend: the runtime service runs the session; `turns` are a local provider's scripts. */
+  private remote: { spec: CompiledBackend; turns?: ScriptStep[][] } | undefined;
+  /** The view's queue of events (and approvals) waiting to go through the stop logic, in order. */
+  private viewChain: Promise<void> = Promise.resolve();
   private replayCheck:
     | {
         recorded: ContextSnapshotEvent[];
@@ -312,7 +399,11 @@ export class DebugController {
       events,
     );
     // A backend that cannot run (no script for the local one, a provider without a client) fails the launch.
-    if (!test && !replay) controller.backend = controller.backendFor(definition);
+    if (!test && !replay) {
+      const spec = definition.backends[definition.agents[definition.agent].backend];
+      if (spec.kind === "stateful") controller.remote = controller.remoteFor(spec);
+      else controller.backend = controller.backendFor(definition);
+    }
     return controller;
   }
 
@@ -322,6 +413,11 @@ export class DebugController {
 
   get isReplay(): boolean {
     return this.prepared.replay !== undefined;
+  }
+
+  /** The session runs in a runtime service (a stateful backend): stops are stops of the view. */
+  get isRemote(): boolean {
+    return this.remote !== undefined;
   }
 
   get testIR(): TestIR | undefined {
@@ -408,8 +504,18 @@ export class DebugController {
             (pos.event.type === "handoff" && pos.event.to === t.agent))
         );
       case "tool":
+        if (this.remote)
+          // The runtime runs the tool: the view stops where the policy let the call through.
+          return (
+            pos.kind === "event" &&
+            pos.event.type === "policy.decision" &&
+            pos.event.tool === t.tool &&
+            pos.event.decision !== "deny"
+          );
         return pos.kind === "tool.run" && pos.call.name === t.tool;
       case "memory":
+        if (this.remote)
+          return pos.kind === "event" && pos.event.type === "memory.write" && pos.event.memory === t.memory;
         return pos.kind === "memory.write" && pos.write.memory === t.memory;
       case "step":
         return pos.kind === "test.step" && pos.step.line === t.line;
@@ -456,6 +562,7 @@ export class DebugController {
     try {
       if (this.prepared.test) await this.runTest(this.prepared.test);
       else if (this.prepared.replay) await this.runReplay(this.prepared.replay.events);
+      else if (this.remote) await this.runRemote(this.remote);
       else await this.runAgent();
     } catch (err) {
       const message =
@@ -477,9 +584,9 @@ export class DebugController {
         .filter((b) => compileBackend(b.decl).kind === "stateless")
         .map((b) => b.name);
       throw new LaunchError(
-        `backend '${spec.name}' is stateful: its sessions run inside the runtime service, where the debugger cannot pause them. ` +
-          `Debug the agent on a stateless backend ("backend": ${[...new Set(stateless)].map((n) => JSON.stringify(n)).join(" | ") || '"local"'}), ` +
-          `or step through a stateful session afterwards with "replay": ".statecraft/sessions/<id>.jsonl" (its recorded events, exactly)`,
+        `backend '${spec.name}' is stateful: a test block runs in the debugger's own engine, not in a runtime service. ` +
+          `Debug the test on a stateless backend (its "backend:" ${[...new Set(stateless)].map((n) => JSON.stringify(n)).join(" | ") || '"local"'}), ` +
+          `or debug the agent itself on '${spec.name}' (a launch without "test")`,
       );
     }
     let backend: ModelBackend;
@@ -510,6 +617,96 @@ export class DebugController {
       }
     }
     return backend;
+  }
+
+  /** Checks a stateful backend's launch: a local provider plays back the launch's "script". */
+  private remoteFor(spec: CompiledBackend): { spec: CompiledBackend; turns?: ScriptStep[][] } {
+    if (spec.provider !== "local") return { spec };
+    if (!this.args.script)
+      throw new LaunchError(
+        `agent '${this.definition.agent}' runs on '${spec.name}', whose provider local only plays back scripted replies: add "script": "<file>.json" to the launch configuration`,
+      );
+    try {
+      const steps = readScript(path.resolve(this.args.cwd ?? this.prepared.workspace, this.args.script));
+      return { spec, turns: scriptTurns(steps) };
+    } catch (err) {
+      throw new LaunchError(`"script": ${(err as Error).message}`);
+    }
+  }
+
+  /** Queues work on the view, after every event already queued; a failure is reported, not thrown. */
+  private onView(work: () => Promise<void>): Promise<void> {
+    this.viewChain = this.viewChain
+      .then(work)
+      .catch((err: unknown) =>
+        this.events.output(`statecraft debug: ${(err as Error).stack ?? String(err)}\n`, "stderr"),
+      );
+    return this.viewChain;
+  }
+
+  /**
+   * A stateful backend: the runtime service (its endpoint, or one embedded here) runs each turn,
+   * through the same client as `statecraft run`; every event it commits is mirrored into the
+   * session log and then goes through the stop logic. The view stops; the turn goes on, except
+   * at an approval, which the service holds until it is answered here.
+   */
+  private async runRemote(remote: { spec: CompiledBackend; turns?: ScriptStep[][] }): Promise<void> {
+    const { loaded, workspace, env } = this.prepared;
+    const runtime = await connect(remote.spec, { workspace, baseDir: path.dirname(loaded.root), env });
+    const view = new RemoteView(this.definition);
+    this.events.output(
+      `state lives in the runtime at ${runtime.endpoint}; stops show events as the runtime commits them; the running turn is not paused (except while an approval waits)\n`,
+      "important",
+    );
+    const session = new RemoteSession({
+      client: runtime.client,
+      definition: this.definition,
+      workspace,
+      runtimeEndpoint: runtime.endpoint,
+      user: this.prepared.user,
+      source: path.relative(workspace, loaded.root).split(path.sep).join("/"),
+      approve: "ask",
+      approver: (request) =>
+        new Promise<boolean>((resolve) => {
+          void this.onView(async () => resolve(await this.askApproval(request)));
+        }),
+      listener: (e) => void this.onView(() => this.onEvent(e, view)),
+      onText: (t) => this.events.output(t, "stdout"),
+    });
+    this.sessionFile = session.file;
+    let turns = 0;
+    try {
+      for (let input = await this.nextInput(); input !== undefined; input = await this.nextInput()) {
+        const steps = remote.turns ? (remote.turns[turns] ?? []) : undefined;
+        const turn = await session.send(input, steps ? { script: toWireScript(steps) } : {});
+        turns++;
+        // The next message goes once the view has shown this turn's events.
+        await this.viewChain;
+        this.events.output("\n", "stdout");
+        if (this.cancelled) break;
+        if (turn.status !== "ok") {
+          this.events.output(`turn ${turn.turn} ${turn.status}: ${turn.reason}\n`, "stderr");
+          break;
+        }
+      }
+    } finally {
+      // Disconnect or the last message: the runtime appends session.end (the `end` action).
+      try {
+        await session.end();
+      } catch (err) {
+        this.events.output(
+          `the session was not ended on the runtime service: ${(err as Error).message}\n`,
+          "stderr",
+        );
+      }
+      await this.viewChain;
+      await runtime.close();
+      if (session.created)
+        this.events.output(
+          `session ${session.sessionId} (on ${runtime.endpoint}): ${session.file}\n`,
+          "console",
+        );
+    }
   }
 
   private baseOptions(sink: EventSink, backend: ModelBackend, sessionId: string): EngineOptions {
@@ -701,14 +898,15 @@ export class DebugController {
 
   // ---- hooks ------------------------------------------------------------------------
 
-  private async onEvent(e: SessionEvent, session: AgentSession): Promise<void> {
+  private async onEvent(e: SessionEvent, session: SessionView): Promise<void> {
+    if (session instanceof RemoteView) session.apply(e);
     this.session = session;
     if (e.type === "manual.edit") return;
     this.track(e);
     if (this.cancelled) return;
     if (e.type === "context.snapshot" && this.replayCheck) this.compareReplay(e);
     if (this.replayCheck?.edits.has(e.seq))
-      await this.replayEdits(this.replayCheck.edits.get(e.seq)!, session);
+      await this.replayEdits(this.replayCheck.edits.get(e.seq)!, session as AgentSession);
     await this.reach({ kind: "event", event: e });
     if (
       this.pending &&
@@ -1149,8 +1347,9 @@ export class DebugController {
    * policy, and recorded as a manual edit. Returns an error message, or undefined.
    */
   async editPendingInput(fieldPath: string[], value: Json): Promise<string | undefined> {
+    if (this.remote) return REMOTE_EDIT_REFUSED;
     const p = this.pending;
-    const s = this.session;
+    const s = this.session as AgentSession | undefined;
     if (!p || !s) return "there is no pending tool call to edit";
     const problem = this.pendingEditProblem();
     if (problem) return problem;
@@ -1198,7 +1397,8 @@ export class DebugController {
 
   /** Sets a memory field (or a part of one) of the active agent; checked and recorded. */
   async editMemory(fieldPath: string[], value: Json): Promise<string | undefined> {
-    const s = this.session;
+    if (this.remote) return REMOTE_EDIT_REFUSED;
+    const s = this.session as AgentSession | undefined;
     if (!s) return "the session has not started";
     if (this.isReplay) return "a replay plays the recording back: fork the session to change it";
     const spec = s.memorySpec();

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { SessionEvent } from "../../server/runtime/events";
-import { FIXTURES, lineOf, onlyLog, ROOT, Session, SHOP, tempWorkspace } from "./harness";
+import { FIXTURES, lineOf, onlyLog, Session, SHOP, tempWorkspace } from "./harness";
 
 const SCRIPT = (name: string) => path.join(FIXTURES, `${name}.script.json`);
 const TOOL_LOOKUP = lineOf(SHOP, 'order_id: string "The order id"');
@@ -428,14 +428,11 @@ describe("debug adapter (statecraft dap)", function () {
     await s.stop();
     s = new Session();
     await s.start();
+    // A stateful backend runs in the runtime service (test/debug/stateful.test.ts); its provider local
+    // still needs the script it plays back.
     await assert.rejects(
-      s.dc.launch({
-        program: path.join(ROOT, "examples", "support", "main.agent"),
-        agent: "support",
-        backend: "aws_runtime",
-        cwd: ws,
-      }),
-      /backend 'aws_runtime' is stateful.*"local_dev" \| "openai_cloud".*"replay"/,
+      s.dc.launch({ program: path.join(FIXTURES, "stateful.agent"), cwd: ws }),
+      /runs on 'runtime_local', whose provider local only plays back scripted replies: add "script"/,
     );
   });
 });
