@@ -56,6 +56,12 @@ export interface ApprovalRequest {
   reason: string;
 }
 
+/** An approval answered by someone other than the session's user (a service timeout, another actor). */
+export interface ApprovalAnswer {
+  approved: boolean;
+  by: string;
+}
+
 /** Supplies mocked tool results (tests): undefined means "run the tool for real". */
 export type MockProvider = (tool: string, input: Json, callId: string) => ToolOutcome | undefined;
 
@@ -98,7 +104,8 @@ export interface EngineOptions {
   sink: EventSink;
   sessionId: string;
   user?: UserInfo;
-  approver?: (request: ApprovalRequest) => Promise<boolean>;
+  /** Answers an approval request: yes or no (by the session's user), or who answered and how. */
+  approver?: (request: ApprovalRequest) => Promise<boolean | ApprovalAnswer>;
   mocks?: MockProvider;
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
@@ -603,7 +610,7 @@ export class AgentSession {
       return;
     }
     if (verdict.decision === "approval") {
-      const approved = this.options.approver
+      const answer = this.options.approver
         ? await this.options.approver({
             callId: call.id,
             tool: call.name,
@@ -611,13 +618,19 @@ export class AgentSession {
             reason: verdict.reason,
           })
         : false;
+      const approved = typeof answer === "boolean" ? answer : answer.approved;
       await this.record({
         type: "approval",
         turn: this.turn,
         callId: call.id,
         tool: call.name,
         approved,
-        by: this.options.approver ? (this.options.user?.id ?? "user") : "nobody (no approver)",
+        by:
+          typeof answer === "object"
+            ? answer.by
+            : this.options.approver
+              ? (this.options.user?.id ?? "user")
+              : "nobody (no approver)",
       });
       if (!approved) {
         result.tools.push({

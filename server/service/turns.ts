@@ -6,7 +6,7 @@
 import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
-import { AgentSession, type ApprovalRequest } from "../runtime/engine";
+import { AgentSession, type ApprovalAnswer, type ApprovalRequest } from "../runtime/engine";
 import type { NewEvent, SessionEvent, UserInfo } from "../runtime/events";
 import type { MemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
@@ -175,28 +175,30 @@ export interface ApproverOptions {
 }
 
 /** Answers approval requests: at once for all/none, else from the approvals table within a bounded wait. */
-export function makeApprover(o: ApproverOptions): (req: ApprovalRequest) => Promise<boolean> {
+export function makeApprover(
+  o: ApproverOptions,
+): (req: ApprovalRequest) => Promise<boolean | ApprovalAnswer> {
   return async (req) => {
     if (o.mode !== "ask") return o.mode === "all";
     const deadline = Date.now() + o.timeoutMs;
     for (;;) {
-      const [row] = await o.db.query<{ approved: boolean | null }>(
-        "SELECT approved FROM approvals WHERE sid = $1 AND call_id = $2",
+      const [row] = await o.db.query<{ approved: boolean | null; decided_by: string | null }>(
+        "SELECT approved, decided_by FROM approvals WHERE sid = $1 AND call_id = $2",
         [o.sid, req.callId],
       );
-      if (row && row.approved !== null) return row.approved;
+      // The log names who answered: the actor whose token posted the answer.
+      if (row && row.approved !== null) return { approved: row.approved, by: row.decided_by ?? "unknown" };
       if (o.signal.aborted || Date.now() >= deadline) {
         // Refused: record why, so a late POST gets a clear answer instead of changing the past.
+        const by = o.signal.aborted
+          ? "service (shutting down)"
+          : `service (no answer within ${o.timeoutMs} ms)`;
         await o.db.query(
           `UPDATE approvals SET approved = false, decided_by = $3, decided_at = now()
            WHERE sid = $1 AND call_id = $2 AND approved IS NULL`,
-          [
-            o.sid,
-            req.callId,
-            o.signal.aborted ? "service (shutting down)" : `service (no answer within ${o.timeoutMs} ms)`,
-          ],
+          [o.sid, req.callId, by],
         );
-        return false;
+        return { approved: false, by };
       }
       await new Promise((r) => setTimeout(r, o.pollMs));
     }

@@ -225,8 +225,12 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
       }
       const approvals = eventsOf(seen).filter((e) => e.type === "approval");
       assert.deepEqual(
-        approvals.map((e) => e.type === "approval" && e.approved),
-        [true, false],
+        approvals.map((e) => e.type === "approval" && [e.approved, e.by]),
+        [
+          [true, "alice"],
+          [false, "alice"],
+        ],
+        "the log names the actor whose token answered",
       );
       const results = eventsOf(seen).filter((e) => e.type === "tool.result");
       assert.equal(results.length, 1, "only the approved refund ran");
