@@ -6,24 +6,13 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
+import type { LaunchArgs } from "../../../server/debug/controller";
 import type { RunningParts } from "../commands";
 
 export const DEBUG_TYPE = "statecraft";
 
-/** The launch configuration the adapter reads (server/debug/controller.ts LaunchArgs). */
-export interface AgentDebugConfiguration extends vscode.DebugConfiguration {
-  program?: string;
-  agent?: string;
-  backend?: string;
-  inputs?: string[];
-  test?: string;
-  replay?: string;
-  stopOnEntry?: boolean;
-  user?: string | { id: string; name?: string };
-  script?: string;
-  cwd?: string;
-  noDebug?: boolean;
-}
+/** The launch configuration the adapter reads: its attributes are the adapter's own (type only). */
+export interface AgentDebugConfiguration extends vscode.DebugConfiguration, LaunchArgs {}
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   constructor(
