@@ -18,11 +18,6 @@ describe("debug adapter (statecraft dap)", function () {
   let s: Session;
   let ws: string;
 
-  before(function () {
-    if (!fs.existsSync(path.join(__dirname, "../../dist/cli.js")))
-      throw new Error("dist/cli.js is missing: run `npm run build` before the debugger tests");
-  });
-
   beforeEach(async () => {
     ws = tempWorkspace();
     s = new Session();

@@ -67,6 +67,9 @@ export class Session {
   }
 
   async start(): Promise<void> {
+    // The tests drive the built adapter (`node dist/cli.js dap`), as an editor would.
+    if (!fs.existsSync(path.join(ROOT, "dist/cli.js")))
+      throw new Error("dist/cli.js is missing: run `npm run build` before the debugger tests");
     await this.dc.start();
   }
 

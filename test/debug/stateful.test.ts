@@ -21,11 +21,6 @@ describe("debug adapter on a stateful backend (the runtime service runs the sess
   let s: Session;
   let ws: string;
 
-  before(function () {
-    if (!fs.existsSync(path.join(__dirname, "../../dist/cli.js")))
-      throw new Error("dist/cli.js is missing: run `npm run build` before the debugger tests");
-  });
-
   beforeEach(async () => {
     ws = tempWorkspace();
     // A ready database where the embedded runtime keeps its data, as `statecraft run` would have it.

@@ -104,6 +104,22 @@ export async function startSession(
 
 export type EventOf<T extends EventType> = Extract<SessionEvent, { type: T }>;
 
+/** The event types of a turn in which the model calls one tool and then replies. */
+export const ONE_TOOL_TURN: EventType[] = [
+  "turn.start",
+  "context.snapshot",
+  "model.request",
+  "model.response",
+  "tool.call",
+  "policy.decision",
+  "tool.result",
+  "context.snapshot",
+  "model.request",
+  "model.response",
+  "memory.snapshot",
+  "turn.end",
+];
+
 /** The events of one turn (turn.start .. turn.end). */
 export function turnEvents(events: SessionEvent[], turn: number): SessionEvent[] {
   return events.filter((e) => "turn" in e && e.turn === turn);

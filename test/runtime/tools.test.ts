@@ -11,6 +11,7 @@ import type { Message } from "../../server/runtime/events";
 import {
   compileSource,
   json,
+  ONE_TOOL_TURN,
   lines,
   ofType,
   only,
@@ -27,22 +28,6 @@ import {
 } from "./helpers";
 
 after(removeTempDirs);
-
-/** The event types of a turn in which the model calls one tool and then replies. */
-const ONE_TOOL_TURN = [
-  "turn.start",
-  "context.snapshot",
-  "model.request",
-  "model.response",
-  "tool.call",
-  "policy.decision",
-  "tool.result",
-  "context.snapshot",
-  "model.request",
-  "model.response",
-  "memory.snapshot",
-  "turn.end",
-];
 
 const toolMessages = (messages: Message[]) =>
   messages.filter((m): m is Extract<Message, { role: "tool" }> => m.role === "tool");
