@@ -13,6 +13,7 @@ import { parseLog } from "../../server/runtime/sessionLog";
 export const ROOT = path.resolve(__dirname, "../..");
 export const FIXTURES = path.join(ROOT, "test", "fixtures", "debug");
 export const SHOP = path.join(FIXTURES, "shop.agent");
+const noop = (): void => undefined;
 
 /** The 1-based line of the only line of `file` containing `text`. */
 export function lineOf(file: string, text: string): number {
@@ -73,8 +74,22 @@ export class Session {
     await this.dc.start();
   }
 
+  /**
+   * Disconnects and kills the adapter. An adapter that a test already
+   * disconnected may have exited and never answers a second disconnect (the
+   * client has no timeout of its own): stop waits for the answer or the
+   * `terminated` event, at most 10 s, then kills the process either way.
+   */
   async stop(): Promise<void> {
-    await this.dc.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const capped = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
+    const ended = this.terminated
+      ? Promise.resolve()
+      : new Promise<void>((r) => this.terminatedWaiters.push(r));
+    await Promise.race([this.dc.disconnectRequest({}).then(noop, noop), ended, capped]);
+    clearTimeout(timer);
+    // stop() would send a second disconnect and wait for it; stopAdapter (private in the typings) only kills.
+    (this.dc as unknown as { stopAdapter(): void }).stopAdapter();
   }
 
   /**

@@ -167,7 +167,12 @@ export function tempDir(prefix = "statecraft-rt-"): string {
   return dir;
 }
 
-export function removeTempDirs(): void {
+/**
+ * Removes the scratch folders. As a mocha hook it allows two minutes: a
+ * loaded machine removes many copies of a 39 MB PGlite database slowly.
+ */
+export function removeTempDirs(this: Mocha.Context | void): void {
+  if (this) this.timeout(120_000);
   for (const d of temps.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 

@@ -26,7 +26,12 @@ export function tempDir(prefix = "statecraft-svc-"): string {
   scratch.push(d);
   return d;
 }
-export function removeTempDirs(): void {
+/**
+ * Removes the scratch folders. As a mocha hook it allows two minutes: a
+ * loaded machine removes many copies of a 39 MB PGlite database slowly.
+ */
+export function removeTempDirs(this: Mocha.Context | void): void {
+  if (this) this.timeout(120_000);
   for (const d of scratch.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
