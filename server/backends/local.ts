@@ -4,9 +4,10 @@
 
 import type { Json } from "../language/compile";
 import { countTokens } from "../language/tokens";
-import type { Message } from "../runtime/events";
+import type { Message } from "../protocol/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
-import { HANDOFF_PREFIX, memoTokens } from "../runtime/engine";
+import { HANDOFF_PREFIX } from "../protocol/names";
+import { memoTokens } from "../runtime/engine";
 
 export type ScriptStep =
   | { kind: "reply"; text: string }

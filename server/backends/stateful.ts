@@ -13,7 +13,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Readable } from "node:stream";
 import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
-import type { SessionEvent, SessionStartEvent, UserInfo } from "../runtime/events";
+import type { SessionEvent, SessionStartEvent, UserInfo } from "../protocol/events";
 import { BackendError } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
 import type { ScriptStep } from "./local";

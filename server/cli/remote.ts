@@ -9,7 +9,7 @@ import { scriptTurns, statefulClient, toWireScript, type StatefulClient } from "
 import { startEmbeddedRuntime } from "../backends/statefulEmbedded";
 import { RemoteSession } from "../backends/statefulSession";
 import type { CompiledBackend, CompiledDefinition } from "../language/compile";
-import type { UserInfo } from "../runtime/events";
+import type { UserInfo } from "../protocol/events";
 import { BackendError } from "../runtime/model";
 import { displayPath } from "./files";
 import type { CliIO } from "./io";

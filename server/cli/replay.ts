@@ -9,8 +9,8 @@ import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledDefinition } from "../language/compile";
-import { HANDOFF_PREFIX } from "../runtime/engine";
-import type { ModelResponseEvent, SessionEvent } from "../runtime/events";
+import { HANDOFF_PREFIX } from "../protocol/names";
+import type { ModelResponseEvent, SessionEvent } from "../protocol/events";
 import { compileFor, loadChecked } from "../runtime/prepare";
 import {
   CassetteBackend,

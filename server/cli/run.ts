@@ -9,7 +9,7 @@ import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
 import { compileBackend, type CompiledDefinition, type Json } from "../language/compile";
 import { AgentSession, type ApprovalRequest, type EngineOptions } from "../runtime/engine";
-import type { SessionEvent, UserInfo } from "../runtime/events";
+import type { SessionEvent, UserInfo } from "../protocol/events";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";

@@ -2,7 +2,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../runtime/events";
+import type { SessionEvent } from "../protocol/events";
 import { ReplayError, type SessionLoader } from "../runtime/replay";
 import { readLog, sessionsDir } from "../runtime/sessionLog";
 import { displayPath } from "./files";

@@ -2,7 +2,7 @@
 
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { SessionEvent } from "../runtime/events";
+import type { SessionEvent } from "../protocol/events";
 import { turnFigures } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
 import { displayPath } from "./files";

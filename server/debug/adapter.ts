@@ -38,6 +38,7 @@ import {
 } from "./controller";
 import { evaluateIn, parseExpression } from "./expr";
 import type { Location } from "./specMap";
+import { MEMORY_TOOL } from "../protocol/names";
 
 const THREAD_ID = 1;
 
@@ -368,7 +369,7 @@ export class StatecraftDebugSession extends LoggingDebugSession {
         const pos = c.position;
         if (pos?.kind === "memory.write" && (!c.pending || c.pending.callId !== pos.write.callId))
           return [
-            v("tool", "remember"),
+            v("tool", MEMORY_TOOL),
             v("memory", pos.write.memory),
             v("field", pos.write.field),
             v("value", pos.write.value),

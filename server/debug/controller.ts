@@ -44,7 +44,7 @@ import type {
   ToolResultEvent,
   Usage,
   UserInfo,
-} from "../runtime/events";
+} from "../protocol/events";
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
 import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
@@ -72,6 +72,7 @@ import {
 } from "../runtime/sessionLog";
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
+import { MEMORY_TOOL } from "../protocol/names";
 
 /** The launch configuration's attributes (package.json `contributes.debuggers[0].configurationAttributes`). */
 export interface LaunchArgs {
@@ -1354,8 +1355,8 @@ export class DebugController {
     const problem = this.pendingEditProblem();
     if (problem) return problem;
     const isMemoryTool = !this.definition.tools[p.tool];
-    if (isMemoryTool && (fieldPath[0] !== "value" || p.tool !== "remember"))
-      return p.tool === "remember"
+    if (isMemoryTool && (fieldPath[0] !== "value" || p.tool !== MEMORY_TOOL))
+      return p.tool === MEMORY_TOOL
         ? "only the value of a memory write can be edited (change other fields in Memory)"
         : `${p.tool} has no input to edit`;
     const next = structuredClone(p.input);
@@ -1457,7 +1458,7 @@ export class DebugController {
           case "tool.result":
             return (
               m.toolLocation(e.tool) ??
-              (e.tool === "remember" ? this.memoryOf(agent) : undefined) ??
+              (e.tool === MEMORY_TOOL ? this.memoryOf(agent) : undefined) ??
               m.agentLocation(agent)
             );
           case "policy.decision": {

@@ -31,7 +31,7 @@ import {
 } from "./schema";
 import type { LanguageService } from "./service";
 import { tokenize, type ScanResult, type Token, type TokenKind } from "./tokenize";
-import { MEMORY_TOOL } from "./validate";
+import { MEMORY_TOOL } from "../protocol/names";
 
 export type CompletionKind =
   | "keyword"

@@ -52,6 +52,7 @@ import {
 } from "./sectionTokens";
 import type { LanguageService } from "./service";
 import { countTokensForModel } from "./tokens";
+import { MEMORY_TOOL } from "../protocol/names";
 
 export interface HoverResult {
   markdown: string;
@@ -453,7 +454,7 @@ class HoverBuilder {
       const field = step.path.segments[1];
       return memory && this.memoryField(memory, field.name, step.path);
     }
-    if ("tool" in step && within(step.tool, this.offset) && referenceText(step.tool) === "remember")
+    if ("tool" in step && within(step.tool, this.offset) && referenceText(step.tool) === MEMORY_TOOL)
       return { markdown: MEMORY_TOOL_DOC, span: step.tool };
     return undefined;
   }

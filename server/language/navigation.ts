@@ -24,7 +24,7 @@ import { parse } from "./parse";
 import type { Symbol, SymbolTable } from "./program";
 import { BUILTIN_CALLS, FIELD_TYPES } from "./schema";
 import type { LanguageService } from "./service";
-import { MEMORY_TOOL } from "./validate";
+import { MEMORY_TOOL } from "../protocol/names";
 
 /** A place to jump to: the whole node (`range`) and its name (`selection`). */
 export interface NavTarget {

@@ -47,6 +47,7 @@ import {
   type PropType,
 } from "./schema";
 import { countTokensForModel } from "./tokens";
+import { MEMORY_TOOL } from "../protocol/names";
 
 export interface ResolvedReference {
   /** The file and span of the name at the reference site. */
@@ -68,8 +69,6 @@ export interface FileAnalysis {
    */
   implicitUses: Declaration[];
 }
-
-export const MEMORY_TOOL = "remember";
 
 const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 

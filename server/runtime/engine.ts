@@ -18,8 +18,9 @@ import type {
   ToolSchema,
   Usage,
   UserInfo,
-} from "./events";
-import { LOG_FORMAT } from "./events";
+} from "../protocol/events";
+import { LOG_FORMAT } from "../protocol/events";
+import { HANDOFF_PREFIX, MEMORY_TOOL } from "../protocol/names";
 import { validateJson, zeroValue } from "./jsonSchema";
 import type { MemoryStore } from "./memoryStore";
 import { BackendError, type ModelBackend } from "./model";
@@ -27,8 +28,6 @@ import { decide } from "./policy";
 import type { EventSink } from "./sessionLog";
 import { renderTemplate } from "./templates";
 import { runTool, type McpCaller, type ToolOutcome } from "./tools";
-
-export const MEMORY_TOOL = "remember";
 
 const tokenMemo = new WeakMap<object, { encoding: string; tokens: number }>();
 
@@ -45,7 +44,6 @@ export function memoTokens(key: object, text: () => string, info: ModelInfo | un
   tokenMemo.set(key, { encoding, tokens });
   return tokens;
 }
-export const HANDOFF_PREFIX = "transfer_to_";
 /** Model calls in one turn before the engine stops a runaway tool loop. */
 export const MAX_STEPS_PER_TURN = 32;
 

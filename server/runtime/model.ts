@@ -2,7 +2,7 @@
 // stateless, the stateful runtime), designed for streaming, tool calls,
 // usage, cancellation and errors a user can act on.
 
-import type { Message, ToolCallRequest, ToolSchema, Usage } from "./events";
+import type { Message, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 
 export interface ModelRequest {
   /** The agent's model id (agent.model, else backend.model). */

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { NewEvent, SessionEvent } from "./events";
+import type { NewEvent, SessionEvent } from "../protocol/events";
 
 export const SESSIONS_DIR = path.join(".statecraft", "sessions");
 

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as path from "node:path";
 import type { CompiledDefinition } from "../language/compile";
 import { AgentSession } from "../runtime/engine";
-import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../runtime/events";
+import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../protocol/events";
 import { McpPool } from "../runtime/mcp";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";

@@ -10,7 +10,7 @@ import type {
   TurnStartEvent,
   Usage,
   UserInfo,
-} from "../runtime/events";
+} from "../protocol/events";
 import type { RestoredState } from "../runtime/replay";
 import type { Db, Queryable } from "./db";
 

@@ -7,7 +7,7 @@ import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
 import { AgentSession, type ApprovalAnswer, type ApprovalRequest } from "../runtime/engine";
-import type { NewEvent, SessionEvent, UserInfo } from "../runtime/events";
+import type { NewEvent, SessionEvent, UserInfo } from "../protocol/events";
 import type { MemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import type { EventSink } from "../runtime/sessionLog";

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { BedrockBackend, type BedrockBackendOptions } from "../../server/backends/bedrock";
 import { createBackend } from "../../server/backends/index";
 import type { CompiledBackend } from "../../server/language/compile";
-import type { Message, ToolSchema } from "../../server/runtime/events";
+import type { Message, ToolSchema } from "../../server/protocol/events";
 import { BackendError, type BackendErrorCode, type ModelRequest } from "../../server/runtime/model";
 import {
   FAKE_CREDENTIALS,

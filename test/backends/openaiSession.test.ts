@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { OpenAIBackend } from "../../server/backends/openai";
 import { AgentSession } from "../../server/runtime/engine";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { readLog, SessionLogWriter } from "../../server/runtime/sessionLog";
 import { FakeOpenAIServer } from "../fakes/openaiServer";

@@ -18,7 +18,7 @@ import {
 } from "../../server/backends/stateful";
 import { RemoteSession, type RemoteSessionOptions } from "../../server/backends/statefulSession";
 import type { CompiledBackend, CompiledDefinition } from "../../server/language/compile";
-import type { SessionEvent, SessionStartEvent } from "../../server/runtime/events";
+import type { SessionEvent, SessionStartEvent } from "../../server/protocol/events";
 import { BackendError } from "../../server/runtime/model";
 import { compileFor, loadChecked } from "../../server/runtime/prepare";
 import { readLog } from "../../server/runtime/sessionLog";

@@ -19,7 +19,7 @@ import type { ScriptStep } from "../../server/backends/local";
 import { scriptTurns, statefulClient, toWireScript } from "../../server/backends/stateful";
 import { RemoteSession } from "../../server/backends/statefulSession";
 import type { CompiledBackend, CompiledDefinition } from "../../server/language/compile";
-import type { SessionEvent, SessionStartEvent } from "../../server/runtime/events";
+import type { SessionEvent, SessionStartEvent } from "../../server/protocol/events";
 import { BackendError } from "../../server/runtime/model";
 import { compileFor, loadChecked } from "../../server/runtime/prepare";
 import { readLog } from "../../server/runtime/sessionLog";

@@ -20,7 +20,7 @@ import {
 import { Program, type FileSystem } from "../../server/language/program";
 import { checkFiles } from "../../server/language/validate";
 import { AgentSession, type MockProvider, type TurnResult } from "../../server/runtime/engine";
-import type { NewEvent, SessionEvent } from "../../server/runtime/events";
+import type { NewEvent, SessionEvent } from "../../server/protocol/events";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import type { ModelBackend, ModelRequest, ModelResponse } from "../../server/runtime/model";
 import { replayExact } from "../../server/runtime/replay";

@@ -16,7 +16,7 @@ import type {
   SessionEvent,
   SessionStartEvent,
   TurnEndEvent,
-} from "../../server/runtime/events";
+} from "../../server/protocol/events";
 
 const ROOT = path.resolve(__dirname, "../..");
 const EXAMPLE = path.join(ROOT, "examples/support");

@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent, SessionStartEvent } from "../../server/runtime/events";
+import type { SessionEvent, SessionStartEvent } from "../../server/protocol/events";
 import { readLog } from "../../server/runtime/sessionLog";
 import {
   recordingProxy,

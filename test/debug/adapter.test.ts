@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { FIXTURES, lineOf, onlyLog, Session, SHOP, tempWorkspace } from "./harness";
 
 const SCRIPT = (name: string) => path.join(FIXTURES, `${name}.script.json`);

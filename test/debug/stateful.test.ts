@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { freshPgliteDir } from "../service/helpers";
 import { FIXTURES, lineOf, onlyLog, Session, tempWorkspace } from "./harness";
 

@@ -14,7 +14,7 @@ import { compileAgent, isCompileError, type CompiledDefinition } from "../../ser
 import type { DiagnosticCode } from "../../server/language/diagnostics";
 import { checkFiles } from "../../server/language/validate";
 import { AgentSession, type EngineOptions } from "../../server/runtime/engine";
-import type { EventType, SessionEvent } from "../../server/runtime/events";
+import type { EventType, SessionEvent } from "../../server/protocol/events";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { MemorySink } from "../../server/runtime/sessionLog";
 import { loadSources, wsPath } from "../unit/helpers/memfs";

@@ -12,7 +12,7 @@ import { LocalBackend } from "../../server/backends/local";
 import { compileAgent, isCompileError, type CompiledMcp } from "../../server/language/compile";
 import { checkFiles } from "../../server/language/validate";
 import { AgentSession } from "../../server/runtime/engine";
-import type { ToolResultEvent } from "../../server/runtime/events";
+import type { ToolResultEvent } from "../../server/protocol/events";
 import { McpPool } from "../../server/runtime/mcp";
 import { MemorySink } from "../../server/runtime/sessionLog";
 import { serveFakeMcpOverHttp, type FakeMcpHttpServer } from "../fakes/mcpServer";

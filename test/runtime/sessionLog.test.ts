@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalBackend } from "../../server/backends/local";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { FileMemoryStore } from "../../server/runtime/memoryStore";
 import {
   newSessionId,

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import {
   Client,
   doneOf,

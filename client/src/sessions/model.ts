@@ -1,5 +1,5 @@
 // The Session Explorer's data layer: reads session logs (JSON Lines, see
-// server/runtime/events.ts) incrementally, so that a running session that
+// server/protocol/events.ts) incrementally, so that a running session that
 // grows on disk is read from where the last read stopped, and folds the events
 // into sessions and turns. No `vscode` here: the tree provider adapts this
 // model to TreeItems, and the benchmark measures it in plain Node.
@@ -13,7 +13,7 @@ import type {
   SessionStartEvent,
   TurnEndEvent,
   Usage,
-} from "../../../server/runtime/events";
+} from "../../../server/protocol/events";
 
 export type SessionStatus = "running" | "ok" | "failed" | "stopped" | "unfinished" | "empty" | "idle";
 

@@ -4,7 +4,7 @@
 // from the source, the session id, the turn number and the event's seq, so a
 // live refresh keeps what the user expanded and selected.
 
-import type { SessionEvent } from "../../../server/runtime/events";
+import type { SessionEvent } from "../../../server/protocol/events";
 import type { SessionModel, TurnModel } from "./model";
 
 export type NodeData =

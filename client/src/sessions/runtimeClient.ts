@@ -2,7 +2,7 @@
 // server/service): list, events (paged), fork and delete. Plain `fetch`, no
 // `vscode`: the token comes from the caller (SecretStorage in the editor).
 
-import type { SessionEvent } from "../../../server/runtime/events";
+import type { SessionEvent } from "../../../server/protocol/events";
 
 export interface RuntimeConfig {
   name: string;
