@@ -2,17 +2,18 @@
 // `statecraft run --script`) and never calls a network. Without a script it
 // says which real backends can be configured instead.
 
-import type { Json } from "../language/compile";
 import { countTokens } from "../language/tokens";
 import type { Message } from "../protocol/events";
-import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
+import {
+  BackendError,
+  type ModelBackend,
+  type ModelRequest,
+  type ModelResponse,
+  type ScriptedModel,
+  type ScriptStep,
+} from "../runtime/model";
 import { HANDOFF_PREFIX } from "../protocol/names";
 import { memoTokens } from "../runtime/engine";
-
-export type ScriptStep =
-  | { kind: "reply"; text: string }
-  | { kind: "call"; tool: string; input: Json }
-  | { kind: "handoff"; agent: string };
 
 export const NO_SCRIPT_MESSAGE =
   "the local backend only plays back scripted replies, and none is left for this turn. " +
@@ -23,8 +24,9 @@ function messageChars(m: Message): string {
   return m.role === "assistant" && m.toolCalls ? m.content + JSON.stringify(m.toolCalls) : m.content;
 }
 
-export class LocalBackend implements ModelBackend {
+export class LocalBackend implements ModelBackend, ScriptedModel {
   readonly provider = "local";
+  readonly scripted: ScriptedModel = this;
   private readonly queue: ScriptStep[] = [];
   private calls = 0;
 

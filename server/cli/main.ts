@@ -2,6 +2,7 @@
 // a user can cause print one line and exit 2; anything else is a bug and
 // keeps its stack trace.
 
+import { ScriptError } from "../backends/script";
 import { checkCommand } from "./check";
 import { compileCommand } from "./compile";
 import { dapCommand } from "./dap";
@@ -80,7 +81,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     return await command(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || isArgError(err)) {
+    // A --script file that cannot be used is the user's to fix, like a bad option.
+    if (err instanceof UsageError || err instanceof ScriptError || isArgError(err)) {
       io.stderr(`statecraft ${name}: ${(err as Error).message}\n`);
       return 2;
     }

@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
-import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledDefinition } from "../language/compile";
 import { HANDOFF_PREFIX } from "../protocol/names";
 import type { ModelResponseEvent, SessionEvent } from "../protocol/events";
+import type { ScriptStep } from "../runtime/model";
 import { compileFor, loadChecked } from "../runtime/prepare";
 import {
   CassetteBackend,
@@ -120,7 +120,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
       );
     // A stateful backend replays as a new session in the runtime service (statecraft run's remote driver).
     let backend = spec.kind === "stateful" ? undefined : createBackend(spec, { env: io.env });
-    if (backend instanceof LocalBackend)
+    if (backend?.scripted)
       // The local model can only play back: it answers with the recorded responses, while tools run for real.
       backend = new CassetteBackend(
         events.filter((e): e is ModelResponseEvent => e.type === "model.response"),

@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { createBackend } from "../backends";
 import { compileTest, findTests } from "../language/compileTests";
 import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
@@ -83,6 +84,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
     const r = await runTest({ program, root: t.file }, t, {
       workspace,
       env: io.env,
+      createBackend,
       trusted: !values.untrusted,
     });
     results.push(r);

@@ -9,12 +9,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createBackend } from "../backends";
-import { LocalBackend } from "../backends/local";
-import { scriptTurns, toWireScript } from "../backends/stateful";
+import { readScript, scriptTurns, toWireScript } from "../backends/script";
 import { RemoteSession } from "../backends/statefulSession";
-import type { ScriptStep } from "../backends/local";
-import { connect } from "../cli/remote";
-import { readScript } from "../cli/run";
 import {
   compileBackend,
   type CompiledAgent,
@@ -50,7 +46,7 @@ import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
-import { BackendError, type ModelBackend } from "../runtime/model";
+import { BackendError, type ModelBackend, type ScriptStep } from "../runtime/model";
 import { decide, evaluate } from "../runtime/policy";
 import { compileFor, loadChecked, RunError, withBackend, type LoadedProgram } from "../runtime/prepare";
 import {
@@ -71,6 +67,7 @@ import {
   type EventSink,
 } from "../runtime/sessionLog";
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
+import { connect } from "../service/embedded";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
 import { MEMORY_TOOL } from "../protocol/names";
 
@@ -597,7 +594,7 @@ export class DebugController {
       if (err instanceof BackendError) throw new LaunchError(err.message);
       throw err;
     }
-    if (backend instanceof LocalBackend) {
+    if (backend.scripted) {
       if (!this.args.script) {
         const others = this.prepared.loaded.program
           .symbols(this.prepared.loaded.root)
@@ -610,7 +607,7 @@ export class DebugController {
         );
       }
       try {
-        backend.enqueue(
+        backend.scripted.enqueue(
           ...readScript(path.resolve(this.args.cwd ?? this.prepared.workspace, this.args.script)),
         );
       } catch (err) {
@@ -771,7 +768,8 @@ export class DebugController {
   private async runTest(test: TestIR): Promise<void> {
     const def = this.definition;
     const spec = def.backends[def.agents[def.agent].backend];
-    const backend = spec.provider === "local" ? new LocalBackend(spec.name, spec.kind) : this.backendFor(def);
+    const backend =
+      spec.provider === "local" ? createBackend(spec, { env: this.prepared.env }) : this.backendFor(def);
     const queues = new TestQueues();
     const sessionId = newSessionId();
     const writer = new SessionLogWriter(

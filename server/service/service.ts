@@ -7,6 +7,14 @@ import * as path from "node:path";
 import type { CompiledDefinition } from "../language/compile";
 import { AgentSession } from "../runtime/engine";
 import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../protocol/events";
+import type {
+  EventsPage,
+  ForkResult,
+  SessionDetail,
+  SessionList,
+  TurnSnapshot,
+  TurnRequest as WireTurnRequest,
+} from "../protocol/runtimeService";
 import { McpPool } from "../runtime/mcp";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
@@ -65,11 +73,8 @@ export function checkSessionId(id: string | undefined, where: string): string {
 
 const TURN_FIELDS = ["input", "definition", "user", "source", "script", "approve"] as const;
 
-export interface TurnRequest {
-  input: string;
-  definition?: CompiledDefinition;
-  user?: UserInfo;
-  source?: string;
+/** A turn request (protocol/runtimeService.ts) once parsed: its script as steps, `approve` defaulted. */
+export interface TurnRequest extends Omit<WireTurnRequest, "script" | "approve"> {
   script?: ReturnType<typeof parseScript>;
   approve: ApproveMode;
 }
@@ -141,16 +146,16 @@ export class RuntimeService {
     return row;
   }
 
-  async list(actor: string) {
+  async list(actor: string): Promise<SessionList> {
     return { sessions: (await listSessions(this.c.db, actor)).map(summary) };
   }
 
-  async get(actor: string, id: string) {
+  async get(actor: string, id: string): Promise<SessionDetail> {
     const row = await this.session(actor, id);
     return { ...summary(row), start: await sessionStartOf(this.c.db, row.sid) };
   }
 
-  async events(actor: string, id: string, after: unknown, limit: unknown) {
+  async events(actor: string, id: string, after: unknown, limit: unknown): Promise<EventsPage> {
     const row = await this.session(actor, id);
     const a = nonNegInt(after, "after") ?? 0;
     const l = nonNegInt(limit, "limit", MAX_EVENTS_PAGE) ?? MAX_EVENTS_PAGE;
@@ -161,7 +166,7 @@ export class RuntimeService {
     return { events: page, next: more ? page[page.length - 1].seq : null };
   }
 
-  async snapshot(actor: string, id: string, turnValue: unknown) {
+  async snapshot(actor: string, id: string, turnValue: unknown): Promise<TurnSnapshot> {
     const row = await this.session(actor, id);
     const turn = nonNegInt(turnValue, "turn");
     if (turn === undefined) throw badRequest("'turn' (the turn number) is required");
@@ -180,7 +185,7 @@ export class RuntimeService {
 
   // ---- fork, approvals, end, delete ------------------------------------------------
 
-  async fork(actor: string, id: string, body: Record<string, unknown>) {
+  async fork(actor: string, id: string, body: Record<string, unknown>): Promise<ForkResult> {
     onlyFields(body, ["turn"], "a fork body");
     const row = await this.session(actor, id);
     const turn = nonNegInt(body.turn, "turn");
