@@ -110,7 +110,9 @@ if (components.length === 0) {
   process.exit(0);
 }
 for (const component of components) {
-  console.error(`import cycle (${component.length} modules): ${cycleIn(component).map(rel).join(" -> ")}`);
+  console.error(
+    `import cycle among ${component.length} modules, for one: ${cycleIn(component).map(rel).join(" -> ")}`,
+  );
 }
 console.error(`import-cycles: ${components.length} cycle(s); architecture.md allows none`);
 process.exit(1);

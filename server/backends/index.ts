@@ -1,6 +1,8 @@
-// Chooses the model backend for a compiled backend declaration. The local
-// scripted backend is built in; the stateless (OpenAI) and stateful (runtime
-// service) backends plug in here as they are implemented.
+// Chooses the model backend for a compiled backend declaration: the built-in
+// local (scripted) model, the OpenAI API family (openai, azure, compatible)
+// or Amazon Bedrock. A `kind: stateful` declaration's turns go to a runtime
+// service instead (stateful.ts, statefulSession.ts); the service itself calls
+// this for its inference (service/turns.ts).
 
 import type { CompiledBackend } from "../language/compile";
 import { BackendError, type ModelBackend } from "../runtime/model";

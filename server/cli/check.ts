@@ -6,21 +6,11 @@ import type { Diagnostic } from "../language/diagnostics";
 import { LineIndex } from "../language/lineIndex";
 import type { Program } from "../language/program";
 import { checkFiles } from "../language/validate";
+import type { CheckDiagnostic } from "../protocol/cli";
 import { collectAgentFiles, displayPath, loadProgram } from "./files";
 import { UsageError, type CliIO } from "./io";
 
-export interface LocatedDiagnostic {
-  path: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  severity: Diagnostic["severity"];
-  code: Diagnostic["code"];
-  message: string;
-}
-
-export function locate(program: Program, d: Diagnostic, cwd: string): LocatedDiagnostic {
+export function locate(program: Program, d: Diagnostic, cwd: string): CheckDiagnostic {
   const idx = new LineIndex(program.get(d.path)?.file.text ?? "");
   const s = idx.position(d.span.start);
   const e = idx.position(d.span.end);
@@ -36,7 +26,7 @@ export function locate(program: Program, d: Diagnostic, cwd: string): LocatedDia
   };
 }
 
-export function formatDiagnostic(d: LocatedDiagnostic): string {
+export function formatDiagnostic(d: CheckDiagnostic): string {
   return `${d.path}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
 }
 

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Program } from "../language/program";
-import { findAgentFiles, nodeFileSystem } from "../runtime/nodeFileSystem";
+import { findAgentFiles, nodeFileSystem } from "../language/nodeFileSystem";
 import { UsageError } from "./io";
 
 /** Files named, plus every `.agent` file under folders named; the current folder when none are. */

@@ -7,6 +7,7 @@ import { createBackend } from "../backends";
 import { readScript } from "../backends/script";
 import { compileBackend, type CompiledDefinition } from "../language/compile";
 import { AgentSession, type EngineOptions } from "../runtime/engine";
+import type { BackendInfo, BackendList } from "../protocol/cli";
 import type { UserInfo } from "../protocol/events";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
@@ -209,7 +210,7 @@ function listBackends(file: string, io: CliIO): number {
   try {
     const loaded = loadChecked(file);
     const table = loaded.program.symbols(loaded.root);
-    const backends = table.ofKind("backend").map((s) => {
+    const backends = table.ofKind("backend").map((s): BackendInfo => {
       const b = compileBackend(s.decl);
       return {
         name: b.name,
@@ -224,7 +225,8 @@ function listBackends(file: string, io: CliIO): number {
       const def = compileFor(loaded, name);
       return { name, backend: def.agents[name].backend };
     });
-    io.stdout(JSON.stringify({ agents, backends }) + "\n");
+    const out: BackendList = { agents, backends };
+    io.stdout(JSON.stringify(out) + "\n");
     return 0;
   } catch (err) {
     return handleRunFailure(err, io, "run");

@@ -8,7 +8,8 @@ import { createBackend } from "../backends";
 import { compileTest, findTests } from "../language/compileTests";
 import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
-import { runTest, type TestResult } from "../runtime/testRunner";
+import type { TestReportLine, TestResult } from "../protocol/cli";
+import { runTest } from "../runtime/testRunner";
 import { collectAgentFiles, displayPath, loadProgram } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { reportRunError } from "./run";
@@ -49,7 +50,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   if (values.reporter !== undefined && values.reporter !== "json" && values.reporter !== "text")
     throw new UsageError(`--reporter must be text or json, not '${values.reporter}'`);
   const json = values.reporter === "json";
-  const emit = (event: Record<string, unknown>) => io.stdout(JSON.stringify(event) + "\n");
+  const emit = (line: TestReportLine) => io.stdout(JSON.stringify(line) + "\n");
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const files = collectAgentFiles(positionals, io.cwd);
   const program = loadProgram(files);

@@ -30,7 +30,6 @@ import {
   LaunchError,
   type BreakpointSpec,
   type ControllerEvents,
-  type LaunchArgs,
   type ResolvedBreakpoint,
   type ResumeMode,
   type StopInfo,
@@ -38,6 +37,7 @@ import {
 } from "./controller";
 import { evaluateIn, parseExpression } from "./expr";
 import type { Location } from "./specMap";
+import type { LaunchArgs } from "../protocol/debug";
 import { MEMORY_TOOL } from "../protocol/names";
 
 const THREAD_ID = 1;

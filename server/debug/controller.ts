@@ -69,26 +69,8 @@ import {
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
 import { connect } from "../service/embedded";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
+import type { LaunchArgs } from "../protocol/debug";
 import { MEMORY_TOOL } from "../protocol/names";
-
-/** The launch configuration's attributes (package.json `contributes.debuggers[0].configurationAttributes`). */
-export interface LaunchArgs {
-  program?: string;
-  agent?: string;
-  backend?: string;
-  inputs?: string[];
-  test?: string;
-  replay?: string;
-  stopOnEntry?: boolean;
-  user?: string | { id: string; name?: string };
-  script?: string;
-  noDebug?: boolean;
-  /** The workspace: session logs go to <cwd>/.statecraft/sessions. Default: the program's folder. */
-  cwd?: string;
-  env?: Record<string, string>;
-  /** False in an untrusted workspace: command tools and MCP servers do not run. */
-  trusted?: boolean;
-}
 
 /** A launch that cannot start, with a message that says what to change. */
 export class LaunchError extends Error {}

@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import type { CompareOp } from "../language/ast";
 import type { Json } from "../language/compile";
+import type { TestFailure, TestResult } from "../protocol/cli";
 import type { TestIR, TestStepIR } from "../language/compileTests";
 import { AgentSession, type ApprovalRequest, type MockProvider, type TurnResult } from "./engine";
 import type { McpCaller, ToolOutcome } from "./tools";
@@ -14,23 +15,6 @@ import { InMemoryStore } from "./memoryStore";
 import { BackendError, type BackendFactory, type ModelBackend } from "./model";
 import { compileFor, RunError, withBackend, type LoadedProgram } from "./prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "./sessionLog";
-
-export interface TestFailure {
-  message: string;
-  /** 1-based line of the step that failed, in `file`. */
-  line: number;
-  step?: string;
-}
-
-export interface TestResult {
-  name: string;
-  file: string;
-  line: number;
-  passed: boolean;
-  failures: TestFailure[];
-  sessionFile?: string;
-  durationMs: number;
-}
 
 export interface TestRunOptions {
   workspace: string;

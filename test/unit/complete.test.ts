@@ -10,7 +10,7 @@ import { signatureAt } from "../../server/language/signature";
 import { tokenize } from "../../server/language/tokenize";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findAgentFiles, nodeFileSystem } from "../../server/runtime/nodeFileSystem";
+import { findAgentFiles, nodeFileSystem } from "../../server/language/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
 import { TOOLS } from "./helpers/completionWorkspace";
 

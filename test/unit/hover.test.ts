@@ -10,7 +10,7 @@ import { hover, ENUM_DOCS, STEP_DOCS } from "../../server/language/hover";
 import { inlayHints } from "../../server/language/inlayHints";
 import { DECLARATION_SCHEMAS, type BlockSchema, type PropType } from "../../server/language/schema";
 import { LanguageService } from "../../server/language/service";
-import { nodeFileSystem, findAgentFiles } from "../../server/runtime/nodeFileSystem";
+import { nodeFileSystem, findAgentFiles } from "../../server/language/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
 
 const CURSOR = "<|>";

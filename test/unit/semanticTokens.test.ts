@@ -12,7 +12,7 @@ import {
   type SemanticToken,
 } from "../../server/language/semanticTokens";
 import { LanguageService } from "../../server/language/service";
-import { findAgentFiles, nodeFileSystem } from "../../server/runtime/nodeFileSystem";
+import { findAgentFiles, nodeFileSystem } from "../../server/language/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
 
 function tokensOf(text: string): SemanticToken[] {

@@ -15,7 +15,7 @@ import {
   type Severity,
 } from "../../server/language/diagnostics";
 import { Program } from "../../server/language/program";
-import { nodeFileSystem, findAgentFiles } from "../../server/runtime/nodeFileSystem";
+import { nodeFileSystem, findAgentFiles } from "../../server/language/nodeFileSystem";
 import { checkFiles } from "../../server/language/validate";
 import { checkSources, covered, markedSources, wsPath } from "./helpers/memfs";
 

@@ -1,9 +1,11 @@
 // The language core's FileSystem over Node's fs, optionally with overlays
-// (unsaved editor buffers) that take precedence over what is on disk.
+// (unsaved editor buffers) that take precedence over what is on disk. The
+// language core itself reads only through the FileSystem it is given; this
+// is what its hosts (the language server, the runtime, the CLI) give it.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { FileSystem } from "../language/program";
+import type { FileSystem } from "./program";
 
 export function nodeFileSystem(overlays?: Map<string, string>): FileSystem {
   return {
