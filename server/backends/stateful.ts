@@ -2,11 +2,12 @@
 // keeps each session's memory, context and identity, so a turn sends only
 // the session id and the new input (the first one also carries the compiled
 // definition). Turns stream back as server-sent events: every committed
-// session event, text deltas, then `done` or `error`. Two transports carry
-// the same payloads: plain HTTP(S) to `statecraft serve` (the endpoint is its
-// URL) and Amazon Bedrock AgentCore Runtime's InvokeAgentRuntime
-// (`endpoint: "agentcore:<runtime ARN>"`), which forwards them to the
-// service's `POST /invocations`.
+// session event, text deltas, then `done` or `error` (sse.ts reads them).
+// Two transports carry the same payloads (protocol/runtimeService.ts): plain
+// HTTP(S) to `statecraft serve`, the endpoint being its URL
+// (statefulTransport.ts), and Amazon Bedrock AgentCore Runtime's
+// InvokeAgentRuntime, `endpoint: "agentcore:<runtime ARN>"`, which forwards
+// them to the service's `POST /invocations` (statefulAgentCore.ts).
 
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";

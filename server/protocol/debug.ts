@@ -1,6 +1,6 @@
 // The debug adapter's launch arguments (a `statecraft` launch configuration).
-// Written by: the user's launch.json and the extension's run/debug commands
-// (client/src/debug, client/src/run); declared for the editor in package.json
+// Written by: the user's launch.json and the extension's debug commands and
+// configuration provider (client/src/debug); declared for the editor in package.json
 // `contributes.debuggers[0].configurationAttributes`. Read by: the debug
 // adapter (server/debug/adapter.ts, controller.ts).
 
