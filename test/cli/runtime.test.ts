@@ -215,6 +215,25 @@ describe("statecraft run", () => {
     assert.deepEqual(sessionFiles(dir), []);
   });
 
+  it("a --script file that is missing or has a bad step: exit 2, one line naming the file, no session", async () => {
+    const dir = project();
+    const missing = await run(["run", "main.agent", "--agent", "support", "--script", "nope.json"], dir);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.out, "");
+    assert.match(
+      missing.err,
+      new RegExp(`^statecraft run: cannot read the script ${path.join(dir, "nope.json")}: ENOENT[^\\n]*\\n$`),
+    );
+    fs.writeFileSync(path.join(dir, "bad.script.json"), JSON.stringify([{ reply: "hi" }, { say: "x" }]));
+    const bad = await run(["run", "main.agent", "--agent", "support", "--script", "bad.script.json"], dir);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.err,
+      `statecraft run: ${path.join(dir, "bad.script.json")}: step 2 must be {"reply": "..."}, {"call": "tool", "input": {...}} or {"handoff": "agent"}\n`,
+    );
+    assert.deepEqual(sessionFiles(dir), []);
+  });
+
   it("a spec with an error: exit 1, the diagnostics as path:line:col: severity code: message, no session", async () => {
     const dir = project();
     edit(dir, "agents.agent", "temperature: 0.2", "temperature: 3");
