@@ -3,7 +3,7 @@
 // says which real backends can be configured instead.
 
 import type { Json } from "../language/compile";
-import { countTokens } from "../language/tokens";
+import { countTokens } from "../language/tokenCount";
 import type { Message } from "../runtime/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
 import { HANDOFF_PREFIX, memoTokens } from "../runtime/engine";

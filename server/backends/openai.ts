@@ -7,7 +7,7 @@
 
 import OpenAI, { AzureOpenAI } from "openai";
 import type { CompiledBackend } from "../language/compile";
-import { countTokens } from "../language/tokens";
+import { countTokens } from "../language/tokenCount";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
 import { describeFailure, redactor, StreamFailure, type FailureContext } from "./openaiErrors";
 import {

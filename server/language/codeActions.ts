@@ -14,7 +14,7 @@ import type { Diagnostic, FixData } from "./diagnostics";
 import type { TextEdit } from "./format";
 import { LineIndex } from "./lineIndex";
 import { children, declarationAt } from "./locate";
-import type { LanguageService } from "./service";
+import type { LanguageService } from "./languageService";
 
 export type CodeActionKind = "quickfix" | "source.fixAll.statecraft";
 

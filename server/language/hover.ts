@@ -49,9 +49,9 @@ import {
   truncated,
   wordValue,
   type ModelChoice,
-} from "./sectionTokens";
-import type { LanguageService } from "./service";
-import { countTokensForModel } from "./tokens";
+} from "./sectionTokenCounts";
+import type { LanguageService } from "./languageService";
+import { countTokensForModel } from "./tokenCount";
 
 export interface HoverResult {
   markdown: string;

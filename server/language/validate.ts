@@ -46,7 +46,7 @@ import {
   type PropSpec,
   type PropType,
 } from "./schema";
-import { countTokensForModel } from "./tokens";
+import { countTokensForModel } from "./tokenCount";
 
 export interface ResolvedReference {
   /** The file and span of the name at the reference site. */

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { lookupModel, LOCAL_MODEL, type ModelInfo, type Provider } from "../language/catalog";
 import type { CompiledAgent, CompiledDefinition, CompiledMemory, Json, SourceIR } from "../language/compile";
-import { countTokensForModel } from "../language/tokens";
+import { countTokensForModel } from "../language/tokenCount";
 import type {
   ManualEditEvent,
   Message,

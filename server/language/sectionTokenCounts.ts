@@ -11,8 +11,8 @@ import { LOCAL_MODEL, lookupModel, type ModelInfo, type Provider } from "./catal
 import { props } from "./compile";
 import { declarationAt } from "./locate";
 import type { FileSystem, Symbol, SymbolTable } from "./program";
-import type { LanguageService } from "./service";
-import { countTokensForModel, type TokenCount } from "./tokens";
+import type { LanguageService } from "./languageService";
+import { countTokensForModel, type TokenCount } from "./tokenCount";
 
 export interface ModelChoice {
   /** The backend declaration; undefined for the implicit local backend. */
