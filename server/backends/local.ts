@@ -4,6 +4,7 @@
 
 import type { Json } from "../language/compile";
 import { countTokens } from "../language/tokenCount";
+import { modelProviders, orList } from "../language/providers";
 import type { Message } from "../runtime/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
 import { HANDOFF_PREFIX, memoTokens } from "../runtime/engine";
@@ -16,7 +17,7 @@ export type ScriptStep =
 export const NO_SCRIPT_MESSAGE =
   "the local backend only plays back scripted replies, and none is left for this turn. " +
   "Script it (model replies / model calls steps in a test, or statecraft run --script FILE), " +
-  "or run on a real model with --backend NAME, naming a backend declared with provider openai, azure, compatible or bedrock.";
+  `or run on a real model with --backend NAME, naming a backend declared with provider ${orList(modelProviders())}.`;
 
 function messageChars(m: Message): string {
   return m.role === "assistant" && m.toolCalls ? m.content + JSON.stringify(m.toolCalls) : m.content;

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
 import { LocalBackend, type ScriptStep } from "../backends/local";
 import { compileBackend, type CompiledDefinition, type Json } from "../language/compile";
+import { modelProviders, orList } from "../language/providers";
 import { AgentSession, type ApprovalRequest, type EngineOptions } from "../runtime/engine";
 import type { SessionEvent, UserInfo } from "../runtime/events";
 import { McpPool } from "../runtime/mcp";
@@ -237,7 +238,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         `agent '${definition.agent}' runs on the local backend, which only plays back scripted replies: pass --script FILE` +
         (others.length
           ? `, or run it on a real model with --backend ${others.join(" | ")}`
-          : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`)
+          : `, or declare a backend with provider ${orList(modelProviders())} and pass --backend NAME`)
       );
     };
     if (spec.kind === "stateful") {

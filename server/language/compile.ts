@@ -19,6 +19,7 @@ import {
 } from "./ast";
 import { LineIndex } from "./lineIndex";
 import { lookup, type Program, type SymbolTable } from "./program";
+import type { BackendKind, Provider } from "./providers";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonSchema = { [key: string]: Json };
@@ -48,8 +49,8 @@ export type ExprIR =
 
 export interface CompiledBackend {
   name: string;
-  kind: "stateless" | "stateful";
-  provider: string;
+  kind: BackendKind;
+  provider: Provider;
   model?: string;
   endpoint?: string;
   api: "chat" | "responses";
@@ -667,7 +668,8 @@ export function compileBackend(decl: Declaration): CompiledBackend {
   return {
     name: declarationName(decl) ?? "",
     kind: kind === "stateful" ? "stateful" : "stateless",
-    provider: word(p.get("provider")?.value) ?? "local",
+    // The compiler assumes a valid program: the validator rejects any other word (invalid-enum).
+    provider: (word(p.get("provider")?.value) ?? "local") as Provider,
     model: str(p.get("model")?.value),
     endpoint: str(p.get("endpoint")?.value),
     api: word(p.get("api")?.value) === "responses" ? "responses" : "chat",

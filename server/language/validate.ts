@@ -24,7 +24,7 @@ import {
   type TypeExpr,
   type Value,
 } from "./ast";
-import { lookupModel, nearestModel, LOCAL_MODEL, type ModelInfo, type Provider } from "./catalog";
+import { lookupModel, nearestModel, resolveModel, type ModelInfo } from "./catalog";
 import { blocks, fields, props, toolParameters } from "./compile";
 import {
   compareDiagnostics,
@@ -34,6 +34,7 @@ import {
   type FixData,
 } from "./diagnostics";
 import { nearest } from "./editDistance";
+import { orList, providerRow, providersOfKind } from "./providers";
 import { LineIndex } from "./lineIndex";
 import { lookup, symbolsOfKind, type Program, type Symbol, type SymbolTable } from "./program";
 import {
@@ -451,14 +452,7 @@ class FileValidator {
   private currentBackendProvider: string | undefined;
 
   private suggestKeyEnv(): string {
-    switch (this.currentBackendProvider) {
-      case "azure":
-        return "AZURE_OPENAI_API_KEY";
-      case "bedrock":
-        return "STATECRAFT_TOKEN";
-      default:
-        return "OPENAI_API_KEY";
-    }
+    return providerRow(this.currentBackendProvider)?.keyVariable ?? "OPENAI_API_KEY";
   }
 
   // ---- built-in calls ----------------------------------------------------------------------
@@ -730,25 +724,26 @@ class FileValidator {
     const kind = wordOf(p.get("kind")?.value);
     const providerProp = p.get("provider");
     const provider = wordOf(providerProp?.value);
+    const row = providerRow(provider);
     if (providerProp && kind && provider) {
-      if (kind === "stateful" && provider !== "bedrock" && provider !== "local")
+      if (kind === "stateful" && !row?.kinds.includes("stateful"))
         this.report(
           providerProp.value,
           "backend-mismatch",
-          `A stateful backend runs in the Statecraft runtime with provider bedrock or local; '${provider}' is a stateless API (use kind: stateless).`,
+          `A stateful backend runs in the Statecraft runtime with provider ${orList(providersOfKind("stateful"))}; '${provider}' is a stateless API (use kind: stateless).`,
         );
-      if (kind === "stateless" && provider === "bedrock")
+      if (kind === "stateless" && row && !row.kinds.includes("stateless"))
         this.report(
           providerProp.value,
           "backend-mismatch",
-          `Bedrock runs behind the stateful runtime: use kind: stateful with provider bedrock (or a stateless provider: openai, azure, compatible, local).`,
+          `${row.label} runs behind the stateful runtime: use kind: stateful with provider ${provider} (or a stateless provider: ${providersOfKind("stateless").join(", ")}).`,
         );
     }
-    if ((provider === "azure" || provider === "compatible") && !p.has("endpoint"))
+    if (row?.endpoint && !p.has("endpoint"))
       this.report(
         owner,
         "missing-property",
-        `${provider === "azure" ? "An" : "A"} ${provider} backend needs 'endpoint': the base URL of the ${provider === "azure" ? "Azure OpenAI resource" : "server"}.`,
+        `${/^[aeiou]/.test(provider ?? "") ? "An" : "A"} ${provider} backend needs 'endpoint': the base URL of ${row.endpoint.what}.`,
         {
           fixes: [
             {
@@ -767,10 +762,10 @@ class FileValidator {
 
   private model(model: Property, provider: string, hasWindow: boolean): void {
     if (model.value.type !== "String" || hasWindow) return;
-    if (provider !== "openai" && provider !== "azure" && provider !== "bedrock") return;
+    if (!providerRow(provider)?.catalog) return;
     const id = model.value.value;
-    if (lookupModel(provider as Provider, id)) return;
-    const near = nearestModel(provider as Provider, id);
+    if (lookupModel(provider, id)) return;
+    const near = nearestModel(provider, id);
     this.report(
       model.value,
       "unknown-model",
@@ -969,12 +964,7 @@ class FileValidator {
     _memory: Symbol | undefined,
   ): void {
     const modelId = stringOf(p.get("model")?.value) ?? backend.model;
-    const info: ModelInfo | undefined =
-      backend.provider === "local"
-        ? LOCAL_MODEL
-        : modelId
-          ? lookupModel(backend.provider as Provider, modelId)
-          : undefined;
+    const info: ModelInfo | undefined = resolveModel(backend.provider, modelId);
     const window = backend.window ?? info?.contextWindow;
     if (!window) return;
     const instructions = stringOf(p.get("instructions")?.value) ?? "";
