@@ -7,9 +7,11 @@ import { lookupModel, nearestModel } from "../catalog";
 import { props } from "../compile";
 import { orList, providerRow, providersOfKind } from "../providers";
 import type { Checker } from "./checker";
+import type { DeclarationCheck } from "./rules";
 import { wordOf } from "./values";
 
-export function checkBackend(c: Checker, decl: Declaration, owner: Span): void {
+/** The provider runs under the backend's kind. */
+function checkBackendKind(c: Checker, decl: Declaration): void {
   const p = props(decl.body);
   const kind = wordOf(p.get("kind")?.value);
   const providerProp = p.get("provider");
@@ -29,6 +31,13 @@ export function checkBackend(c: Checker, decl: Declaration, owner: Span): void {
         `${row.label} runs behind the stateful runtime: use kind: stateful with provider ${provider} (or a stateless provider: ${providersOfKind("stateless").join(", ")}).`,
       );
   }
+}
+
+/** A provider that needs an endpoint has one. */
+function checkBackendEndpoint(c: Checker, decl: Declaration, owner: Span): void {
+  const p = props(decl.body);
+  const provider = wordOf(p.get("provider")?.value);
+  const row = providerRow(provider);
   if (row?.endpoint && !p.has("endpoint"))
     c.report(
       owner,
@@ -46,9 +55,22 @@ export function checkBackend(c: Checker, decl: Declaration, owner: Span): void {
         ],
       },
     );
+}
+
+/** The model id is in the provider's catalog (unless the backend gives its own context_window). */
+function checkBackendModel(c: Checker, decl: Declaration): void {
+  const p = props(decl.body);
+  const provider = wordOf(p.get("provider")?.value);
   const model = p.get("model");
   if (model && provider) checkModelId(c, model, provider, p.has("context_window"));
 }
+
+/** The rules of a backend, in the order they report. */
+export const BACKEND_CHECKS: readonly DeclarationCheck[] = [
+  checkBackendKind,
+  checkBackendEndpoint,
+  checkBackendModel,
+];
 
 export function checkModelId(c: Checker, model: Property, provider: string, hasWindow: boolean): void {
   if (model.value.type !== "String" || hasWindow) return;

@@ -6,8 +6,8 @@
 
 import type { Declaration, DeclarationKind, Span } from "../ast";
 import { blocks, fields, props } from "../compile";
-import { checkAgent } from "./agentRules";
-import { checkBackend } from "./backendRules";
+import { AGENT_CHECKS } from "./agentRules";
+import { BACKEND_CHECKS } from "./backendRules";
 import type { Checker } from "./checker";
 import { checkFieldsBlock } from "./fieldTypes";
 import { checkTemplates } from "./templates";
@@ -23,6 +23,7 @@ function checkTypeFields(c: Checker, decl: Declaration, owner: Span, label: stri
     c.report(owner, "missing-property", `${label} has no fields: declare at least one, as in 'id: string'.`);
 }
 
+/** The templates of a tool's `run` call read its input, the user and the session. */
 function checkTool(c: Checker, decl: Declaration): void {
   const p = props(decl.body);
   const run = p.get("run")?.value;
@@ -42,6 +43,7 @@ function checkTool(c: Checker, decl: Declaration): void {
   }
 }
 
+/** The templates of a context's source read the user and the session (a file path has none). */
 function checkContext(c: Checker, decl: Declaration): void {
   const from = props(decl.body).get("from")?.value;
   if (from && from.type === "Call") {
@@ -54,6 +56,7 @@ function checkContext(c: Checker, decl: Declaration): void {
   }
 }
 
+/** An MCP server has exactly one transport: `command` or `url`. */
 function checkMcp(c: Checker, decl: Declaration, owner: Span, label: string): void {
   const p = props(decl.body);
   const cmd = p.get("command");
@@ -87,11 +90,11 @@ function checkMcp(c: Checker, decl: Declaration, owner: Span, label: string): vo
 
 export const DECLARATION_CHECKS: { readonly [K in DeclarationKind]: readonly DeclarationCheck[] } = {
   type: [checkTypeFields],
-  backend: [checkBackend],
+  backend: BACKEND_CHECKS,
   tool: [checkTool],
   context: [checkContext],
   mcp: [checkMcp],
-  agent: [checkAgent],
+  agent: AGENT_CHECKS,
   test: [checkTest],
   memory: [],
 };

@@ -7,9 +7,16 @@ import type { Declaration, ObjectValue, Reference, Span, TestStep } from "../ast
 import { blocks, fields, props } from "../compile";
 import { nearest } from "../editDistance";
 import { lookup, type Symbol } from "../program";
-import { toolInputFields } from "./agentRules";
 import type { Checker } from "./checker";
-import { fieldKind, literalFits, regexProblem, typeExprText, valueKind, wordOf } from "./values";
+import {
+  fieldKind,
+  literalFits,
+  regexProblem,
+  toolInputFields,
+  typeExprText,
+  valueKind,
+  wordOf,
+} from "./values";
 
 /** The built-in tool an agent whose memory has fields writes it with. */
 export const MEMORY_TOOL = "remember";

@@ -10,6 +10,8 @@ import {
   type TypeExpr,
   type Value,
 } from "../ast";
+import { blocks, fields } from "../compile";
+import type { Symbol } from "../program";
 import { FIELD_TYPES } from "../schema";
 
 export type FieldKind = {
@@ -105,4 +107,9 @@ export function wordOf(v: Value | undefined): string | undefined {
 
 export function stringOf(v: Value | undefined): string | undefined {
   return v && v.type === "String" ? v.value : undefined;
+}
+
+/** The input fields of a tool (none for an unresolved one). */
+export function toolInputFields(tool: Symbol | undefined): FieldDecl[] {
+  return tool ? fields(blocks(tool.decl.body).get("input")?.body) : [];
 }
