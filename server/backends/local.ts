@@ -2,7 +2,8 @@
 // `statecraft run --script`) and never calls a network. Without a script it
 // says which real backends can be configured instead.
 
-import { countTokens } from "../language/tokens";
+import { countTokens } from "../language/tokenCount";
+import { modelProviders, orList } from "../language/providers";
 import type { Message } from "../protocol/events";
 import {
   BackendError,
@@ -18,7 +19,7 @@ import { memoTokens } from "../runtime/engine";
 export const NO_SCRIPT_MESSAGE =
   "the local backend only plays back scripted replies, and none is left for this turn. " +
   "Script it (model replies / model calls steps in a test, or statecraft run --script FILE), " +
-  "or run on a real model with --backend NAME, naming a backend declared with provider openai, azure, compatible or bedrock.";
+  `or run on a real model with --backend NAME, naming a backend declared with provider ${orList(modelProviders())}.`;
 
 function messageChars(m: Message): string {
   return m.role === "assistant" && m.toolCalls ? m.content + JSON.stringify(m.toolCalls) : m.content;

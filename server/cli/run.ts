@@ -9,6 +9,7 @@ import { compileBackend, type CompiledDefinition } from "../language/compile";
 import { AgentSession, type EngineOptions } from "../runtime/engine";
 import type { BackendInfo, BackendList } from "../protocol/cli";
 import type { UserInfo } from "../protocol/events";
+import { modelProviders, orList } from "../language/providers";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
@@ -159,7 +160,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         `agent '${definition.agent}' runs on the local backend, which only plays back scripted replies: pass --script FILE` +
         (others.length
           ? `, or run it on a real model with --backend ${others.join(" | ")}`
-          : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`)
+          : `, or declare a backend with provider ${orList(modelProviders())} and pass --backend NAME`)
       );
     };
     if (spec.kind === "stateful") {

@@ -29,6 +29,7 @@ import type {
   CompiledMemory,
   CompiledAgent,
   CompiledDefinition,
+  Provider,
 } from "../protocol/definition";
 
 // The compiler's output types live in protocol/ (they cross to the runtime
@@ -576,7 +577,8 @@ export function compileBackend(decl: Declaration): CompiledBackend {
   return {
     name: declarationName(decl) ?? "",
     kind: kind === "stateful" ? "stateful" : "stateless",
-    provider: word(p.get("provider")?.value) ?? "local",
+    // The compiler assumes a valid program: the validator rejects any other word (invalid-enum).
+    provider: (word(p.get("provider")?.value) ?? "local") as Provider,
     model: str(p.get("model")?.value),
     endpoint: str(p.get("endpoint")?.value),
     api: word(p.get("api")?.value) === "responses" ? "responses" : "chat",

@@ -29,7 +29,7 @@ import {
   type PropSpec,
   type PropType,
 } from "./schema";
-import type { LanguageService } from "./service";
+import type { LanguageService } from "./languageService";
 import { tokenize, type ScanResult, type Token, type TokenKind } from "./tokenize";
 import { MEMORY_TOOL } from "../protocol/names";
 

@@ -28,7 +28,7 @@ import { LineIndex } from "./lineIndex";
 import { children } from "./locate";
 import type { SymbolTable } from "./program";
 import { BUILTIN_CALLS, DECLARATION_SCHEMAS, FIELD_TYPES, type BlockSchema, type PropType } from "./schema";
-import type { LanguageService } from "./service";
+import type { LanguageService } from "./languageService";
 import { MEMORY_TOOL } from "../protocol/names";
 
 /** The legend's token types, in the order their indexes are encoded. */

@@ -13,7 +13,7 @@ import {
   type ServerCapabilities,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { LanguageService } from "../language/service";
+import { LanguageService } from "../language/languageService";
 import { findAgentFiles, nodeFileSystem } from "../language/nodeFileSystem";
 import { FeatureContext } from "./context";
 import { publishDiagnostics } from "./features/diagnostics";

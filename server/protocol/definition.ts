@@ -27,10 +27,20 @@ export type ExprIR =
   | { path: string[] }
   | { value: Json };
 
+/** Where a backend's state lives: in the client (stateless) or in a runtime (stateful). */
+export type BackendKind = "stateless" | "stateful";
+
+/**
+ * The providers a backend may name. Each has its row in the provider table
+ * (language/providers.ts), which must list exactly these: a name added here
+ * without a row, or a row without a name, does not compile.
+ */
+export type Provider = "openai" | "azure" | "compatible" | "bedrock" | "local";
+
 export interface CompiledBackend {
   name: string;
-  kind: "stateless" | "stateful";
-  provider: string;
+  kind: BackendKind;
+  provider: Provider;
   model?: string;
   endpoint?: string;
   api: "chat" | "responses";

@@ -6,9 +6,9 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { lookupModel, LOCAL_MODEL, type ModelInfo, type Provider } from "../language/catalog";
+import { resolveModel, type ModelInfo } from "../language/catalog";
 import type { CompiledAgent, CompiledDefinition, CompiledMemory, Json, SourceIR } from "../language/compile";
-import { countTokensForModel } from "../language/tokens";
+import { countTokensForModel } from "../language/tokenCount";
 import type {
   ManualEditEvent,
   Message,
@@ -242,8 +242,7 @@ export class AgentSession {
   private modelInfo(agent: CompiledAgent): { info: ModelInfo | undefined; model?: string; window?: number } {
     const backend = this.definition.backends[agent.backend];
     const model = agent.model ?? backend?.model;
-    const provider = (backend?.provider ?? "local") as Provider;
-    const info = provider === "local" ? LOCAL_MODEL : model ? lookupModel(provider, model) : undefined;
+    const info = resolveModel(backend?.provider ?? "local", model);
     return { info, model, window: backend?.contextWindow ?? info?.contextWindow };
   }
 

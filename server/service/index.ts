@@ -21,7 +21,7 @@ import {
   sendJson,
   SseStream,
 } from "./http";
-import { checkSessionId, RuntimeService } from "./service";
+import { checkSessionId, RuntimeService } from "./runtimeService";
 
 export interface ServiceOptions {
   /** 0 = an ephemeral port. Default 8080 (the AgentCore Runtime port). */

@@ -5,7 +5,7 @@
 
 import { strict as assert } from "node:assert";
 import { complete, declarationSnippet, type CompletionItem } from "../../server/language/complete";
-import { LanguageService } from "../../server/language/service";
+import { LanguageService } from "../../server/language/languageService";
 import { signatureAt } from "../../server/language/signature";
 import { tokenize } from "../../server/language/tokenize";
 import * as fs from "node:fs";

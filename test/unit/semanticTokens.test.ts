@@ -11,7 +11,7 @@ import {
   TOKEN_TYPES,
   type SemanticToken,
 } from "../../server/language/semanticTokens";
-import { LanguageService } from "../../server/language/service";
+import { LanguageService } from "../../server/language/languageService";
 import { findAgentFiles, nodeFileSystem } from "../../server/language/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
 
