@@ -6,6 +6,9 @@
 
 import type { SessionEvent } from "../../../server/runtime/events";
 import type { SessionModel, TurnModel } from "./model";
+import { renderContext, renderMemory } from "./render";
+
+type EventType = SessionEvent["type"];
 
 export type NodeData =
   | { kind: "source"; id: string; sourceId: string }
@@ -18,7 +21,7 @@ export type NodeData =
       sourceId: string;
       sessionId: string;
       turn: number;
-      which: "context" | "memory";
+      which: SnapshotKind;
     }
   | { kind: "info"; id: string; text: string; detail?: string; icon?: string };
 
@@ -46,30 +49,17 @@ export function turnNodes(sourceId: string, model: SessionModel): NodeData[] {
   }));
 }
 
-/** Events worth a node of their own: results, requests and snapshots are folded into others. */
-const SHOWN = new Set<SessionEvent["type"]>([
-  "model.response",
-  "tool.call",
-  "policy.decision",
-  "approval",
-  "memory.write",
-  "handoff",
-]);
-
-/** A turn's children: its Context and Memory snapshots, then its events in log order. */
+/** A turn's children: its snapshots (Context, Memory), then its shown events in log order. */
 export function turnChildren(sourceId: string, sessionId: string, t: TurnModel): NodeData[] {
   const base = { sourceId, sessionId, turn: t.turn };
-  const out: NodeData[] = [
-    {
-      kind: "snapshot",
-      id: `snapshot:${sourceId}/${sessionId}/${t.turn}/context`,
-      ...base,
-      which: "context",
-    },
-    { kind: "snapshot", id: `snapshot:${sourceId}/${sessionId}/${t.turn}/memory`, ...base, which: "memory" },
-  ];
+  const out: NodeData[] = SNAPSHOT_KIND_NAMES.map((which) => ({
+    kind: "snapshot",
+    id: `snapshot:${sourceId}/${sessionId}/${t.turn}/${which}`,
+    ...base,
+    which,
+  }));
   for (const e of t.events)
-    if (SHOWN.has(e.type))
+    if (isShown(e))
       out.push({ kind: "event", id: `event:${sourceId}/${sessionId}/${e.seq}`, ...base, seq: e.seq });
   return out;
 }
@@ -175,9 +165,28 @@ export function toolCallStatus(t: TurnModel, callId: string): { text: string; ok
   return text;
 }
 
-export function describeEvent(t: TurnModel, e: SessionEvent): Display {
-  switch (e.type) {
-    case "model.response": {
+type EventOf<T extends EventType> = Extract<SessionEvent, { type: T }>;
+
+/** How an event shows as a node of its own, or where it shows instead (`folded`). */
+type EventNode<T extends EventType> =
+  { shown: true; describe: (e: EventOf<T>, t: TurnModel) => Display } | { shown: false; folded: string };
+
+/**
+ * Every event type of a session log, and how the Session Explorer shows it: a new event type is one
+ * entry here (the compiler asks for it). Shown events are listed under their turn in log order.
+ */
+export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
+  "session.start": { shown: false, folded: "the session's node" },
+  "session.end": { shown: false, folded: "the session's node" },
+  "turn.start": { shown: false, folded: "the turn's node" },
+  "turn.end": { shown: false, folded: "the turn's node" },
+  "context.snapshot": { shown: false, folded: "the turn's Context snapshot" },
+  "memory.snapshot": { shown: false, folded: "the turn's Memory snapshot" },
+  "model.request": { shown: false, folded: "the turn's Context snapshot (bytes sent)" },
+  "tool.result": { shown: false, folded: "its tool call" },
+  "model.response": {
+    shown: true,
+    describe: (e) => {
       const what = e.toolCalls.length
         ? `→ ${e.toolCalls.map((c) => c.name).join(", ")}`
         : `replied “${abridge(e.text, 40)}”`;
@@ -187,8 +196,11 @@ export function describeEvent(t: TurnModel, e: SessionEvent): Display {
         tooltip: `${e.stopReason}\n${e.text || "(no text)"}${e.toolCalls.map((c) => `\n→ ${c.name} ${JSON.stringify(c.input)}`).join("")}`,
         icon: "sparkle",
       };
-    }
-    case "tool.call": {
+    },
+  },
+  "tool.call": {
+    shown: true,
+    describe: (e, t) => {
       const status = toolCallStatus(t, e.callId);
       const result = t.events.find((x) => x.type === "tool.result" && x.callId === e.callId);
       return {
@@ -200,64 +212,115 @@ export function describeEvent(t: TurnModel, e: SessionEvent): Display {
         icon: status.ok === false ? "error" : "tools",
         ...(status.ok === false ? { color: "testing.iconFailed" } : {}),
       };
-    }
-    case "policy.decision":
-      return {
-        label: `Policy: ${e.decision} ${e.tool}`,
-        description: [e.check && e.check !== "none" ? e.check : undefined, e.reason]
-          .filter(Boolean)
-          .join(": "),
-        tooltip: `${e.tool}: ${e.decision}${e.check ? ` (check ${e.check})` : ""}${e.reason ? `\n${e.reason}` : ""}`,
-        icon: e.decision === "deny" ? "shield" : e.decision === "approval" ? "question" : "shield",
-        ...(e.decision === "deny" ? { color: "testing.iconFailed" } : {}),
-      };
-    case "approval":
-      return {
-        label: `Approval: ${e.tool} ${e.approved ? "approved" : "refused"}`,
-        description: `by ${e.by}`,
-        icon: e.approved ? "check" : "circle-slash",
-        ...(e.approved ? {} : { color: "testing.iconFailed" }),
-      };
-    case "memory.write":
-      return {
-        label: `Memory: ${e.field} = ${json(e.value, 40)}`,
-        description: e.ok ? (e.memory ? `memory ${e.memory}` : "") : `rejected: ${e.error ?? ""}`,
-        icon: "database",
-        ...(e.ok ? {} : { color: "testing.iconFailed" }),
-      };
-    case "handoff":
-      return { label: `Handoff: ${e.from} → ${e.to}`, icon: "arrow-swap" };
-    case "manual.edit":
-      return {
-        label: `Edited by hand: ${e.target === "memory" ? `memory ${e.field}` : `${e.tool ?? "tool"} input ${e.field}`}`,
-        description: `${json(e.before ?? null, 30)} → ${json(e.after, 30)} · by the ${e.by}`,
-        tooltip: `A change made in the ${e.by} before the step ran\n${e.field}: ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`,
-        icon: "edit",
-        color: "charts.yellow",
-      };
-    default:
-      return { label: e.type, icon: "circle-small" };
-  }
+    },
+  },
+  "policy.decision": {
+    shown: true,
+    describe: (e) => ({
+      label: `Policy: ${e.decision} ${e.tool}`,
+      description: [e.check && e.check !== "none" ? e.check : undefined, e.reason].filter(Boolean).join(": "),
+      tooltip: `${e.tool}: ${e.decision}${e.check ? ` (check ${e.check})` : ""}${e.reason ? `\n${e.reason}` : ""}`,
+      icon: e.decision === "approval" ? "question" : "shield",
+      ...(e.decision === "deny" ? { color: "testing.iconFailed" } : {}),
+    }),
+  },
+  approval: {
+    shown: true,
+    describe: (e) => ({
+      label: `Approval: ${e.tool} ${e.approved ? "approved" : "refused"}`,
+      description: `by ${e.by}`,
+      icon: e.approved ? "check" : "circle-slash",
+      ...(e.approved ? {} : { color: "testing.iconFailed" }),
+    }),
+  },
+  "memory.write": {
+    shown: true,
+    describe: (e) => ({
+      label: `Memory: ${e.field} = ${json(e.value, 40)}`,
+      description: e.ok ? (e.memory ? `memory ${e.memory}` : "") : `rejected: ${e.error ?? ""}`,
+      icon: "database",
+      ...(e.ok ? {} : { color: "testing.iconFailed" }),
+    }),
+  },
+  handoff: {
+    shown: true,
+    describe: (e) => ({ label: `Handoff: ${e.from} → ${e.to}`, icon: "arrow-swap" }),
+  },
+  "manual.edit": {
+    shown: true,
+    describe: (e) => ({
+      label: `Edited by hand: ${e.target === "memory" ? `memory ${e.field}` : `${e.tool ?? "tool"} input ${e.field}`}`,
+      description: `${json(e.before ?? null, 30)} → ${json(e.after, 30)} · by the ${e.by}`,
+      tooltip: `A change made in the ${e.by} before the step ran\n${e.field}: ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`,
+      icon: "edit",
+      color: "charts.yellow",
+    }),
+  },
+};
+
+/** The entry of an event's type; undefined for a type this version does not know (a newer log). */
+function eventNode(e: SessionEvent): EventNode<EventType> | undefined {
+  return Object.hasOwn(EVENT_NODES, e.type) ? (EVENT_NODES[e.type] as EventNode<EventType>) : undefined;
 }
 
-export function describeSnapshot(t: TurnModel, which: "context" | "memory"): Display {
-  if (which === "context") {
-    const last = t.contexts[t.contexts.length - 1];
-    return {
-      label: "Context",
-      description: last
-        ? `${count(last.tokens.total, "token")}${last.contextWindow ? ` of ${last.contextWindow.toLocaleString("en-US")}` : ""} · ${count(t.contexts.length, "call")}`
-        : "no model call",
-      tooltip: "What the model was sent in this turn: messages, tool schemas, tokens per section, bytes",
-      icon: "layers",
-    };
-  }
-  const values = t.memory?.values ?? {};
-  const n = Object.keys(values).length;
-  return {
+export function isShown(e: SessionEvent): boolean {
+  return eventNode(e)?.shown === true;
+}
+
+export function describeEvent(t: TurnModel, e: SessionEvent): Display {
+  const node = eventNode(e);
+  return node?.shown ? node.describe(e, t) : { label: e.type, icon: "circle-small" };
+}
+
+interface SnapshotSpec {
+  /** The node's label, and the name in a comparison's title. */
+  label: string;
+  icon: string;
+  tooltip: string;
+  /** What the turn's snapshot holds, in a few words. */
+  description: (t: TurnModel) => string;
+  /** The read-only document the node opens (render.ts). */
+  render: (model: SessionModel, t: TurnModel) => string;
+}
+
+/**
+ * The snapshots a turn has, each a node under the turn and a document (`turn-N/KIND.md`): a new
+ * snapshot kind is one entry here.
+ */
+export const SNAPSHOT_KINDS = {
+  context: {
+    label: "Context",
+    icon: "layers",
+    tooltip: "What the model was sent in this turn: messages, tool schemas, tokens per section, bytes",
+    description: (t) => {
+      const last = t.contexts[t.contexts.length - 1];
+      if (!last) return "no model call";
+      const window = last.contextWindow ? ` of ${last.contextWindow.toLocaleString("en-US")}` : "";
+      return `${count(last.tokens.total, "token")}${window} · ${count(t.contexts.length, "call")}`;
+    },
+    render: renderContext,
+  },
+  memory: {
     label: "Memory",
-    description: t.memory ? (n ? count(n, "field") : "empty") : "no snapshot",
-    tooltip: "The agent's memory after this turn",
     icon: "database",
-  };
+    tooltip: "The agent's memory after this turn",
+    description: (t) => {
+      const n = Object.keys(t.memory?.values ?? {}).length;
+      return t.memory ? (n ? count(n, "field") : "empty") : "no snapshot";
+    },
+    render: renderMemory,
+  },
+} satisfies Record<string, SnapshotSpec>;
+
+export type SnapshotKind = keyof typeof SNAPSHOT_KINDS;
+
+/** The snapshot kinds in the order a turn lists them. */
+export const SNAPSHOT_KIND_NAMES = Object.keys(SNAPSHOT_KINDS) as SnapshotKind[];
+
+export const isSnapshotKind = (x: unknown): x is SnapshotKind =>
+  typeof x === "string" && Object.hasOwn(SNAPSHOT_KINDS, x);
+
+export function describeSnapshot(t: TurnModel, which: SnapshotKind): Display {
+  const { label, icon, tooltip, description } = SNAPSHOT_KINDS[which];
+  return { label, icon, tooltip, description: description(t) };
 }
