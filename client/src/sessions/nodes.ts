@@ -1,12 +1,14 @@
-// What the Session Explorer shows for a session, a turn and an event: labels,
-// descriptions, tooltips and icon names, computed from the model without
-// `vscode` (tree.ts turns them into TreeItems). Node ids are stable: built
+// The Session Explorer's tree without `vscode`: the nodes (source -> session
+// -> turn -> snapshots and events), each node's children and parent, and what
+// it shows (label, description, tooltip, icon), computed from the store and
+// the model; tree.ts turns them into TreeItems. Node ids are stable: built
 // from the source, the session id, the turn number and the event's seq, so a
 // live refresh keeps what the user expanded and selected.
 
 import type { SessionEvent } from "../../../server/runtime/events";
 import type { SessionModel, TurnModel } from "./model";
 import { renderContext, renderMemory } from "./render";
+import type { SessionStore, Source } from "./store";
 
 type EventType = SessionEvent["type"];
 
@@ -34,9 +36,138 @@ export interface Display {
   color?: string;
 }
 
+export const sourceNodeId = (sourceId: string) => `source:${sourceId}`;
 export const sessionNodeId = (sourceId: string, sessionId: string) => `session:${sourceId}/${sessionId}`;
 export const turnNodeId = (sourceId: string, sessionId: string, turn: number) =>
   `turn:${sourceId}/${sessionId}/${turn}`;
+
+/** A node's children: every source at the top (none when no source has anything to show). */
+export async function childrenOf(store: SessionStore, element?: NodeData): Promise<NodeData[]> {
+  const sources = store.all();
+  if (!element) {
+    // No session anywhere: the view's welcome content (package.json viewsWelcome) shows instead.
+    if (!sources.some((s) => s.error || sessionIds(s).length)) return [];
+    return sources.map((s) => ({ kind: "source", id: sourceNodeId(s.id), sourceId: s.id }));
+  }
+  switch (element.kind) {
+    case "source": {
+      const source = store.source(element.sourceId);
+      if (!source) return [];
+      return [
+        ...sourceInfo(source, element.id),
+        ...sessionIds(source).map((sessionId) => ({
+          kind: "session" as const,
+          id: sessionNodeId(source.id, sessionId),
+          sourceId: source.id,
+          sessionId,
+        })),
+      ];
+    }
+    case "session": {
+      let model: SessionModel | undefined;
+      try {
+        model = await store.model(element);
+      } catch (err) {
+        return [{ kind: "info", id: `${element.id}/error`, text: (err as Error).message, icon: "error" }];
+      }
+      if (!model) return [];
+      const warnings = model.warnings.map((w, i) => ({
+        kind: "info" as const,
+        id: `${element.id}/warning/${i}`,
+        text: w,
+        icon: "warning",
+      }));
+      return [...warnings, ...turnNodes(element.sourceId, model)];
+    }
+    case "turn": {
+      const t = (await store.model(element))?.turn(element.turn);
+      return t ? turnChildren(element.sourceId, element.sessionId, t) : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The id of a node's parent; undefined for a source and an info line. */
+export function parentId(element: NodeData): string | undefined {
+  switch (element.kind) {
+    case "session":
+      return sourceNodeId(element.sourceId);
+    case "turn":
+      return sessionNodeId(element.sourceId, element.sessionId);
+    case "event":
+    case "snapshot":
+      return turnNodeId(element.sourceId, element.sessionId, element.turn);
+    default:
+      return undefined;
+  }
+}
+
+/** What a node shows, looked up in the store (a node whose session or turn is gone still reads). */
+export async function describeNode(store: SessionStore, element: NodeData): Promise<Display> {
+  switch (element.kind) {
+    case "source": {
+      const source = store.source(element.sourceId);
+      return {
+        label: source?.label ?? element.sourceId,
+        description:
+          source?.kind === "runtime" ? `${source.config.url} · stateful runtime` : ".statecraft/sessions",
+        icon: source?.kind === "runtime" ? "cloud" : "folder",
+      };
+    }
+    case "session": {
+      const source = store.source(element.sourceId);
+      if (source?.kind === "runtime") return runtimeDisplay(source, element.sessionId);
+      const model = source?.session(element.sessionId);
+      return model ? describeSession(model) : { label: element.sessionId, icon: "comment-discussion" };
+    }
+    case "turn": {
+      const t = (await store.model(element))?.turn(element.turn);
+      return t ? describeTurn(t) : { label: `Turn ${element.turn}`, icon: "comment" };
+    }
+    case "snapshot": {
+      const t = (await store.model(element))?.turn(element.turn);
+      return t
+        ? describeSnapshot(t, element.which)
+        : { label: SNAPSHOT_KINDS[element.which].label, icon: SNAPSHOT_KINDS[element.which].icon };
+    }
+    case "event": {
+      const t = (await store.model(element))?.turn(element.turn);
+      const e = t?.events.find((x) => x.seq === element.seq);
+      return t && e ? describeEvent(t, e) : { label: `event ${element.seq}`, icon: "circle-small" };
+    }
+    case "info":
+      return { label: element.text, tooltip: element.detail ?? element.text, icon: element.icon ?? "info" };
+  }
+}
+
+function sessionIds(source: Source): string[] {
+  return source.kind === "folder" ? source.sessions().map((s) => s.id) : source.summaries.map((s) => s.id);
+}
+
+function sourceInfo(source: Source, parentId: string): NodeData[] {
+  if (source.error) return [{ kind: "info", id: `${parentId}/error`, text: source.error, icon: "error" }];
+  if (!sessionIds(source).length)
+    return [{ kind: "info", id: `${parentId}/empty`, text: "No sessions yet", icon: "info" }];
+  return [];
+}
+
+/** A runtime session from its summary (its events are fetched only when it is opened). */
+function runtimeDisplay(source: Extract<Source, { kind: "runtime" }>, id: string): Display {
+  const s = source.summary(id);
+  if (!s) return { label: id, icon: "comment-discussion" };
+  return {
+    label: s.agent,
+    description: [
+      s.backend.kind,
+      s.status,
+      `${s.turns} turn${s.turns === 1 ? "" : "s"}`,
+      s.updatedAt.slice(11, 19),
+    ].join(" · "),
+    tooltip: `session ${s.id} on ${source.config.name}\nagent ${s.agent} on ${s.backend.name} (${s.backend.kind}, ${s.backend.provider})\n${s.status}, ${s.turns} turns\nupdated ${s.updatedAt}`,
+    icon: s.status === "running" ? "loading~spin" : "comment-discussion",
+  };
+}
 
 /** The session, then its turns (as nodes). */
 export function turnNodes(sourceId: string, model: SessionModel): NodeData[] {
