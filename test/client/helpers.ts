@@ -3,10 +3,13 @@
 // explorer's own model, so that what the tests describe is what a user's log
 // holds.
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { ScriptStep } from "../../server/backends/local";
 import type { Json } from "../../server/language/compile";
 import type { SessionEvent } from "../../server/runtime/events";
 import { modelFromEvents, type SessionModel } from "../../client/src/sessions/model";
+import { SESSIONS_DIR } from "../../client/src/sessions/store";
 import { compileSource, lines, startSession, type HarnessOptions } from "../runtime/helpers";
 
 /** A support agent: a lookup tool, a refund tool that needs approval, and a memory. */
@@ -89,3 +92,14 @@ export const REFUND: Turn = {
     { kind: "reply", text: "Refunded." },
   ],
 };
+
+/** Writes `events` as a session log under `workspace`/.statecraft/sessions, as the engine's writer does. */
+export function writeLog(workspace: string, id: string, events: SessionEvent[]): string {
+  const file = path.join(workspace, SESSIONS_DIR, `${id}.jsonl`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, logText(events));
+  return file;
+}
+
+export const logText = (events: SessionEvent[]): string =>
+  events.map((e) => JSON.stringify(e)).join("\n") + "\n";
