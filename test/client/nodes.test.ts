@@ -92,7 +92,10 @@ describe("Session Explorer nodes", () => {
     assert.match(tool.description!, /^ok · \d+ ms \(mock\) · \{"order_id":"A1003"\}$/);
     assert.match(tool.tooltip!, /→ \{"status":"shipped"\}/);
     assert.equal(tool.icon, "tools");
-    assert.equal(describeOnly(model, "model.response").label, "Model call 1");
+    const t = model.turn(1)!;
+    const [first, second] = t.events.filter((e) => e.type === "model.response");
+    assert.match(describeEvent(t, first).description!, /^→ lookup_order · \d+\+\d+ tokens · \d+ ms$/);
+    assert.match(describeEvent(t, second).description!, /^replied “A1003 has shipped.” · /);
   });
 
   it("marks a refused approval, and the tool call it stopped, as failed", async () => {
