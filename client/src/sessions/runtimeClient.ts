@@ -1,7 +1,7 @@
 // A stateful runtime's sessions over its REST endpoints (docs/runtime-service.md,
 // "REST endpoints"; served by server/service/http.ts): list, events (paged),
-// fork and delete. Plain `fetch`, no
-// `vscode`: the token comes from the caller (SecretStorage in the editor).
+// fork and delete. Plain `fetch`, no `vscode`: the token comes from the caller
+// (SecretStorage in the editor).
 
 import type { SessionEvent } from "../../../server/runtime/events";
 
