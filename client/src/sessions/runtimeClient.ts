@@ -1,5 +1,5 @@
 // A stateful runtime's sessions over its REST endpoints (docs/runtime-service.md,
-// "REST endpoints"; served by server/service/http.ts): list, events (paged),
+// "REST endpoints"; served by server/service/index.ts): list, events (paged),
 // fork and delete. Plain `fetch`, no `vscode`: the token comes from the caller
 // (SecretStorage in the editor).
 
