@@ -14,6 +14,7 @@ import { readLog, SessionLogWriter } from "../../server/runtime/sessionLog";
 import { FakeOpenAIServer } from "../fakes/openaiServer";
 import { compileSource, lines, ofType, removeTempDirs, tempDir } from "../runtime/helpers";
 import { MODEL, OPENAI_KEY } from "./openaiHelpers";
+import { waitFor } from "../helpers/waitFor";
 
 function source(endpoint: string, api: "chat" | "responses"): string {
   return lines(
@@ -199,7 +200,7 @@ describe("AgentSession on the OpenAI backend", function () {
     fake.script({ kind: "stall" });
     const s = await start("chat");
     const pending = s.session.send("Hello");
-    while (fake.journal[0]?.status !== 200) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("the server to answer the headers", () => fake.journal[0]?.status === 200);
     s.ac.abort();
     const t = await pending;
     assert.equal(t.status, "failed");
