@@ -11,11 +11,37 @@ export interface CliIO {
 /** A mistake the user can fix: printed as one line, exit code 2, never a stack trace. */
 export class UsageError extends Error {}
 
+/**
+ * Control characters shown as escapes (`\x1B`, `\u009B`): text that quotes a file or an
+ * argument never moves the cursor, changes colours or rings the terminal. Line breaks and
+ * tabs are left alone unless `all` (one-line messages quoting user input).
+ */
+export function printable(text: string, all = false): string {
+  return text.replace(all ? /[\x00-\x1f\x7f-\x9f]/g : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (all && c === "\n") return "\\n";
+    if (all && c === "\t") return "\\t";
+    return code < 0x80 ? `\\x${code.toString(16).toUpperCase().padStart(2, "0")}` : `\\u00${code.toString(16).toUpperCase()}`;
+  });
+}
+
+/** Exit code of a command whose output was cut (`| head`): what a shell reports for SIGPIPE. */
+export const CLOSED_OUTPUT_EXIT = 141;
+
+/**
+ * The process's own streams. Text goes out with control characters escaped. A reader that goes
+ * away (`statecraft sessions list | head -1`) ends the command at once and silently.
+ */
 export function processIO(): CliIO {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") process.exit(CLOSED_OUTPUT_EXIT);
+      throw err;
+    });
   return {
     cwd: process.cwd(),
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: (t) => process.stdout.write(printable(t)),
+    stderr: (t) => process.stderr.write(printable(t)),
     env: process.env,
   };
 }

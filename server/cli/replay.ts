@@ -83,7 +83,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
   checkApprove(values.approve);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const logFile = resolveSession(positionals[0], workspace, io.cwd);
-  const events = loadSession(logFile, io);
+  const events = loadSession(logFile, io, true);
   try {
     const start = sessionStart(events);
     const source = sessionSource(start, workspace, io.cwd, values.file);
