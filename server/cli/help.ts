@@ -139,7 +139,7 @@ options:
   --data DIR            the embedded database's folder (default .statecraft/runtime)
   --database-url URL    a PostgreSQL server instead of the embedded database
   --auth FILE           a JSON object {"token": "actor id", ...}: bearer tokens required
-  --max-body-bytes N    the largest request body accepted (default 1048576)
+  --max-body-bytes N    the largest request body accepted, in bytes (default 4194304)
 
 example:
   statecraft serve --port 8080 --auth tokens.json

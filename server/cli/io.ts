@@ -1,6 +1,10 @@
 // What a CLI command needs from the outside world, injectable so that tests
 // and benchmarks run commands in-process.
 
+import { printable } from "../language/encoding";
+
+export { printable };
+
 export interface CliIO {
   cwd: string;
   stdout: (text: string) => void;
@@ -10,20 +14,6 @@ export interface CliIO {
 
 /** A mistake the user can fix: printed as one line, exit code 2, never a stack trace. */
 export class UsageError extends Error {}
-
-/**
- * Control characters shown as escapes (`\x1B`, `\u009B`): text that quotes a file or an
- * argument never moves the cursor, changes colours or rings the terminal. Line breaks and
- * tabs are left alone unless `all` (one-line messages quoting user input).
- */
-export function printable(text: string, all = false): string {
-  return text.replace(all ? /[\x00-\x1f\x7f-\x9f]/g : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
-    const code = c.charCodeAt(0);
-    if (all && c === "\n") return "\\n";
-    if (all && c === "\t") return "\\t";
-    return code < 0x80 ? `\\x${code.toString(16).toUpperCase().padStart(2, "0")}` : `\\u00${code.toString(16).toUpperCase()}`;
-  });
-}
 
 /** Exit code of a command whose output was cut (`| head`): what a shell reports for SIGPIPE. */
 export const CLOSED_OUTPUT_EXIT = 141;

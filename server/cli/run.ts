@@ -44,7 +44,9 @@ export function reportRunError(err: RunError, io: CliIO, command: string): numbe
   if (err.program)
     for (const d of err.diagnostics) io.stderr(formatDiagnostic(locate(err.program, d, io.cwd)) + "\n");
   io.stderr(`statecraft ${command}: ${err.message}\n`);
-  return 1;
+  // Errors in the spec are problems found (1), as with check; a file that cannot be read, a missing
+  // or unknown --agent or --backend are usage or input errors (2).
+  return err.diagnostics.length ? 1 : 2;
 }
 
 export interface DriveOptions {

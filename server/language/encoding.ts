@@ -58,3 +58,17 @@ export function invalidEncodingMessage(invalid: NonNullable<DecodedText["invalid
   const hex = invalid.value.toString(16).toUpperCase().padStart(2, "0");
   return `the file is not valid UTF-8: byte 0x${hex} at byte offset ${invalid.byte} is not part of a UTF-8 character; save the file as UTF-8`;
 }
+
+/**
+ * Control characters shown as escapes (`\x1B`, `\u009B`): text that quotes a file or an
+ * argument never moves the cursor, changes colours or rings the terminal. Line breaks and
+ * tabs are left alone unless `all` (one-line messages quoting user input).
+ */
+export function printable(text: string, all = false): string {
+  return text.replace(all ? /[\x00-\x1f\x7f-\x9f]/g : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (all && c === "\n") return "\\n";
+    if (all && c === "\t") return "\\t";
+    return code < 0x80 ? `\\x${code.toString(16).toUpperCase().padStart(2, "0")}` : `\\u00${code.toString(16).toUpperCase()}`;
+  });
+}
