@@ -27,7 +27,10 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
   const [sub = "list", id] = positionals;
   if (sub === "list") {
     // A log that cannot be used is a warning naming its file and line; the other sessions are listed.
-    const rows = listSessionFiles(workspace).map((f) => ({ file: f, ...summary(loadSession(f, io)) }));
+    // A log without a usable session.start has nothing to list (its warning said why).
+    const rows = listSessionFiles(workspace)
+      .map((f) => ({ file: f, ...summary(loadSession(f, io)) }))
+      .filter((r) => r.start);
     if (values.format === "json") {
       io.stdout(
         JSON.stringify(

@@ -204,6 +204,7 @@ function lockDataDir(dataDir: string): () => void {
 function dataFolder(dataDir: string): void {
   const fail = (why: string) =>
     new StoreError(`cannot use ${dataDir} for the embedded database: ${why}; pass --data with another folder`);
+  if (fs.existsSync(dataDir) && !fs.statSync(dataDir).isDirectory()) throw fail("it is a file, not a folder");
   try {
     fs.mkdirSync(dataDir, { recursive: true });
   } catch (err) {
@@ -214,7 +215,6 @@ function dataFolder(dataDir: string): void {
         : `it cannot be created (${code ?? (err as Error).message})`,
     );
   }
-  if (!fs.statSync(dataDir).isDirectory()) throw fail("it is a file, not a folder");
   try {
     fs.accessSync(dataDir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (err) {
