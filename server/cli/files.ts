@@ -46,7 +46,10 @@ export function loadBatch(
   const unreadable: { file: string; message: string }[] = [];
   for (const f of files)
     if (!program.load(f))
-      unreadable.push({ file: f, message: `${displayPath(f, cwd)}: ${fileError("cannot read the file", readFailure(f))}` });
+      unreadable.push({
+        file: f,
+        message: `${displayPath(f, cwd)}: ${fileError("cannot read the file", readFailure(f))}`,
+      });
   return { program, unreadable };
 }
 

@@ -61,7 +61,9 @@ export function fmtCommand(argv: string[], io: CliIO): number {
     }
   }
   if (values.check && unformatted)
-    io.stderr(`${plural(unformatted, "file")} ${unformatted === 1 ? "needs" : "need"} formatting: run statecraft fmt\n`);
+    io.stderr(
+      `${plural(unformatted, "file")} ${unformatted === 1 ? "needs" : "need"} formatting: run statecraft fmt\n`,
+    );
   if (failed) io.stderr(`${plural(failed, "file")} not formatted\n`);
   return failed > 0 ? 2 : values.check && unformatted > 0 ? 1 : 0;
 }

@@ -40,7 +40,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   if (!name || name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? rest[0] : undefined;
     if (topic && !COMMAND_HELP[topic]) {
-      io.stderr(`statecraft help: unknown command '${printable(topic, true)}'; commands: ${Object.keys(COMMANDS).join(", ")}\n`);
+      io.stderr(
+        `statecraft help: unknown command '${printable(topic, true)}'; commands: ${Object.keys(COMMANDS).join(", ")}\n`,
+      );
       return 2;
     }
     io.stdout(topic ? COMMAND_HELP[topic] : HELP);

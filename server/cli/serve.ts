@@ -70,7 +70,9 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     throw new UsageError(`--port must be a port number from 0 to 65535, not '${values.port}'`);
   const maxBodyBytes = values["max-body-bytes"] === undefined ? undefined : Number(values["max-body-bytes"]);
   if (maxBodyBytes !== undefined && (!/^\d+$/.test(values["max-body-bytes"]!) || maxBodyBytes < 1))
-    throw new UsageError(`--max-body-bytes must be a whole number of bytes, 1 or more, not '${values["max-body-bytes"]}'`);
+    throw new UsageError(
+      `--max-body-bytes must be a whole number of bytes, 1 or more, not '${values["max-body-bytes"]}'`,
+    );
   const tokens = values.auth ? readAuthFile(path.resolve(io.cwd, values.auth)) : undefined;
   const host = values.host ?? "127.0.0.1";
   // The port first: a port in use must not leave a new database behind.

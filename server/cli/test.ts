@@ -104,7 +104,9 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
       fs.mkdirSync(path.dirname(report), { recursive: true });
       fs.writeFileSync(report, junitXml(results, io.cwd));
     } catch (err) {
-      io.stderr(`statecraft test: ${fileError(`cannot write the JUnit report ${displayPath(report, io.cwd)}`, err)}\n`);
+      io.stderr(
+        `statecraft test: ${fileError(`cannot write the JUnit report ${displayPath(report, io.cwd)}`, err)}\n`,
+      );
       reportFailed = true;
     }
   }

@@ -50,7 +50,10 @@ export function decodeUtf8(bytes: Uint8Array): DecodedText {
   if (!text.includes("\uFFFD")) return { text };
   const byte = firstInvalidUtf8(bytes);
   if (byte < 0) return { text };
-  return { text, invalid: { byte, offset: decoder.decode(bytes.subarray(0, byte)).length, value: bytes[byte] } };
+  return {
+    text,
+    invalid: { byte, offset: decoder.decode(bytes.subarray(0, byte)).length, value: bytes[byte] },
+  };
 }
 
 /** One line for a file that is not UTF-8: where the first bad byte is. */
@@ -69,6 +72,8 @@ export function printable(text: string, all = false): string {
     const code = c.charCodeAt(0);
     if (all && c === "\n") return "\\n";
     if (all && c === "\t") return "\\t";
-    return code < 0x80 ? `\\x${code.toString(16).toUpperCase().padStart(2, "0")}` : `\\u00${code.toString(16).toUpperCase()}`;
+    return code < 0x80
+      ? `\\x${code.toString(16).toUpperCase().padStart(2, "0")}`
+      : `\\u00${code.toString(16).toUpperCase()}`;
   });
 }

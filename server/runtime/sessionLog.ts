@@ -95,7 +95,13 @@ const REQUIRED: Partial<Record<SessionEvent["type"], Record<string, FieldType>>>
   "turn.start": { turn: "number", agent: "string", input: "string" },
   "context.snapshot": { turn: "number", messages: "array", tools: "array", tokens: "object" },
   "model.request": { turn: "number", bytes: "number" },
-  "model.response": { turn: "number", text: "string", toolCalls: "array", usage: "object", latencyMs: "number" },
+  "model.response": {
+    turn: "number",
+    text: "string",
+    toolCalls: "array",
+    usage: "object",
+    latencyMs: "number",
+  },
   "tool.call": { turn: "number", callId: "string", tool: "string" },
   "policy.decision": { turn: "number", callId: "string", tool: "string", decision: "string" },
   approval: { turn: "number", callId: "string", tool: "string", approved: "boolean", by: "string" },
@@ -120,7 +126,7 @@ function typeOf(v: unknown): FieldType | "null" | "undefined" | "other" {
 export function eventProblem(value: unknown): string | undefined {
   if (typeOf(value) !== "object") return `not an event (a JSON ${typeOf(value)}, not an object)`;
   const e = value as Record<string, unknown>;
-  if (typeof e.type !== "string") return "not an event (no \"type\")";
+  if (typeof e.type !== "string") return 'not an event (no "type")';
   const required = REQUIRED[e.type as SessionEvent["type"]] ?? {};
   const missing = Object.entries(required).filter(([k, t]) => typeOf(e[k]) !== t);
   if (e.type === "session.start" && !missing.length) {

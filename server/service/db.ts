@@ -203,7 +203,9 @@ function lockDataDir(dataDir: string): () => void {
 /** The embedded database's folder, made if missing; a file there, or a folder this process cannot write, is a StoreError naming it. */
 function dataFolder(dataDir: string): void {
   const fail = (why: string) =>
-    new StoreError(`cannot use ${dataDir} for the embedded database: ${why}; pass --data with another folder`);
+    new StoreError(
+      `cannot use ${dataDir} for the embedded database: ${why}; pass --data with another folder`,
+    );
   if (fs.existsSync(dataDir) && !fs.statSync(dataDir).isDirectory()) throw fail("it is a file, not a folder");
   try {
     fs.mkdirSync(dataDir, { recursive: true });

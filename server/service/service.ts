@@ -109,7 +109,9 @@ function intParam(value: unknown, name: string, min = 0, max?: number): number |
   if (typeof n !== "number" || !Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
     const range = max !== undefined ? `from ${min} to ${max}` : `of ${min} or more`;
     const given = typeof value === "string" ? value : JSON.stringify(value);
-    throw badRequest(`'${name}' must be an integer ${range}, not ${JSON.stringify(printable(given ?? "", true).slice(0, 40))}`);
+    throw badRequest(
+      `'${name}' must be an integer ${range}, not ${JSON.stringify(printable(given ?? "", true).slice(0, 40))}`,
+    );
   }
   return n;
 }

@@ -48,10 +48,14 @@ function bin(args: string[], cwd: string, options: SpawnSyncOptions = {}) {
 /** The shell pipeline `statecraft ARGS | READER`, and the CLI's own exit status. */
 function piped(args: string[], reader: string, cwd: string) {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" ");
-  const r = spawnSync("bash", ["-c", `${quoted} | ${reader} > /dev/null; echo "status \${PIPESTATUS[0]}" >&2`], {
-    cwd,
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "bash",
+    ["-c", `${quoted} | ${reader} > /dev/null; echo "status \${PIPESTATUS[0]}" >&2`],
+    {
+      cwd,
+      encoding: "utf8",
+    },
+  );
   return String(r.stderr);
 }
 
@@ -119,7 +123,10 @@ describe("a batch of files, some unreadable or read-only", () => {
   });
 
   it("check: one line for the unreadable file, the others checked, exit 2", () => {
-    const dir = tempDir({ "a.agent": AGENT, "b.agent": `agent b {\n  instructions: "hi"\n  temperature: 3\n}\n` });
+    const dir = tempDir({
+      "a.agent": AGENT,
+      "b.agent": `agent b {\n  instructions: "hi"\n  temperature: 3\n}\n`,
+    });
     fs.chmodSync(path.join(dir, "a.agent"), 0o000);
     const r = bin(["check", "."], dir, asUser);
     assert.equal(r.code, 2, r.err);
@@ -132,7 +139,9 @@ describe("a batch of files, some unreadable or read-only", () => {
   });
 
   it("test --junit to a place it cannot write: one line, exit 2, the results still printed", async () => {
-    const dir = tempDir({ "t.agent": `${AGENT}test "t" {\n  agent: a\n  model replies "ok"\n  send "hi"\n}\n` });
+    const dir = tempDir({
+      "t.agent": `${AGENT}test "t" {\n  agent: a\n  model replies "ok"\n  send "hi"\n}\n`,
+    });
     fs.writeFileSync(path.join(dir, "reports"), "a file, not a folder");
     const r = await run(["test", "t.agent", "--junit", "reports/junit.xml"], dir);
     assert.equal(r.code, 2, r.err);
@@ -169,7 +178,10 @@ describe("malformed session logs", () => {
     const lines = fs.readFileSync(path.join(sessions, goodFile), "utf8").trimEnd().split("\n");
     const start = JSON.parse(lines[0]) as Record<string, unknown>;
     delete start.definition;
-    fs.writeFileSync(path.join(sessions, "bad-null.jsonl"), [lines[0], "null", ...lines.slice(1)].join("\n") + "\n");
+    fs.writeFileSync(
+      path.join(sessions, "bad-null.jsonl"),
+      [lines[0], "null", ...lines.slice(1)].join("\n") + "\n",
+    );
     fs.writeFileSync(path.join(sessions, "bad-array.jsonl"), "[1,2]\n");
     fs.writeFileSync(
       path.join(sessions, "bad-start.jsonl"),
@@ -215,9 +227,9 @@ describe("malformed session logs", () => {
     const count = () => fs.readdirSync(path.join(dir, ".statecraft", "sessions")).length;
     const before = count();
     for (const [log, line] of [
-      ["bad-null", 'bad-null.jsonl: line 2 is not an event: the session cannot be rebuilt from this log'],
-      ["bad-start", 'bad-start.jsonl: line 1 is not an event: the session cannot be rebuilt from this log'],
-      ["bad-array", 'bad-array.jsonl: line 1 is not an event: the session cannot be rebuilt from this log'],
+      ["bad-null", "bad-null.jsonl: line 2 is not an event: the session cannot be rebuilt from this log"],
+      ["bad-start", "bad-start.jsonl: line 1 is not an event: the session cannot be rebuilt from this log"],
+      ["bad-array", "bad-array.jsonl: line 1 is not an event: the session cannot be rebuilt from this log"],
     ]) {
       for (const args of [
         ["replay", log],
@@ -321,10 +333,14 @@ describe("statecraft serve: start-up", () => {
       assert.equal(r.code, 2, bad);
       assert.match(r.err, /^statecraft serve: --max-body-bytes must be a whole number of bytes, 1 or more/);
     }
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--max-body-bytes", "100", "--data", "db"], {
-      cwd: dir,
-      env: { ...process.env, STATECRAFT_TOKEN: "t" },
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--port", "0", "--max-body-bytes", "100", "--data", "db"],
+      {
+        cwd: dir,
+        env: { ...process.env, STATECRAFT_TOKEN: "t" },
+      },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -360,7 +376,10 @@ describe("internal errors (exit 3)", () => {
     let err = "";
     const code = reportInternalError(new TypeError("boom\x1b[2J"), (t) => (err += t), ["check", "x"]);
     assert.equal(code, 3);
-    const m = /^statecraft: internal error \(a bug in statecraft, not in your input\): boom\\x1B\[2J; details in (\S+)\n$/.exec(err);
+    const m =
+      /^statecraft: internal error \(a bug in statecraft, not in your input\): boom\\x1B\[2J; details in (\S+)\n$/.exec(
+        err,
+      );
     assert.ok(m, err);
     const log = fs.readFileSync(m[1], "utf8");
     fs.rmSync(m[1]);
@@ -379,7 +398,10 @@ describe("exit codes: usage and input errors are 2 for every command", () => {
   const cases: [string, string[]][] = [
     ["run: a missing file", ["run", "missing.agent", "--input", "hi"]],
     ["run: --agent missing with several agents", ["run", "main.agent", "--input", "hi"]],
-    ["run: an unknown backend", ["run", "main.agent", "--agent", "support", "--backend", "nope", "--input", "x"]],
+    [
+      "run: an unknown backend",
+      ["run", "main.agent", "--agent", "support", "--backend", "nope", "--input", "x"],
+    ],
     ["run: an unknown option", ["run", "main.agent", "--nope"]],
     ["compile: a missing file", ["compile", "missing.agent"]],
     ["check: a missing path", ["check", "missing.agent"]],

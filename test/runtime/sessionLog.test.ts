@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { modelFromText } from "../../client/src/sessions/model";
 import { LocalBackend } from "../../server/backends/local";
 import type { SessionEvent } from "../../server/runtime/events";
 import { FileMemoryStore } from "../../server/runtime/memoryStore";
@@ -202,7 +203,10 @@ describe("session log: parseLog", () => {
     const es = await events();
     const { definition: _d, ...start } = es[0] as SessionEvent & { definition: unknown };
     const turnStart = { ...es[1], input: 42 };
-    const read = parseLog([start, turnStart, ...es.slice(2)].map((e) => JSON.stringify(e)).join("\n"), "s1.jsonl");
+    const read = parseLog(
+      [start, turnStart, ...es.slice(2)].map((e) => JSON.stringify(e)).join("\n"),
+      "s1.jsonl",
+    );
     assert.deepEqual(read.events, es.slice(2));
     assert.deepEqual(read.warnings, [
       's1.jsonl:1: a session.start event without "definition" (an object); the line was skipped',
@@ -210,10 +214,29 @@ describe("session log: parseLog", () => {
     ]);
   });
 
+  it("the Session Explorer's reader skips what would crash it too: null, an array, a start without a backend", async () => {
+    const es = await events();
+    const { backend: _b, ...start } = es[0] as SessionEvent & { backend: unknown };
+    const text = ["null", "[1,2]", JSON.stringify(start), ...es.slice(1).map((e) => JSON.stringify(e))].join(
+      "\n",
+    );
+    const model = modelFromText("s1", text + "\n");
+    assert.equal(model.start, undefined);
+    assert.deepEqual(model.warnings, [
+      "s1.jsonl:1: not a session event (no type and seq); the line was skipped",
+      "s1.jsonl:2: not a session event (no type and seq); the line was skipped",
+      "s1.jsonl:3: a session.start without its agent or backend; the line was skipped",
+    ]);
+    assert.equal(model.events.length, es.length - 1);
+  });
+
   it("readLog names the file in its warnings", () => {
     const dir = tempDir();
     const file = path.join(dir, "x.jsonl");
-    fs.writeFileSync(file, '{"seq":1,"ts":"2025-01-01T00:00:00.000Z","type":"session.end","status":"ok"}\n{"seq":2');
+    fs.writeFileSync(
+      file,
+      '{"seq":1,"ts":"2025-01-01T00:00:00.000Z","type":"session.end","status":"ok"}\n{"seq":2',
+    );
     const read = readLog(file);
     assert.equal(read.events.length, 1);
     assert.match(read.warnings[0], /^x\.jsonl: the last line is incomplete/);
