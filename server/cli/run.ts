@@ -14,7 +14,7 @@ import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepare";
-import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
+import { newSessionId, SessionLogError, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
 import { driveRemote } from "./remote";
 import { displayPath } from "./files";
@@ -320,6 +320,10 @@ export function checkApprove(approve: string | undefined): void {
 /** Spec errors and backend failures end a command with a clear message; bugs keep their stack. */
 export function handleRunFailure(err: unknown, io: CliIO, command: string): number {
   if (err instanceof RunError) return reportRunError(err, io, command);
+  if (err instanceof SessionLogError) {
+    io.stderr(`statecraft ${command}: ${err.message}\n`);
+    return 2;
+  }
   if (err instanceof BackendError) {
     io.stderr(`statecraft ${command}: ${err.message}\n`);
     return 1;

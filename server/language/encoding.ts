@@ -68,7 +68,8 @@ export function invalidEncodingMessage(invalid: NonNullable<DecodedText["invalid
  * tabs are left alone unless `all` (one-line messages quoting user input).
  */
 export function printable(text: string, all = false): string {
-  return text.replace(all ? /[\x00-\x1f\x7f-\x9f]/g : /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+  // \p{Cc}: U+0000..U+001F, U+007F..U+009F.
+  return text.replace(all ? /\p{Cc}/gu : /(?![\n\t])\p{Cc}/gu, (c) => {
     const code = c.charCodeAt(0);
     if (all && c === "\n") return "\\n";
     if (all && c === "\t") return "\\t";

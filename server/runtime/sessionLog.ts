@@ -23,6 +23,9 @@ export interface EventSink {
   append(event: NewEvent): SessionEvent;
 }
 
+/** The session log cannot be written where the workspace says: the run does not start. */
+export class SessionLogError extends Error {}
+
 export class SessionLogWriter implements EventSink {
   private seq = 0;
   private readonly fd: number;
@@ -33,8 +36,15 @@ export class SessionLogWriter implements EventSink {
     private readonly listener?: (e: SessionEvent) => void,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.fd = fs.openSync(file, "a");
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      this.fd = fs.openSync(file, "a");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SessionLogError(
+        `cannot write the session log ${file} (${code ?? (err as Error).message}): run from a folder you can write to, or pass --workspace DIR`,
+      );
+    }
   }
 
   append(event: NewEvent): SessionEvent {

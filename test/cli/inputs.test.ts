@@ -151,6 +151,34 @@ describe("a batch of files, some unreadable or read-only", () => {
   });
 });
 
+describe("a workspace where the session log cannot be written", () => {
+  it("run: one line naming the log, exit 2, no stack", async () => {
+    const dir = tempDir();
+    fs.cpSync(EXAMPLE, dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "not-a-folder"), "");
+    const r = await run(
+      [
+        "run",
+        "main.agent",
+        "--agent",
+        "support",
+        "--script",
+        "demo.script.json",
+        "--workspace",
+        "not-a-folder",
+        "--input",
+        "hi",
+      ],
+      dir,
+    );
+    assert.equal(r.code, 2, r.err);
+    assert.match(
+      r.err,
+      /^statecraft run: cannot write the session log \S+not-a-folder\/\.statecraft\/sessions\/\S+\.jsonl \(ENOTDIR\): run from a folder you can write to, or pass --workspace DIR\n$/,
+    );
+  });
+});
+
 describe("malformed session logs", () => {
   /** A workspace with one good recorded session and three bad logs. */
   async function workspace() {
@@ -476,6 +504,6 @@ describe("messages", () => {
     const missing = bin(["check", "a\x1b[2Jb.agent"], dir);
     assert.equal(missing.code, 2);
     for (const text of [r.out, r.err, unknown.err, missing.err])
-      assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, JSON.stringify(text));
+      assert.doesNotMatch(text, /(?![\n\t])\p{Cc}/u, JSON.stringify(text));
   });
 });
