@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { SessionEvent } from "../runtime/events";
 import { turnFigures } from "../runtime/replay";
-import { displayPath } from "./files";
+import { displayPath, plural } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { listSessionFiles, loadSession, resolveSession } from "./sessionFiles";
 
@@ -104,7 +104,7 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
         if (e.type === "handoff") io.stdout(`  handoff: ${e.from} -> ${e.to}\n`);
       }
       io.stdout(
-        `  reply: ${t.reply}\n  ${t.tokens} tokens, ${t.bytes} bytes sent, model ${Math.round(t.latencyMs)} ms\n`,
+        `  reply: ${t.reply}\n  ${plural(t.tokens, "token")}, ${plural(t.bytes, "byte")} sent, model ${Math.round(t.latencyMs)} ms\n`,
       );
     }
     return 0;
