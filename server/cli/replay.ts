@@ -22,7 +22,7 @@ import {
   startState,
 } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
-import { displayPath } from "./files";
+import { displayPath, plural } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { driveRemote } from "./remote";
 import { checkApprove, driveSession, handleRunFailure } from "./run";
@@ -83,7 +83,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
   checkApprove(values.approve);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const logFile = resolveSession(positionals[0], workspace, io.cwd);
-  const events = loadSession(logFile, io);
+  const events = loadSession(logFile, io, true);
   try {
     const start = sessionStart(events);
     const source = sessionSource(start, workspace, io.cwd, values.file);
@@ -104,7 +104,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
         r.recordedHash === r.currentHash ? "definition unchanged" : "definition changed since the recording";
       if (r.matched) {
         io.stdout(
-          `exact replay of ${start.sessionId}: ${r.requests} model request${r.requests === 1 ? "" : "s"} in ${r.turns} turn${r.turns === 1 ? "" : "s"} match the recording (${defNote})\n`,
+          `exact replay of ${start.sessionId}: ${plural(r.requests, "model request")} in ${plural(r.turns, "turn")} ${r.requests === 1 ? "matches" : "match"} the recording (${defNote})\n`,
         );
         return 0;
       }

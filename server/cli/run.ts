@@ -14,7 +14,7 @@ import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepare";
-import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
+import { newSessionId, SessionLogError, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
 import { activityPrinter, conversation } from "./conversation";
 import { driveRemote } from "./remote";
@@ -26,7 +26,9 @@ export function reportRunError(err: RunError, io: CliIO, command: string): numbe
   if (err.program)
     for (const d of err.diagnostics) io.stderr(formatDiagnostic(locate(err.program, d, io.cwd)) + "\n");
   io.stderr(`statecraft ${command}: ${err.message}\n`);
-  return 1;
+  // Errors in the spec are problems found (1), as with check; a file that cannot be read, a missing
+  // or unknown --agent or --backend are usage or input errors (2).
+  return err.diagnostics.length ? 1 : 2;
 }
 
 export interface DriveOptions {
@@ -242,6 +244,10 @@ export function checkApprove(approve: string | undefined): void {
 /** Spec errors and backend failures end a command with a clear message; bugs keep their stack. */
 export function handleRunFailure(err: unknown, io: CliIO, command: string): number {
   if (err instanceof RunError) return reportRunError(err, io, command);
+  if (err instanceof SessionLogError) {
+    io.stderr(`statecraft ${command}: ${err.message}\n`);
+    return 2;
+  }
   if (err instanceof BackendError) {
     io.stderr(`statecraft ${command}: ${err.message}\n`);
     return 1;
