@@ -1,7 +1,7 @@
 // The built-in model catalog's figures: context windows, output limits and tokenizers of the
 // models each provider lists. The provider table (providers.ts) says which list a provider
 // uses; catalog.ts looks models up in them.
-import type { Provider } from "./providers";
+import type { Provider } from "../protocol/definition";
 
 export interface ModelInfo {
   id: string;

@@ -16,9 +16,8 @@ import { blocks, fields, props, toolParameters } from "../compile";
 import { lookup, symbolsOfKind, type Symbol } from "../program";
 import { countTokensForModel } from "../tokenCount";
 import { checkModelId } from "./backendRules";
-import type { Checker } from "./checker";
+import type { Checker, DeclarationCheck } from "./checker";
 import { checkCondition } from "./policyConditions";
-import type { DeclarationCheck } from "./rules";
 import { checkTemplates } from "./templates";
 import { stringOf, wordOf } from "./values";
 

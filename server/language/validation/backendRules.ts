@@ -6,8 +6,7 @@ import type { Declaration, Property, Span } from "../ast";
 import { lookupModel, nearestModel } from "../catalog";
 import { props } from "../compile";
 import { orList, providerRow, providersOfKind } from "../providers";
-import type { Checker } from "./checker";
-import type { DeclarationCheck } from "./rules";
+import type { Checker, DeclarationCheck } from "./checker";
 import { wordOf } from "./values";
 
 /** The provider runs under the backend's kind. */

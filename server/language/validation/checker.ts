@@ -117,3 +117,6 @@ export class Checker {
     return undefined;
   }
 }
+
+/** A rule of one declaration kind; `owner` is the span its declaration-level diagnostics go on. */
+export type DeclarationCheck = (c: Checker, decl: Declaration, owner: Span, label: string) => void;

@@ -8,13 +8,10 @@ import type { Declaration, DeclarationKind, Span } from "../ast";
 import { blocks, fields, props } from "../compile";
 import { AGENT_CHECKS } from "./agentRules";
 import { BACKEND_CHECKS } from "./backendRules";
-import type { Checker } from "./checker";
+import type { Checker, DeclarationCheck } from "./checker";
 import { checkFieldsBlock } from "./fieldTypes";
 import { checkTemplates } from "./templates";
 import { checkTest } from "./testRules";
-
-/** A rule of one declaration kind; `owner` is the span its declaration-level diagnostics go on. */
-export type DeclarationCheck = (c: Checker, decl: Declaration, owner: Span, label: string) => void;
 
 /** A type declares at least one field (its fields are checked here: a type's body has no schema). */
 function checkTypeFields(c: Checker, decl: Declaration, owner: Span, label: string): void {
