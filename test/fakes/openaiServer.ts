@@ -57,8 +57,12 @@ export type FakeReply =
   | { kind: "context_length" }
   /** Streams `text` but stops after `afterEvents` SSE events: `destroy` drops the socket, `end` ends cleanly without the terminal event. */
   | ({ kind: "cut"; text: string; afterEvents: number; how?: "destroy" | "end" } & Timing)
-  /** An error inside an otherwise good stream (chat: data {error}; responses: response.failed). */
-  | { kind: "stream_error"; message: string; code?: string }
+  /**
+   * An error inside an otherwise good stream, as the real APIs send one: chat, a `data: {"error": {...}}`
+   * chunk; responses, an `error` event carrying `error: {type, code, message}` and then `response.failed`
+   * (`only: "failed"`: the `response.failed` event alone).
+   */
+  | { kind: "stream_error"; message: string; code?: string; type?: string; only?: "failed" }
   /** Headers sent, then nothing: the client's stream timeout has to fire. */
   | { kind: "stall" };
 
@@ -420,7 +424,12 @@ export class FakeOpenAIServer {
     if (reply.kind === "stream_error") {
       events.push(
         JSON.stringify({
-          error: { message: reply.message, type: "server_error", param: null, code: reply.code ?? null },
+          error: {
+            message: reply.message,
+            type: reply.type ?? "server_error",
+            param: null,
+            code: reply.code ?? null,
+          },
         }),
       );
     } else {
@@ -547,6 +556,15 @@ export class FakeOpenAIServer {
     ev("response.created", { response: response("in_progress", [], null) });
     ev("response.in_progress", { response: response("in_progress", [], null) });
     if (reply.kind === "stream_error") {
+      if (reply.only !== "failed")
+        ev("error", {
+          error: {
+            type: reply.type ?? reply.code ?? "server_error",
+            code: reply.code ?? "server_error",
+            message: reply.message,
+            param: null,
+          },
+        });
       ev("response.failed", {
         response: {
           ...response("failed", [], null),
