@@ -489,9 +489,14 @@ export class BedrockBackend implements ModelBackend {
             `(tools, temperature, message format) on Bedrock, or use another model`,
         );
       }
+      case "ServiceQuotaExceededException":
+        return new BackendError(
+          "rate_limit",
+          `the account's Bedrock quota for ${modelId} in ${region} is used up${aws}: ask for a higher quota ` +
+            `(Service Quotas, Amazon Bedrock), or use another region or model`,
+        );
       case "ThrottlingException":
       case "ModelNotReadyException":
-      case "ServiceQuotaExceededException":
         return new BackendError(
           "rate_limit",
           `Bedrock throttled the requests to ${modelId} in ${region}${tries}${aws}: wait and try again, run fewer sessions ` +

@@ -391,6 +391,12 @@ describe("bedrock backend: errors", () => {
       [new RegExp(`model ${MODEL.replace(/\./g, "\\.")} was not found`), /list-foundation-models/],
     ],
     [
+      "ServiceQuotaExceededException is rate_limit with quota advice, not 'wait'",
+      { error: "serviceQuotaExceededException" },
+      "rate_limit",
+      [/quota for .* is used up/, /Service Quotas/, /exceeds the service quota/],
+    ],
+    [
       "ServiceUnavailableException is server",
       { error: "serviceUnavailableException" },
       "server",
@@ -464,6 +470,15 @@ describe("bedrock backend: errors", () => {
   it("a throttlingException frame mid-stream is rate_limit", async () => {
     fake.script({ text: "Partial", streamError: "throttlingException" });
     await fails(backend().complete({ messages: hello, tools: [] }), "rate_limit", /throttled/);
+  });
+
+  it("a validationException frame mid-stream is classified by its name, as before the stream (context_length)", async () => {
+    fake.script({
+      text: "Partial",
+      streamError: "validationException",
+      message: "Input is too long for requested model.",
+    });
+    await fails(backend().complete({ messages: hello, tools: [] }), "context_length", /longer than model/);
   });
 
   it("a connection reset mid-stream is stream_cut", async () => {

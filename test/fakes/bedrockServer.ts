@@ -35,6 +35,7 @@ export type FakeBedrockError =
   | "internalServerException"
   | "modelTimeoutException"
   | "modelNotReadyException"
+  | "serviceQuotaExceededException"
   | "unrecognizedClientException"
   | "expiredTokenException";
 
@@ -86,6 +87,12 @@ const ERRORS: Record<FakeBedrockError, { status: number; type: string; message: 
     status: 429,
     type: "ModelNotReadyException",
     message: "Model is not ready to serve inference requests.",
+  },
+  serviceQuotaExceededException: {
+    status: 400,
+    type: "ServiceQuotaExceededException",
+    message:
+      "Your request exceeds the service quota for your account. You can view your quotas at https://console.aws.amazon.com/servicequotas/home.",
   },
   unrecognizedClientException: {
     status: 403,
