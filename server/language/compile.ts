@@ -69,6 +69,8 @@ export interface CompiledTool {
   run: RunIR | null;
   requires: string[];
   timeoutMs?: number;
+  /** A command tool's own environment variables (`env { }`): literals, or `{ env: "NAME" }` read at run time. */
+  env?: Record<string, string | { env: string }>;
   source: SourceRef;
 }
 
@@ -485,13 +487,7 @@ export function compileAgent(
     if (!sym || Object.hasOwn(def.mcpServers, name)) return;
     const p = props(sym.decl.body);
     const cmd = p.get("command")?.value;
-    const env: Record<string, string | { env: string }> = {};
-    for (const m of blocks(sym.decl.body).get("env")?.body.members ?? []) {
-      if (m.type !== "Property") continue;
-      const v = m.value;
-      if (v.type === "Call" && v.callee.name === "env") put(env, m.name.name, { env: str(v.args[0]) ?? "" });
-      else if (v.type === "String") put(env, m.name.name, v.value);
-    }
+    const env = envBlock(sym.decl.body);
     const cwd = rel(path.dirname(sym.path));
     put(def.mcpServers, name, {
       name,
@@ -546,6 +542,7 @@ export function compileAgent(
       outputSchema = builder.rootType(typeExpr);
     }
     const run = callToSource(p.get("run")?.value, sym.path);
+    const env = envBlock(sym.decl.body);
     put(def.tools, name, {
       name,
       description: str(p.get("description")?.value) ?? "",
@@ -554,6 +551,8 @@ export function compileAgent(
       run: run && run.kind !== "file" && run.kind !== "text" ? run : null,
       requires: strList(p.get("requires")?.value),
       timeoutMs: num(p.get("timeout_ms")?.value),
+      // Only when declared: definitions without it keep their hash.
+      ...(Object.keys(env).length ? { env } : {}),
       source: sourceOf(sym.decl, sym.path),
     });
   };
@@ -658,6 +657,18 @@ export function compileAgent(
 
   addAgent(agentName);
   return { ...def, hash: definitionHash(def) };
+}
+
+/** An `env { NAME: "value" | env("X") }` block (mcp servers, command tools). */
+function envBlock(body: Block): Record<string, string | { env: string }> {
+  const env: Record<string, string | { env: string }> = {};
+  for (const m of blocks(body).get("env")?.body.members ?? []) {
+    if (m.type !== "Property") continue;
+    const v = m.value;
+    if (v.type === "Call" && v.callee.name === "env") put(env, m.name.name, { env: str(v.args[0]) ?? "" });
+    else if (v.type === "String") put(env, m.name.name, v.value);
+  }
+  return env;
 }
 
 export function compileBackend(decl: Declaration): CompiledBackend {

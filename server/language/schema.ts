@@ -170,6 +170,10 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       },
       requires: { type: strList, doc: "Identity scopes an agent needs to call this tool." },
       timeout_ms: { type: { t: "integer", min: 1 }, doc: "How long a call may take, in milliseconds." },
+      env: {
+        type: { t: "block", block: { props: {}, open: { t: "any" } } },
+        doc: 'Environment variables for a command tool: `NAME: "value"` or `NAME: env("VAR")`. The tool gets only these and PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, never the rest of the environment.',
+      },
     },
   },
   context: {
@@ -253,7 +257,7 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       url: { type: str, doc: "The server's streamable HTTP endpoint." },
       env: {
         type: { t: "block", block: { props: {}, open: { t: "any" } } },
-        doc: "Environment variables for a command server.",
+        doc: 'Environment variables for a command server: `NAME: "value"` or `NAME: env("VAR")`. The server gets only these and PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, never the rest of the environment.',
       },
     },
   },
