@@ -4,6 +4,7 @@
 // language server reuses for definition, references and rename).
 
 import * as path from "node:path";
+import { findCredential } from "./credentials";
 import {
   declarationName,
   referenceText,
@@ -187,6 +188,7 @@ class FileValidator {
     // Already an error: not also "unused" (references resolve to the first declaration).
     for (const dup of this.table.duplicates) this.implicitUses.push(dup.symbol.decl);
     for (const decl of pf.file.declarations) this.declaration(decl);
+    for (const decl of pf.file.declarations) this.credentials(decl);
     // What the parser could not read is reported once, as a syntax error: a declaration with one is
     // not also told that the property or step it broke is missing.
     const broken = pf.file.declarations.filter((d) =>
@@ -401,6 +403,7 @@ class FileValidator {
         return;
       case "secret":
         if (v.type === "String") {
+          this.secretReported.add(v);
           const envName = name === "api_key" ? this.suggestKeyEnv() : "SECRET";
           return void this.report(
             v,
@@ -449,6 +452,44 @@ class FileValidator {
 
   private inTest = false;
   private currentBackendProvider: string | undefined;
+  /** Strings already reported as `secret-literal` in a secret position (api_key). */
+  private readonly secretReported = new Set<StringLiteral>();
+
+  /**
+   * `secret-literal` for every credential-shaped string of a declaration, in any position. Where env(...)
+   * may stand instead (a value in `vars { }` or `env { }`), the fix moves it there.
+   */
+  private credentials(decl: Declaration): void {
+    const movable = new Map<StringLiteral, string>();
+    for (const block of ["vars", "env"]) {
+      for (const m of blocks(decl.body).get(block)?.body.members ?? [])
+        if (m.type === "Property" && m.value.type === "String")
+          movable.set(m.value, m.name.name.toUpperCase().replace(/[^A-Z0-9_]/g, "_"));
+    }
+    const visit = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(visit);
+      if (node === null || typeof node !== "object") return;
+      const n = node as { type?: unknown };
+      if (n.type === "String") {
+        const s = node as StringLiteral;
+        const shape = this.secretReported.has(s) ? undefined : findCredential(s.value);
+        if (!shape) return;
+        const envName = movable.get(s);
+        this.report(
+          s,
+          "secret-literal",
+          envName
+            ? `This is ${shape.what}: never write a secret into the file. Read it from the environment with env("${envName}").`
+            : `This string holds ${shape.what}: never write a secret into the file, where every copy and every run's log would carry it. ` +
+                `Read it from the environment with env("NAME") where a value is set (vars { }, a command tool's or mcp server's env { }).`,
+          envName ? this.replaceFix(`Use env("${envName}")`, `env("${envName}")`) : {},
+        );
+        return;
+      }
+      for (const v of Object.values(node)) if (v !== null && typeof v === "object") visit(v);
+    };
+    visit(decl.body);
+  }
 
   private suggestKeyEnv(): string {
     switch (this.currentBackendProvider) {
