@@ -58,6 +58,8 @@ export interface CompiledBackend {
   /** The environment variable holding the key: the key itself never enters the definition. */
   apiKeyEnv?: string;
   contextWindow?: number;
+  /** `reasoning { }`: present only when declared (definitions without it keep their hash). */
+  reasoning?: { effort?: "low" | "medium" | "high"; budgetTokens?: number };
   implicit?: boolean;
 }
 
@@ -686,6 +688,20 @@ export function compileBackend(decl: Declaration): CompiledBackend {
     region: str(p.get("region")?.value),
     apiKeyEnv: key && key.type === "Call" && key.callee.name === "env" ? str(key.args[0]) : undefined,
     contextWindow: num(p.get("context_window")?.value),
+    ...reasoningOf(blocks(decl.body).get("reasoning")?.body),
+  };
+}
+
+function reasoningOf(body: Block | undefined): Pick<CompiledBackend, "reasoning"> {
+  if (!body) return {};
+  const p = props(body);
+  const effort = word(p.get("effort")?.value);
+  const budget = num(p.get("budget_tokens")?.value);
+  return {
+    reasoning: {
+      ...(effort === "low" || effort === "medium" || effort === "high" ? { effort } : {}),
+      ...(budget !== undefined ? { budgetTokens: budget } : {}),
+    },
   };
 }
 

@@ -101,6 +101,21 @@ const identity: BlockSchema = {
   },
 };
 
+const reasoning: BlockSchema = {
+  props: {
+    effort: {
+      type: { t: "enum", values: ["low", "medium", "high"] },
+      doc: "OpenAI, Azure and compatible servers: how hard a reasoning model thinks before it answers (Responses `reasoning.effort`, chat `reasoning_effort`).",
+      snippet: "effort: ${1|low,medium,high|}",
+    },
+    budget_tokens: {
+      type: { t: "integer", min: 1024 },
+      doc: "Bedrock (Anthropic models): the tokens extended thinking may use, at least 1024 (`thinking.budget_tokens`).",
+      snippet: "budget_tokens: ${1:2048}",
+    },
+  },
+};
+
 const policy: BlockSchema = {
   props: {
     require_approval: {
@@ -147,6 +162,10 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       context_window: {
         type: { t: "integer", min: 1 },
         doc: "The model's context window in tokens; defaults from the built-in catalog.",
+      },
+      reasoning: {
+        type: { t: "block", block: reasoning },
+        doc: "For reasoning models: `reasoning { effort: low|medium|high }` (openai, azure, compatible) or `reasoning { budget_tokens: 2048 }` (bedrock). The reasoning summary is recorded in the session log, never shown as the reply.",
       },
     },
   },

@@ -804,6 +804,34 @@ class FileValidator {
       );
     const model = p.get("model");
     if (model && provider) this.model(model, provider, p.has("context_window"));
+    const reasoning = blocks(decl.body).get("reasoning");
+    if (reasoning && provider) this.reasoning(reasoning, provider);
+  }
+
+  /** Each provider takes its own reasoning setting: effort (OpenAI APIs) or a token budget (Bedrock). */
+  private reasoning(block: BlockMember, provider: string): void {
+    const takes: Record<string, string | undefined> = {
+      openai: "effort",
+      azure: "effort",
+      compatible: "effort",
+      bedrock: "budget_tokens",
+    };
+    const own = takes[provider];
+    if (!own) {
+      this.report(
+        block.name,
+        "backend-mismatch",
+        `The ${provider} backend does not reason: 'reasoning' is for openai, azure and compatible (effort) or bedrock (budget_tokens).`,
+      );
+      return;
+    }
+    for (const [name, prop] of props(block.body))
+      if ((name === "effort" || name === "budget_tokens") && name !== own)
+        this.report(
+          prop.name,
+          "backend-mismatch",
+          `A ${provider} backend takes reasoning { ${own}: ${own === "effort" ? "low, medium or high" : "a token budget such as 2048"} }, not ${name}.`,
+        );
   }
 
   private model(model: Property, provider: string, hasWindow: boolean): void {

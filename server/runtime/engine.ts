@@ -468,7 +468,12 @@ export class AgentSession {
       if (!this.options.signal?.aborted)
         await this.options.hooks?.onStop?.({ kind: "error", reason: result.reason }, this);
     } finally {
-      const added = this.current;
+      // Reasoning is sent back only within its turn (providers drop earlier turns' reasoning anyway).
+      const added = this.current.map((m) => {
+        if (m.role !== "assistant" || !m.reasoning) return m;
+        const { reasoning: _, ...rest } = m;
+        return rest;
+      });
       if (result.status !== "failed" || added.length > 1) this.history.push(added);
       this.current = [];
       await this.maybeSummarize();
@@ -563,12 +568,21 @@ export class AgentSession {
         usage: response.usage,
         latencyMs,
         stopReason: response.stopReason,
+        ...(response.reasoning
+          ? {
+              reasoning: {
+                summary: response.reasoning.summary,
+                ...(response.reasoning.tokens !== undefined ? { tokens: response.reasoning.tokens } : {}),
+              },
+            }
+          : {}),
         ...(response.requestBytes !== undefined ? { wireBytes: response.requestBytes } : {}),
       });
       this.current.push({
         role: "assistant",
         content: response.text,
         ...(response.toolCalls.length ? { toolCalls: response.toolCalls } : {}),
+        ...(response.reasoning?.replay ? { reasoning: response.reasoning.replay } : {}),
       });
       if (response.toolCalls.length === 0) {
         result.reply = response.text;

@@ -2,7 +2,7 @@
 // stateless, the stateful runtime), designed for streaming, tool calls,
 // usage, cancellation and errors a user can act on.
 
-import type { Message, ToolCallRequest, ToolSchema, Usage } from "./events";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "./events";
 
 export interface ModelRequest {
   /** The agent's model id (agent.model, else backend.model). */
@@ -23,6 +23,8 @@ export interface ModelResponse {
   usage: Usage;
   /** end_turn, tool_use, max_tokens, content_filter, ... */
   stopReason: string;
+  /** The model's reasoning: its summary text (never the reply), tokens, and what to send back within the turn. */
+  reasoning?: { summary: string; tokens?: number; replay?: ReasoningReplay };
   /**
    * Bytes of the request as sent on the wire, when the backend knows them;
    * the engine records its own measure of what it sent either way.

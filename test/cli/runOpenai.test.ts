@@ -242,6 +242,75 @@ describe("statecraft run on the OpenAI backend (fake servers)", function () {
     }
   });
 
+  for (const backend of ["openai_responses", "azure_responses", "openai_fake"])
+    it(`reasoning on ${backend}: the effort is sent, the reasoning goes back within the tool turn, the log records it and the reply never shows it`, async () => {
+      const dir = workspace(secured, open);
+      const file = path.join(dir, "support.agent");
+      fs.writeFileSync(
+        file,
+        fs
+          .readFileSync(file, "utf8")
+          .replace(`backend ${backend} {`, `backend ${backend} {\n  reasoning { effort: high }`),
+      );
+      const THOUGHT = "The user asks about A1003: look it up first.";
+      secured.script(
+        {
+          kind: "tools",
+          calls: [{ name: "lookup_order", arguments: { order_id: "A1003" } }],
+          reasoning: { summary: THOUGHT, tokens: 128 },
+        },
+        {
+          kind: "text",
+          text: REPLY1,
+          reasoning: { summary: "It shipped; say when it arrives.", tokens: 32 },
+        },
+        { kind: "text", text: REPLY2 },
+      );
+      const r = await cli(
+        ["run", "support.agent", "--backend", backend, "--input", TURN1, "--input", TURN2],
+        dir,
+      );
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `${REPLY1}\n${REPLY2}\n`, "the reasoning is never the reply");
+      const bodies = secured.journal.map((j) => j.body as Record<string, unknown>);
+      assert.deepEqual(
+        secured.journal.map((j) => j.status),
+        [200, 200, 200],
+      );
+      const { events, raw } = onlySession(dir);
+      const responses = events.filter((e) => e.type === "model.response");
+      if (backend === "openai_fake") {
+        assert.equal(bodies[0].reasoning_effort, "high");
+        assert.deepEqual(
+          responses.map((e) => e.type === "model.response" && e.reasoning?.tokens),
+          [128, 32, undefined],
+        );
+        return;
+      }
+      assert.deepEqual(bodies[0].reasoning, { effort: "high", summary: "auto" });
+      assert.deepEqual(bodies[0].include, ["reasoning.encrypted_content"]);
+      // The second call of the tool turn carries the reasoning item back (the fake refuses it otherwise).
+      const input = bodies[1].input as { type?: string; encrypted_content?: string }[];
+      assert.ok(
+        input.some((i) => i.type === "reasoning" && i.encrypted_content?.startsWith("enc_")),
+        JSON.stringify(input),
+      );
+      // The next turn does not send the previous turn's reasoning.
+      assert.ok(!(bodies[2].input as { type?: string }[]).some((i) => i.type === "reasoning"));
+      assert.deepEqual(
+        responses.map((e) => e.type === "model.response" && e.reasoning),
+        [
+          { summary: THOUGHT, tokens: 128 },
+          { summary: "It shipped; say when it arrives.", tokens: 32 },
+          undefined,
+        ],
+      );
+      const end = events.find((e) => e.type === "turn.end");
+      assert.ok(end?.type === "turn.end" && end.reply === REPLY1);
+      assert.ok(!JSON.stringify(end.messages).includes("encrypted_content"), "history keeps no reasoning");
+      assert.ok(raw.includes(THOUGHT));
+    });
+
   it("an unknown Azure deployment, a 500, a cut stream: each fails the turn with its message", async () => {
     const dir = workspace(secured, open);
     const file = path.join(dir, "support.agent");
