@@ -1203,6 +1203,37 @@ NEGATIVE.push(
     message: /a key in a URL query/,
   },
   {
+    code: "backend-mismatch",
+    name: "a reasoning effort on Bedrock (which takes a token budget)",
+    src: `backend b {\n  kind: stateful\n  provider: bedrock\n  reasoning { ⟦effort⟧: high }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message:
+      /A bedrock backend takes reasoning \{ budget_tokens: a token budget such as 2048 \}, not effort\./,
+  },
+  {
+    code: "backend-mismatch",
+    name: "a thinking budget on OpenAI (which takes an effort)",
+    src: `backend b {\n  kind: stateless\n  provider: openai\n  reasoning { ⟦budget_tokens⟧: 2048 }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /A openai backend takes reasoning \{ effort: low, medium or high \}, not budget_tokens\./,
+  },
+  {
+    code: "backend-mismatch",
+    name: "reasoning on the local backend",
+    src: `backend b {\n  kind: stateless\n  provider: local\n  ⟦reasoning⟧ { effort: low }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /The local backend does not reason/,
+  },
+  {
+    code: "invalid-enum",
+    name: "a reasoning effort that is not low, medium or high",
+    src: `backend b {\n  kind: stateless\n  provider: azure\n  endpoint: "https://x"\n  reasoning { effort: ⟦hgh⟧ }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /'hgh' is not a valid effort: expected one of low, medium, high \(did you mean 'high'\?\)/,
+  },
+  {
+    code: "out-of-range",
+    name: "a thinking budget under Bedrock's minimum",
+    src: `backend b {\n  kind: stateful\n  provider: bedrock\n  reasoning { budget_tokens: ⟦512⟧ }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /'budget_tokens' must be at least 1024; found 512\./,
+  },
+  {
     code: "unknown-property",
     name: "env on a tool that starts no program",
     src: `tool t {\n  description: "d"\n  run: http("GET", "https://x")\n  ⟦env⟧ { MODE: "test" }\n}\nagent a { instructions: "hi", tools: [t] }\n`,
@@ -1355,6 +1386,11 @@ const POSITIVE: Positive[] = [
     code: "secret-literal",
     name: "keys read from the environment",
     src: `backend b { kind: stateless, provider: openai, api_key: env("OPENAI_API_KEY") }\nagent a { instructions: "hi" }\n`,
+  },
+  {
+    code: "backend-mismatch",
+    name: "each provider's own reasoning setting",
+    src: `backend o { kind: stateless, provider: openai, reasoning { effort: low } }\nbackend z { kind: stateless, provider: azure, endpoint: "https://x", reasoning { effort: medium } }\nbackend c { kind: stateless, provider: compatible, endpoint: "http://x", reasoning { effort: high } }\nbackend r { kind: stateful, provider: bedrock, reasoning { budget_tokens: 2048 } }\n${["o", "z", "c", "r"].map((b) => `agent a_${b} { instructions: "hi", backend: ${b} }`).join("\n")}\n`,
   },
   {
     code: "backend-mismatch",

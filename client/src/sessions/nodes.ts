@@ -74,6 +74,25 @@ export function turnChildren(sourceId: string, sessionId: string, t: TurnModel):
   return out;
 }
 
+/**
+ * An event's children: a model call's reasoning, one collapsed line under the call (its summary in the
+ * tooltip), never in place of the reply.
+ */
+export function eventChildren(eventNodeId: string, e: SessionEvent): NodeData[] {
+  if (e.type !== "model.response" || !e.reasoning) return [];
+  const { summary, tokens } = e.reasoning;
+  const size = tokens !== undefined ? ` · ${tokens} tokens` : "";
+  return [
+    {
+      kind: "info",
+      id: `${eventNodeId}/reasoning`,
+      text: `Reasoning${size}${summary ? `: ${abridge(summary, 60)}` : " (no summary)"}`,
+      detail: summary || `The model reasoned${size} and gave no summary.`,
+      icon: "lightbulb",
+    },
+  ];
+}
+
 export const abridge = (text: string, max = 60): string => {
   const one = text.replace(/\s+/g, " ").trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;

@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 import type { SessionModel } from "./model";
 import {
   describeEvent,
+  eventChildren,
   describeSession,
   describeSnapshot,
   describeTurn,
@@ -93,6 +94,12 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
         const t = model?.turn(element.turn);
         return t ? turnChildren(element.sourceId, element.sessionId, t) : [];
       }
+      case "event": {
+        const e = (await this.store.model(element))
+          ?.turn(element.turn)
+          ?.events.find((x) => x.seq === element.seq);
+        return e ? eventChildren(element.id, e) : [];
+      }
       default:
         return [];
     }
@@ -178,7 +185,12 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
         const d: Display =
           t && e ? describeEvent(t, e) : { label: `event ${element.seq}`, icon: "circle-small" };
         const item = decorate(
-          new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.None),
+          new vscode.TreeItem(
+            d.label,
+            e && eventChildren(element.id, e).length
+              ? vscode.TreeItemCollapsibleState.Collapsed
+              : vscode.TreeItemCollapsibleState.None,
+          ),
           element.id,
           d,
         );
