@@ -43,13 +43,76 @@ export default tseslint.config(
       },
     },
   },
-  {
-    files: ["server/**/*.ts"],
+  // The layers of shared/design/architecture.md, one block per folder of server/ and one for the
+  // client: protocol <- language <- (lsp, runtime) <- backends <- service <- debug <- cli.
+  ...layers(),
+);
+
+/**
+ * Per-folder import rules: a folder imports only folders to its left (protocol from anywhere);
+ * lsp and runtime not each other; nothing under server/ imports vscode or the client; the client
+ * imports nothing of server/ but `import type` from server/protocol. Import cycles are checked by
+ * scripts/import-cycles.mjs (run by `npm run lint`).
+ */
+function layers() {
+  const ORDER = "protocol <- language <- (lsp, runtime) <- backends <- service <- debug <- cli";
+  const below = {
+    protocol: [],
+    language: ["protocol"],
+    lsp: ["protocol", "language"],
+    runtime: ["protocol", "language"],
+    backends: ["protocol", "language", "runtime"],
+    service: ["protocol", "language", "runtime", "backends"],
+    debug: ["protocol", "language", "runtime", "backends", "service"],
+    cli: ["protocol", "language", "lsp", "runtime", "backends", "service", "debug"],
+  };
+  const folders = Object.keys(below);
+  const vscode = { name: "vscode", message: "server/ must not import vscode (architecture.md)." };
+  const configs = folders.map((folder) => {
+    const refused = folders.filter((f) => f !== folder && !below[folder].includes(f));
+    const patterns = [
+      {
+        regex: "^(\\.\\./)+client(/|$)",
+        message: "server/ must not import the client: the client talks to it over LSP, DAP, HTTP or the CLI.",
+      },
+    ];
+    if (refused.length)
+      patterns.push({
+        regex: `^(\\.\\./)+(${refused.join("|")})(/|$)`,
+        message: `server/${folder} may import only ${below[folder].join(", ") || "nothing of server/"} (architecture.md: ${ORDER}).`,
+      });
+    if (folder === "protocol")
+      patterns.push({
+        regex: "^(?!\\./)",
+        message: "server/protocol holds types and constants only: it imports nothing but its own files.",
+      });
+    return {
+      files: [`server/${folder}/**/*.ts`],
+      rules: { "@typescript-eslint/no-restricted-imports": ["error", { paths: [vscode], patterns }] },
+    };
+  });
+  configs.push({
+    files: ["client/**/*.ts"],
     rules: {
-      "no-restricted-imports": [
+      "@typescript-eslint/no-restricted-imports": [
         "error",
-        { paths: [{ name: "vscode", message: "server/ must not import vscode (architecture.md)." }] },
+        {
+          patterns: [
+            {
+              regex: "^(\\.\\./)+server/protocol/",
+              allowTypeImports: true,
+              message:
+                "the client imports only types from server/protocol (`import type`): nothing of the server may enter the extension bundle.",
+            },
+            {
+              regex: "^(\\.\\./)+server/(?!protocol/)",
+              message:
+                "the client imports nothing of server/ but `import type` from server/protocol: reach the rest over LSP, DAP, HTTP or the CLI.",
+            },
+          ],
+        },
       ],
     },
-  },
-);
+  });
+  return configs;
+}

@@ -22,7 +22,7 @@ import {
   type TokenUsage,
 } from "@aws-sdk/client-bedrock-runtime";
 import type { CompiledBackend, Json } from "../language/compile";
-import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../runtime/events";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
 
 export interface BedrockBackendOptions {

@@ -2,28 +2,32 @@
 // `statecraft run --script`) and never calls a network. Without a script it
 // says which real backends can be configured instead.
 
-import type { Json } from "../language/compile";
-import { countTokens } from "../language/tokens";
-import type { Message } from "../runtime/events";
-import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
-import { HANDOFF_PREFIX, memoTokens } from "../runtime/engine";
-
-export type ScriptStep =
-  | { kind: "reply"; text: string }
-  | { kind: "call"; tool: string; input: Json }
-  | { kind: "handoff"; agent: string };
+import { countTokens } from "../language/tokenCount";
+import { modelProviders, orList } from "../language/providers";
+import type { Message } from "../protocol/events";
+import {
+  BackendError,
+  type ModelBackend,
+  type ModelRequest,
+  type ModelResponse,
+  type ScriptedModel,
+  type ScriptStep,
+} from "../runtime/model";
+import { HANDOFF_PREFIX } from "../protocol/names";
+import { memoTokens } from "../runtime/engine";
 
 export const NO_SCRIPT_MESSAGE =
   "the local backend only plays back scripted replies, and none is left for this turn. " +
   "Script it (model replies / model calls steps in a test, or statecraft run --script FILE), " +
-  "or run on a real model with --backend NAME, naming a backend declared with provider openai, azure, compatible or bedrock.";
+  `or run on a real model with --backend NAME, naming a backend declared with provider ${orList(modelProviders())}.`;
 
 function messageChars(m: Message): string {
   return m.role === "assistant" && m.toolCalls ? m.content + JSON.stringify(m.toolCalls) : m.content;
 }
 
-export class LocalBackend implements ModelBackend {
+export class LocalBackend implements ModelBackend, ScriptedModel {
   readonly provider = "local";
+  readonly scripted: ScriptedModel = this;
   private readonly queue: ScriptStep[] = [];
   private calls = 0;
 

@@ -7,7 +7,8 @@
 
 import OpenAI, { AzureOpenAI } from "openai";
 import type { CompiledBackend } from "../language/compile";
-import { countTokens } from "../language/tokens";
+import { PROVIDERS, type Provider } from "../language/providers";
+import { countTokens } from "../language/tokenCount";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
 import { describeFailure, redactor, StreamFailure, type FailureContext } from "./openaiErrors";
 import {
@@ -20,8 +21,12 @@ import {
   type Assembled,
 } from "./openaiWire";
 
-export type OpenAIProvider = "openai" | "azure" | "compatible";
-export const OPENAI_PROVIDERS: readonly string[] = ["openai", "azure", "compatible"];
+export type OpenAIProvider = Extract<Provider, "openai" | "azure" | "compatible">;
+export const OPENAI_PROVIDERS: readonly OpenAIProvider[] = ["openai", "azure", "compatible"];
+
+function isOpenAIProvider(provider: string): provider is OpenAIProvider {
+  return (OPENAI_PROVIDERS as readonly string[]).includes(provider);
+}
 
 /** Environment variables this backend reads besides the one `api_key: env(...)` names. */
 export const ENV_TIMEOUT = "STATECRAFT_MODEL_TIMEOUT_MS";
@@ -86,13 +91,13 @@ export class OpenAIBackend implements ModelBackend {
     readonly spec: CompiledBackend,
     private readonly options: OpenAIBackendOptions,
   ) {
-    if (!OPENAI_PROVIDERS.includes(spec.provider))
+    if (!isOpenAIProvider(spec.provider))
       throw new BackendError(
         "config",
         `backend '${spec.name}': provider ${spec.provider} is not an OpenAI API`,
       );
     this.name = spec.name;
-    this.provider = spec.provider as OpenAIProvider;
+    this.provider = spec.provider;
     this.timeoutMs = options.timeoutMs ?? envNumber(options.env, ENV_TIMEOUT) ?? DEFAULT_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? envNumber(options.env, ENV_RETRIES) ?? 2;
     const key = spec.apiKeyEnv ? options.env[spec.apiKeyEnv] : undefined;
@@ -135,7 +140,7 @@ export class OpenAIBackend implements ModelBackend {
     };
     const keyHint = spec.apiKeyEnv
       ? `set the environment variable ${spec.apiKeyEnv} (named by api_key: env("${spec.apiKeyEnv}") in backend '${spec.name}')`
-      : `add api_key: env("${this.provider === "azure" ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY"}") to backend '${spec.name}' and set that variable`;
+      : `add api_key: env("${PROVIDERS[this.provider].keyVariable}") to backend '${spec.name}' and set that variable`;
     if (this.provider === "openai") {
       if (!this.key)
         throw new BackendError(

@@ -4,7 +4,7 @@
 
 import type OpenAI from "openai";
 import type { Json } from "../language/compile";
-import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../runtime/events";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 
 type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type ChatTool = OpenAI.Chat.Completions.ChatCompletionFunctionTool;

@@ -2,23 +2,35 @@
 // keeps each session's memory, context and identity, so a turn sends only
 // the session id and the new input (the first one also carries the compiled
 // definition). Turns stream back as server-sent events: every committed
-// session event, text deltas, then `done` or `error`. Two transports carry
-// the same payloads: plain HTTP(S) to `statecraft serve` (the endpoint is its
-// URL) and Amazon Bedrock AgentCore Runtime's InvokeAgentRuntime
-// (`endpoint: "agentcore:<runtime ARN>"`), which forwards them to the
-// service's `POST /invocations`.
+// session event, text deltas, then `done` or `error` (sse.ts reads them).
+// Two transports carry the same payloads (protocol/runtimeService.ts): plain
+// HTTP(S) to `statecraft serve`, the endpoint being its URL
+// (statefulTransport.ts), and Amazon Bedrock AgentCore Runtime's
+// InvokeAgentRuntime, `endpoint: "agentcore:<runtime ARN>"`, which forwards
+// them to the service's `POST /invocations` (statefulAgentCore.ts).
 
 import { randomBytes } from "node:crypto";
-import * as http from "node:http";
-import * as https from "node:https";
 import type { Readable } from "node:stream";
-import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
-import type { SessionEvent, SessionStartEvent, UserInfo } from "../runtime/events";
+import type { CompiledBackend, Json } from "../protocol/definition";
+import type { SessionEvent } from "../protocol/events";
+import type {
+  ActionBody,
+  ErrorBody,
+  EventsPage,
+  ForkResult,
+  SessionDetail,
+  SessionList,
+  SessionSummary,
+  TurnDoneMessage,
+  TurnRequest,
+  TurnSnapshot,
+  TurnTextMessage,
+} from "../protocol/runtimeService";
 import { BackendError } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
-import type { ScriptStep } from "./local";
-
-export const SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
+import { parseSse, type SseMessage } from "./sse";
+import { AgentCoreTransport } from "./statefulAgentCore";
+import { HttpTransport, netReason, type StatefulTransport, type WireResponse } from "./statefulTransport";
 
 /**
  * A session id for a stateful session: sortable like a local one, and long enough for AgentCore
@@ -26,47 +38,6 @@ export const SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
  */
 export function newStatefulSessionId(now = new Date()): string {
   return `${newSessionId(now)}-${randomBytes(6).toString("hex")}`;
-}
-
-/** A scripted step as the service takes it (provider local only). */
-export type WireScriptStep = { reply: string } | { call: string; input: Json } | { handoff: string };
-
-export function toWireScript(steps: ScriptStep[]): WireScriptStep[] {
-  return steps.map((s) =>
-    s.kind === "reply"
-      ? { reply: s.text }
-      : s.kind === "call"
-        ? { call: s.tool, input: s.input }
-        : { handoff: s.agent },
-  );
-}
-
-/**
- * Splits a whole-run script into turns: a turn ends when the model replies (a tool call or a handoff
- * lets it go on), so each turn takes the steps up to and including the next reply.
- */
-export function scriptTurns(steps: ScriptStep[]): ScriptStep[][] {
-  const turns: ScriptStep[][] = [];
-  let current: ScriptStep[] = [];
-  for (const s of steps) {
-    current.push(s);
-    if (s.kind === "reply") {
-      turns.push(current);
-      current = [];
-    }
-  }
-  if (current.length) turns.push(current);
-  return turns;
-}
-
-export interface TurnRequest {
-  input: string;
-  /** Required when the session is new; on an existing one its hash must be the session's. */
-  definition?: CompiledDefinition;
-  user?: UserInfo;
-  source?: string;
-  script?: WireScriptStep[];
-  approve?: "all" | "none" | "ask";
 }
 
 export interface TurnHandlers {
@@ -90,50 +61,6 @@ export interface TurnOutcome {
   cut?: boolean;
 }
 
-export interface SessionSummary {
-  id: string;
-  agent: string;
-  backend: { name: string; kind: string; provider: string; model?: string };
-  status: "idle" | "running" | "ended";
-  turns: number;
-  createdAt: string;
-  updatedAt: string;
-  user?: UserInfo;
-  parent?: { sessionId: string; turn: number };
-  start?: SessionStartEvent;
-}
-
-export interface TurnSnapshot {
-  turn: number;
-  context: SessionEvent | null;
-  memory: Record<string, Json> | null;
-}
-
-/** A raw response of the service: status, content type, and the body as a stream of bytes. */
-export interface WireResponse {
-  status: number;
-  contentType: string;
-  body: AsyncIterable<Uint8Array>;
-}
-
-export interface ActionBody {
-  action: string;
-  [k: string]: Json | undefined;
-}
-
-/** How requests reach the service; both transports carry the same bodies. */
-export interface StatefulTransport {
-  /** For messages: the URL, or `agentcore:<ARN>`. */
-  readonly display: string;
-  invoke(
-    sessionId: string | undefined,
-    body: string,
-    o: { signal?: AbortSignal; idempotencyKey?: string },
-  ): Promise<WireResponse>;
-  /** A REST call (HTTP only); undefined when the transport has only /invocations. */
-  rest?(method: string, path: string, body?: string): Promise<WireResponse>;
-}
-
 export interface StatefulClientOptions {
   /** The declaration's name, for messages. */
   backend: string;
@@ -145,309 +72,13 @@ export interface StatefulClientOptions {
   embedded?: boolean;
 }
 
-// ---- server-sent events ----------------------------------------------------------------
-
-export interface SseMessage {
-  event: string;
-  data: string;
-  id?: string;
-}
-
-/** Parses a text/event-stream body (any chunking, LF or CRLF). */
-export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseMessage> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let event = "";
-  let id: string | undefined;
-  let data: string[] = [];
-  const line = (l: string): SseMessage | undefined => {
-    if (l === "") {
-      if (!data.length && !event) return undefined;
-      const m = { event: event || "message", data: data.join("\n"), id };
-      event = "";
-      data = [];
-      id = undefined;
-      return m;
-    }
-    if (l.startsWith(":")) return undefined;
-    const colon = l.indexOf(":");
-    const field = colon < 0 ? l : l.slice(0, colon);
-    let value = colon < 0 ? "" : l.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-    else if (field === "id") id = value;
-    return undefined;
-  };
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.search(/\r\n|\n|\r/)) >= 0) {
-      // A lone \r at the very end may be the first half of \r\n: wait for more.
-      if (buffer[nl] === "\r" && nl === buffer.length - 1) break;
-      const l = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + (buffer.startsWith("\r\n", nl) ? 2 : 1));
-      const m = line(l);
-      if (m) yield m;
-    }
-  }
-  // A message without its blank line was cut: it is not dispatched.
-}
-
 async function readAll(body: AsyncIterable<Uint8Array>): Promise<string> {
   const parts: Buffer[] = [];
   for await (const c of body) parts.push(Buffer.from(c));
   return Buffer.concat(parts).toString("utf8");
 }
 
-// ---- the HTTP transport ----------------------------------------------------------------
-
-function netReason(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return e.code ? `${e.code}` : (e.message ?? String(err));
-}
-
-/** Errors of a connection that never reached the service. */
-const UNREACHABLE = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ETIMEDOUT",
-  "EADDRNOTAVAIL",
-]);
-
-/** Plain HTTP(S) to a runtime service: one connection per request, so nothing lingers afterwards. */
-export class HttpTransport implements StatefulTransport {
-  readonly display: string;
-  private readonly base: URL;
-
-  constructor(
-    endpoint: string,
-    private readonly token: string | undefined,
-    private readonly unreachable: (reason: string) => BackendError,
-  ) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new BackendError(
-        "config",
-        `the stateful backend's endpoint '${endpoint}' is not a URL: give the runtime service's URL (http://127.0.0.1:8080 for \`statecraft serve\`), agentcore:<runtime ARN>, or leave endpoint out to use the embedded runtime`,
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw new BackendError(
-        "config",
-        `the stateful backend's endpoint '${endpoint}' must be an http(s) URL or agentcore:<runtime ARN>`,
-      );
-    this.base = url;
-    this.display = endpoint.replace(/\/+$/, "");
-  }
-
-  private request(
-    method: string,
-    path: string,
-    body: string | undefined,
-    headers: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<WireResponse> {
-    const url = new URL(this.base.pathname.replace(/\/+$/, "") + path, this.base);
-    const lib = url.protocol === "https:" ? https : http;
-    const all: Record<string, string> = { accept: "text/event-stream, application/json", ...headers };
-    if (this.token) all.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) {
-      all["content-type"] = "application/json";
-      all["content-length"] = String(Buffer.byteLength(body));
-    }
-    return new Promise<WireResponse>((resolve, reject) => {
-      const req = lib.request(url, { method, headers: all, agent: false, signal }, (res) => {
-        resolve({
-          status: res.statusCode ?? 0,
-          contentType: String(res.headers["content-type"] ?? ""),
-          body: res,
-        });
-      });
-      req.on("error", (err) => {
-        const code = (err as { code?: string }).code ?? "";
-        if ((err as { name?: string }).name === "AbortError")
-          reject(new BackendError("cancelled", "the turn was cancelled"));
-        else if (UNREACHABLE.has(code)) reject(this.unreachable(netReason(err)));
-        else
-          // Connected, then lost before the answer: the service may have acted on the request.
-          reject(
-            new BackendError(
-              "stream_cut",
-              `the connection to the runtime service at ${this.display} was lost before it answered (${netReason(err)})`,
-            ),
-          );
-      });
-      req.end(body);
-    });
-  }
-
-  invoke(
-    sessionId: string | undefined,
-    body: string,
-    o: { signal?: AbortSignal; idempotencyKey?: string },
-  ): Promise<WireResponse> {
-    const headers: Record<string, string> = {};
-    if (sessionId) headers[SESSION_HEADER] = sessionId;
-    if (o.idempotencyKey) headers["idempotency-key"] = o.idempotencyKey;
-    return this.request("POST", "/invocations", body, headers, o.signal);
-  }
-
-  rest(method: string, path: string, body?: string): Promise<WireResponse> {
-    return this.request(method, path, body, {});
-  }
-}
-
-// ---- the AgentCore transport -------------------------------------------------------------
-
-/** `agentcore:<ARN>[?qualifier=NAME]` split into its parts. */
-export function parseAgentCoreEndpoint(endpoint: string): {
-  arn: string;
-  qualifier?: string;
-  region?: string;
-} {
-  const rest = endpoint.slice("agentcore:".length);
-  const [arn, query] = rest.split("?", 2);
-  const qualifier = query ? (new URLSearchParams(query).get("qualifier") ?? undefined) : undefined;
-  const m = /^arn:aws[a-z-]*:bedrock-agentcore:([a-z0-9-]+):\d{12}:runtime\/.+$/.exec(arn);
-  if (!m)
-    throw new BackendError(
-      "config",
-      `'${endpoint}' is not agentcore:<runtime ARN>: the ARN looks like arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/NAME-ID (optionally ?qualifier=ENDPOINT)`,
-    );
-  return { arn, qualifier, region: m[1] };
-}
-
-/**
- * Amazon Bedrock AgentCore Runtime through `@aws-sdk/client-bedrock-agentcore` InvokeAgentRuntime:
- * the same JSON bodies, the runtime session id in `runtimeSessionId`, SigV4 from the standard
- * credential chain; `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` overrides the endpoint. AgentCore only
- * forwards /invocations, so inspection and control go as `action` bodies.
- */
-export class AgentCoreTransport implements StatefulTransport {
-  readonly display: string;
-  private client: Promise<import("@aws-sdk/client-bedrock-agentcore").BedrockAgentCoreClient> | undefined;
-  private readonly target: { arn: string; qualifier?: string; region?: string };
-
-  constructor(
-    endpoint: string,
-    private readonly spec: CompiledBackend,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {
-    this.target = parseAgentCoreEndpoint(endpoint);
-    this.display = endpoint;
-  }
-
-  private sdk() {
-    this.client ??= import("@aws-sdk/client-bedrock-agentcore").then(({ BedrockAgentCoreClient }) => {
-      const env = this.env;
-      const region = this.spec.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? this.target.region;
-      const endpoint = env.AWS_ENDPOINT_URL_BEDROCK_AGENTCORE ?? env.AWS_ENDPOINT_URL;
-      const credentials =
-        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-          ? {
-              accessKeyId: env.AWS_ACCESS_KEY_ID,
-              secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-              sessionToken: env.AWS_SESSION_TOKEN,
-            }
-          : undefined;
-      return new BedrockAgentCoreClient({ region, endpoint, credentials, maxAttempts: 1 });
-    });
-    return this.client;
-  }
-
-  async invoke(
-    sessionId: string | undefined,
-    body: string,
-    o: { signal?: AbortSignal; idempotencyKey?: string },
-  ): Promise<WireResponse> {
-    const client = await this.sdk();
-    const { InvokeAgentRuntimeCommand } = await import("@aws-sdk/client-bedrock-agentcore");
-    try {
-      const out = await client.send(
-        new InvokeAgentRuntimeCommand({
-          agentRuntimeArn: this.target.arn,
-          qualifier: this.target.qualifier,
-          runtimeSessionId: sessionId,
-          contentType: "application/json",
-          accept: "text/event-stream, application/json",
-          payload: new TextEncoder().encode(body),
-        }),
-        { abortSignal: o.signal },
-      );
-      return {
-        status: out.statusCode ?? 200,
-        contentType: out.contentType ?? "",
-        body: (out.response as Readable | undefined) ?? emptyBody(),
-      };
-    } catch (err) {
-      throw agentCoreError(err, this.display);
-    }
-  }
-}
-
-async function* emptyBody(): AsyncGenerator<Uint8Array> {}
-
-function agentCoreError(err: unknown, display: string): BackendError {
-  if (err instanceof BackendError) return err;
-  const e = err as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    code?: string;
-  };
-  const what = `${e.name ?? "error"}: ${e.message ?? String(err)}`;
-  switch (e.name) {
-    case "AbortError":
-      return new BackendError("cancelled", "the turn was cancelled");
-    case "AccessDeniedException":
-    case "UnauthorizedException":
-    case "UnrecognizedClientException":
-    case "InvalidSignatureException":
-    case "ExpiredTokenException":
-    case "CredentialsProviderError":
-      return new BackendError(
-        "auth",
-        `AgentCore Runtime refused the call to ${display} (${what}): the AWS credentials (the standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) need bedrock-agentcore:InvokeAgentRuntime on that runtime`,
-      );
-    case "ResourceNotFoundException":
-      return new BackendError(
-        "not_found",
-        `AgentCore Runtime has no runtime ${display} (${what}): check the ARN, its region and qualifier`,
-      );
-    case "ThrottlingException":
-    case "ThrottledException":
-    case "ServiceQuotaExceededException":
-      return new BackendError(
-        "rate_limit",
-        `AgentCore Runtime is throttling ${display} (${what}): retry later`,
-      );
-    case "ValidationException":
-      return new BackendError("config", `AgentCore Runtime rejected the call to ${display} (${what})`);
-    case "RuntimeClientError":
-      return new BackendError(
-        "server",
-        `the runtime container behind ${display} failed the request (${what}): see its logs in CloudWatch`,
-      );
-  }
-  if (e.code && /^E[A-Z]+$/.test(e.code))
-    return new BackendError(
-      "server",
-      `cannot reach AgentCore Runtime for ${display} (${e.code}): check the network, the region, or AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`,
-    );
-  return new BackendError("server", `AgentCore Runtime failed the call to ${display} (${what})`);
-}
-
 // ---- the client --------------------------------------------------------------------------
-
-interface ErrorBody {
-  error?: { code?: string; message?: string };
-}
 
 function parseJson(text: string): unknown {
   try {
@@ -475,7 +106,7 @@ export class StatefulClient {
     sessionId: string | undefined,
     bytes?: number,
   ): BackendError {
-    const body = parseJson(text) as ErrorBody | undefined;
+    const body = parseJson(text) as Partial<ErrorBody> | undefined;
     const said = body?.error?.message ?? (text.trim().slice(0, 300) || "no message");
     const code = body?.error?.code ?? String(status);
     const where = `the runtime service at ${this.endpoint}`;
@@ -610,16 +241,16 @@ export class StatefulClient {
       if (next.done) break;
       const m = next.value;
       if (m.event === "text") {
-        const d = parseJson(m.data) as { delta?: string } | undefined;
+        const d = parseJson(m.data) as Partial<TurnTextMessage> | undefined;
         if (typeof d?.delta === "string") h.onText?.(d.delta);
         continue;
       }
       if (m.event === "done") {
-        const d = parseJson(m.data) as { turn?: number; status?: TurnOutcome["status"] } | undefined;
+        const d = parseJson(m.data) as Partial<TurnDoneMessage> | undefined;
         return { turn: d?.turn ?? turn, status: d?.status ?? "ok", events, bytesSent };
       }
       if (m.event === "error") {
-        const d = parseJson(m.data) as ErrorBody | undefined;
+        const d = parseJson(m.data) as Partial<ErrorBody> | undefined;
         return {
           turn,
           status: "failed",
@@ -682,11 +313,7 @@ export class StatefulClient {
     return this.call(sessionId, { action: "end" });
   }
 
-  events(
-    sessionId: string,
-    after = 0,
-    limit?: number,
-  ): Promise<{ events: SessionEvent[]; next: number | null }> {
+  events(sessionId: string, after = 0, limit?: number): Promise<EventsPage> {
     const q = `after=${after}${limit ? `&limit=${limit}` : ""}`;
     return this.call(
       sessionId,
@@ -716,7 +343,7 @@ export class StatefulClient {
   }
 
   async sessions(): Promise<SessionSummary[]> {
-    const r = await this.call<{ sessions: SessionSummary[] }>(
+    const r = await this.call<SessionList>(
       undefined,
       { action: "list_sessions" },
       { method: "GET", path: "/sessions" },
@@ -724,7 +351,7 @@ export class StatefulClient {
     return r.sessions;
   }
 
-  session(sessionId: string): Promise<SessionSummary> {
+  session(sessionId: string): Promise<SessionDetail> {
     return this.call(
       sessionId,
       { action: "get_session" },
@@ -732,10 +359,7 @@ export class StatefulClient {
     );
   }
 
-  fork(
-    sessionId: string,
-    turn: number,
-  ): Promise<{ sessionId: string; parent: { sessionId: string; turn: number } }> {
+  fork(sessionId: string, turn: number): Promise<ForkResult> {
     return this.call(
       sessionId,
       { action: "fork", turn },

@@ -7,9 +7,10 @@
 
 import * as path from "node:path";
 import type { CompiledDefinition, Json } from "../language/compile";
-import type { SessionEvent, TurnEndEvent, UserInfo } from "../runtime/events";
+import type { SessionEvent, TurnEndEvent, UserInfo } from "../protocol/events";
 import { SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
-import { newStatefulSessionId, type StatefulClient, type TurnOutcome, type WireScriptStep } from "./stateful";
+import type { WireScriptStep } from "../protocol/runtimeService";
+import { newStatefulSessionId, type StatefulClient, type TurnOutcome } from "./stateful";
 
 export interface RemoteApprovalRequest {
   callId: string;

@@ -6,21 +6,11 @@ import type { Diagnostic } from "../language/diagnostics";
 import { LineIndex } from "../language/lineIndex";
 import type { Program } from "../language/program";
 import { checkFiles } from "../language/validate";
-import { collectAgentFiles, displayPath, loadProgram } from "./files";
-import { UsageError, type CliIO } from "./io";
+import type { CheckDiagnostic } from "../protocol/cli";
+import { collectAgentFiles, displayPath, loadBatch, plural } from "./files";
+import { printable, UsageError, type CliIO } from "./io";
 
-export interface LocatedDiagnostic {
-  path: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  severity: Diagnostic["severity"];
-  code: Diagnostic["code"];
-  message: string;
-}
-
-export function locate(program: Program, d: Diagnostic, cwd: string): LocatedDiagnostic {
+export function locate(program: Program, d: Diagnostic, cwd: string): CheckDiagnostic {
   const idx = new LineIndex(program.get(d.path)?.file.text ?? "");
   const s = idx.position(d.span.start);
   const e = idx.position(d.span.end);
@@ -36,8 +26,8 @@ export function locate(program: Program, d: Diagnostic, cwd: string): LocatedDia
   };
 }
 
-export function formatDiagnostic(d: LocatedDiagnostic): string {
-  return `${d.path}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
+export function formatDiagnostic(d: CheckDiagnostic): string {
+  return `${d.path}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${printable(d.message, true)}`;
 }
 
 export function checkCommand(argv: string[], io: CliIO): number {
@@ -49,18 +39,21 @@ export function checkCommand(argv: string[], io: CliIO): number {
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not '${values.format}'`);
   const files = collectAgentFiles(positionals, io.cwd);
-  const program = loadProgram(files);
-  const all = checkFiles(program, files).filter((d) => values.hints || d.severity !== "hint");
+  // A file that cannot be read is one line; the others are still checked, and the exit code is 2.
+  const { program, unreadable } = loadBatch(files, io.cwd);
+  for (const u of unreadable) io.stderr(`statecraft check: ${u.message}\n`);
+  const readable = files.filter((f) => !unreadable.some((u) => u.file === f));
+  const all = checkFiles(program, readable).filter((d) => values.hints || d.severity !== "hint");
   const located = all.map((d) => locate(program, d, io.cwd));
   if (values.format === "json") io.stdout(JSON.stringify(located, null, 2) + "\n");
   else for (const d of located) io.stdout(formatDiagnostic(d) + "\n");
   const count = (s: string) => located.filter((d) => d.severity === s).length;
   const errors = count("error");
   const warnings = count("warning");
-  const checked = new Set(files.flatMap((f) => program.closure(f))).size;
+  const checked = new Set(readable.flatMap((f) => program.closure(f))).size;
   if (values.format === "text")
     io.stderr(
-      `${checked} file${checked === 1 ? "" : "s"} checked: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}\n`,
+      `${plural(checked, "file")} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}${unreadable.length ? `; ${plural(unreadable.length, "file")} could not be read` : ""}\n`,
     );
-  return errors > 0 ? 1 : 0;
+  return unreadable.length ? 2 : errors > 0 ? 1 : 0;
 }

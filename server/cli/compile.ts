@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { compileAgent, isCompileError } from "../language/compile";
 import { checkFiles } from "../language/validate";
 import { formatDiagnostic, locate } from "./check";
-import { loadProgram } from "./files";
+import { loadProgram, plural } from "./files";
 import { UsageError, type CliIO } from "./io";
 
 export function compileCommand(argv: string[], io: CliIO): number {
@@ -17,11 +17,11 @@ export function compileCommand(argv: string[], io: CliIO): number {
   });
   if (positionals.length !== 1) throw new UsageError("usage: statecraft compile FILE --agent NAME");
   const file = path.resolve(io.cwd, positionals[0]);
-  const program = loadProgram([file]);
+  const program = loadProgram([file], io.cwd);
   const errors = checkFiles(program, [file]).filter((d) => d.severity === "error");
   if (errors.length) {
     for (const d of errors) io.stderr(formatDiagnostic(locate(program, d, io.cwd)) + "\n");
-    io.stderr(`not compiled: ${errors.length} error${errors.length === 1 ? "" : "s"}\n`);
+    io.stderr(`not compiled: ${plural(errors.length, "error")}\n`);
     return 1;
   }
   let agent = values.agent;

@@ -34,7 +34,7 @@ export async function forkCommand(argv: string[], io: CliIO): Promise<number> {
   const turn = Number(values.turn);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const logFile = resolveSession(positionals[0], workspace, io.cwd);
-  const events = loadSession(logFile, io);
+  const events = loadSession(logFile, io, true);
   try {
     const start = sessionStart(events);
     const state = stateAtTurn(events, turn, parentLoader(workspace, io));

@@ -1,7 +1,11 @@
 // The `statecraft` command: dispatches to one module per subcommand. Errors
-// a user can cause print one line and exit 2; anything else is a bug and
-// keeps its stack trace.
+// a user can cause print one line and exit 2; anything else is a bug: one
+// line, exit 3, and its stack trace in a log file that the line names.
 
+import { ScriptError } from "../backends/script";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { checkCommand } from "./check";
 import { compileCommand } from "./compile";
 import { dapCommand } from "./dap";
@@ -13,36 +17,8 @@ import { runCommand } from "./run";
 import { serveCommand } from "./serve";
 import { sessionsCommand } from "./sessions";
 import { testCommand } from "./test";
-import { processIO, UsageError, type CliIO } from "./io";
-
-const VERSION = "0.1.0";
-
-const HELP = `statecraft ${VERSION}: build, run and debug AI agents defined in .agent files
-
-usage: statecraft <command> [options]
-
-commands:
-  check [files|dirs...]   validate .agent files (--format json, --hints)
-  fmt [files|dirs...]     format .agent files in place (--check: only list unformatted files)
-  compile FILE            print an agent's compiled definition (--agent NAME)
-  run FILE                run an agent: --agent NAME, --input TEXT (repeatable; else stdin),
-                          --backend NAME, --script FILE (local backend), --approve all|none,
-                          --user-id ID, --user-name NAME, --workspace DIR, --untrusted (no command
-                          or MCP tools), --chat (prompt on stdin), --list-backends
-  test [files|dirs...]    run test blocks (--filter TEXT, --test NAME, --junit FILE, --reporter json,
-                          --list, --untrusted); ends with N passed, N failed
-  replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
-                          first divergence) or --mode live (a new session; --backend NAME)
-  fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
-  sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR)
-  serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
-                          --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE
-  lsp --stdio             run the language server over stdio (for any LSP editor)
-  dap                     run the agent debugger (Debug Adapter Protocol) over stdio
-  help                    show this help
-
-exit codes: 0 ok, 1 problems found, 2 usage or input error
-`;
+import { COMMAND_HELP, HELP, VERSION } from "./help";
+import { printable, processIO, UsageError, type CliIO } from "./io";
 
 type Command = (argv: string[], io: CliIO) => number | Promise<number>;
 
@@ -63,7 +39,14 @@ const COMMANDS: Record<string, Command> = {
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
-    io.stdout(HELP);
+    const topic = name === "help" ? rest[0] : undefined;
+    if (topic && !COMMAND_HELP[topic]) {
+      io.stderr(
+        `statecraft help: unknown command '${printable(topic, true)}'; commands: ${Object.keys(COMMANDS).join(", ")}\n`,
+      );
+      return 2;
+    }
+    io.stdout(topic ? COMMAND_HELP[topic] : HELP);
     return 0;
   }
   if (name === "--version" || name === "-v") {
@@ -73,15 +56,21 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const command = COMMANDS[name];
   if (!command) {
     io.stderr(
-      `statecraft: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(", ")} (see statecraft help)\n`,
+      `statecraft: unknown command '${printable(name, true)}'; commands: ${Object.keys(COMMANDS).join(", ")} (see statecraft help)\n`,
     );
     return 2;
+  }
+  // Every command: --help (or -h first) prints its options and an example.
+  if (rest.includes("--help") || rest[0] === "-h") {
+    io.stdout(COMMAND_HELP[name]);
+    return 0;
   }
   try {
     return await command(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || isArgError(err)) {
-      io.stderr(`statecraft ${name}: ${(err as Error).message}\n`);
+    // A --script file that cannot be used is the user's to fix, like a bad option.
+    if (err instanceof UsageError || err instanceof ScriptError || isArgError(err)) {
+      io.stderr(`statecraft ${name}: ${printable((err as Error).message, true)}\n`);
       return 2;
     }
     throw err;
@@ -94,16 +83,45 @@ function isArgError(err: unknown): boolean {
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
 }
 
+/**
+ * A bug: its stack goes to a log file under the temp folder, and the user sees one line that
+ * says where (or the stack itself, if even that file cannot be written).
+ */
+export function reportInternalError(err: unknown, stderr: (t: string) => void, argv: string[]): number {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const file = path.join(os.tmpdir(), "statecraft", `internal-error-${stamp}-${process.pid}.log`);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(
+      file,
+      `statecraft ${VERSION}, node ${process.version}, ${process.platform}\ncommand: statecraft ${argv.join(" ")}\n\n${detail}\n`,
+    );
+    stderr(
+      `statecraft: internal error (a bug in statecraft, not in your input): ${printable(message, true)}; details in ${file}\n`,
+    );
+  } catch {
+    stderr(`statecraft: internal error (a bug in statecraft, not in your input): ${printable(detail)}\n`);
+  }
+  return 3;
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2), processIO()).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(
-        `statecraft: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      process.exitCode = 3;
-    },
-  );
+  const argv = process.argv.slice(2);
+  const crash = (err: unknown) => {
+    process.exitCode = reportInternalError(err, (t) => process.stderr.write(t), argv);
+  };
+  // A failure outside the command's promise (an event handler, a stream) is a bug too.
+  process.on("uncaughtException", (err) => {
+    crash(err);
+    process.exit(3);
+  });
+  process.on("unhandledRejection", (err) => {
+    crash(err);
+    process.exit(3);
+  });
+  main(argv, processIO()).then((code) => {
+    process.exitCode = code;
+  }, crash);
 }

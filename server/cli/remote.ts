@@ -4,16 +4,15 @@
 // `.statecraft/sessions/<id>.jsonl`. Same UX as a local run: replies on
 // stdout, tool activity on stderr, approvals from --approve or a y/N prompt.
 
-import type { ScriptStep } from "../backends/local";
-import { scriptTurns, statefulClient, toWireScript, type StatefulClient } from "../backends/stateful";
-import { startEmbeddedRuntime } from "../backends/statefulEmbedded";
+import { scriptTurns, toWireScript } from "../backends/script";
 import { RemoteSession } from "../backends/statefulSession";
 import type { CompiledBackend, CompiledDefinition } from "../language/compile";
-import type { UserInfo } from "../runtime/events";
-import { BackendError } from "../runtime/model";
+import type { UserInfo } from "../protocol/events";
+import { BackendError, type ScriptStep } from "../runtime/model";
+import { connect } from "../service/embedded";
 import { displayPath } from "./files";
 import type { CliIO } from "./io";
-import { activityPrinter, conversation } from "./run";
+import { activityPrinter, conversation } from "./conversation";
 
 export interface RemoteDriveOptions {
   command: string;
@@ -32,17 +31,6 @@ export interface RemoteDriveOptions {
   /** Or the steps of each turn (a live replay's recorded responses). */
   turnScripts?: ScriptStep[][];
   chat?: boolean;
-}
-
-/** A client for the backend: its endpoint, or a runtime started in this process. */
-export async function connect(
-  spec: CompiledBackend,
-  o: { workspace: string; baseDir: string; env: NodeJS.ProcessEnv },
-): Promise<{ client: StatefulClient; endpoint: string; close: () => Promise<void> }> {
-  if (spec.endpoint)
-    return { client: statefulClient(spec, o.env), endpoint: spec.endpoint, close: () => Promise.resolve() };
-  const embedded = await startEmbeddedRuntime(spec, o);
-  return { client: embedded.client, endpoint: embedded.endpoint, close: () => embedded.close() };
 }
 
 export async function driveRemote(

@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
-import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledDefinition } from "../language/compile";
-import { HANDOFF_PREFIX } from "../runtime/engine";
-import type { ModelResponseEvent, SessionEvent } from "../runtime/events";
+import { HANDOFF_PREFIX } from "../protocol/names";
+import type { ModelResponseEvent, SessionEvent } from "../protocol/events";
+import type { ScriptStep } from "../runtime/model";
 import { compileFor, loadChecked } from "../runtime/prepare";
 import {
   CassetteBackend,
@@ -22,7 +22,7 @@ import {
   startState,
 } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
-import { displayPath } from "./files";
+import { displayPath, plural } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { driveRemote } from "./remote";
 import { checkApprove, driveSession, handleRunFailure } from "./run";
@@ -83,7 +83,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
   checkApprove(values.approve);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const logFile = resolveSession(positionals[0], workspace, io.cwd);
-  const events = loadSession(logFile, io);
+  const events = loadSession(logFile, io, true);
   try {
     const start = sessionStart(events);
     const source = sessionSource(start, workspace, io.cwd, values.file);
@@ -104,7 +104,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
         r.recordedHash === r.currentHash ? "definition unchanged" : "definition changed since the recording";
       if (r.matched) {
         io.stdout(
-          `exact replay of ${start.sessionId}: ${r.requests} model request${r.requests === 1 ? "" : "s"} in ${r.turns} turn${r.turns === 1 ? "" : "s"} match the recording (${defNote})\n`,
+          `exact replay of ${start.sessionId}: ${plural(r.requests, "model request")} in ${plural(r.turns, "turn")} ${r.requests === 1 ? "matches" : "match"} the recording (${defNote})\n`,
         );
         return 0;
       }
@@ -120,7 +120,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
       );
     // A stateful backend replays as a new session in the runtime service (statecraft run's remote driver).
     let backend = spec.kind === "stateful" ? undefined : createBackend(spec, { env: io.env });
-    if (backend instanceof LocalBackend)
+    if (backend?.scripted)
       // The local model can only play back: it answers with the recorded responses, while tools run for real.
       backend = new CassetteBackend(
         events.filter((e): e is ModelResponseEvent => e.type === "model.response"),

@@ -1,50 +1,34 @@
 // `statecraft run`: one session of an agent, turn by turn, streaming replies
 // to stdout and recording the session log under .statecraft/sessions/.
 
-import * as fs from "node:fs";
 import * as path from "node:path";
-import * as readline from "node:readline";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
-import { LocalBackend, type ScriptStep } from "../backends/local";
-import { compileBackend, type CompiledDefinition, type Json } from "../language/compile";
-import { AgentSession, type ApprovalRequest, type EngineOptions } from "../runtime/engine";
-import type { SessionEvent, UserInfo } from "../runtime/events";
+import { readScript } from "../backends/script";
+import { compileBackend, type CompiledDefinition } from "../language/compile";
+import { AgentSession, type EngineOptions } from "../runtime/engine";
+import type { BackendInfo, BackendList } from "../protocol/cli";
+import type { UserInfo } from "../protocol/events";
+import { modelProviders, orList } from "../language/providers";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepare";
-import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
+import { newSessionId, SessionLogError, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
+import { activityPrinter, conversation } from "./conversation";
 import { driveRemote } from "./remote";
 import { displayPath } from "./files";
 import { UsageError, type CliIO } from "./io";
-
-/** A script file: a JSON array of {"reply": text} | {"call": tool, "input": {...}} | {"handoff": agent}. */
-export function readScript(file: string): ScriptStep[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new UsageError(`cannot read the script ${file}: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(data)) throw new UsageError(`${file}: a script is a JSON array of steps`);
-  return data.map((s: Record<string, Json>, i) => {
-    if (typeof s?.reply === "string") return { kind: "reply", text: s.reply };
-    if (typeof s?.call === "string") return { kind: "call", tool: s.call, input: s.input ?? {} };
-    if (typeof s?.handoff === "string") return { kind: "handoff", agent: s.handoff };
-    throw new UsageError(
-      `${file}: step ${i + 1} must be {"reply": "..."}, {"call": "tool", "input": {...}} or {"handoff": "agent"}`,
-    );
-  });
-}
 
 /** Reports a spec with errors the way `statecraft check` does, and returns the exit code. */
 export function reportRunError(err: RunError, io: CliIO, command: string): number {
   if (err.program)
     for (const d of err.diagnostics) io.stderr(formatDiagnostic(locate(err.program, d, io.cwd)) + "\n");
   io.stderr(`statecraft ${command}: ${err.message}\n`);
-  return 1;
+  // Errors in the spec are problems found (1), as with check; a file that cannot be read, a missing
+  // or unknown --agent or --backend are usage or input errors (2).
+  return err.diagnostics.length ? 1 : 2;
 }
 
 export interface DriveOptions {
@@ -65,65 +49,6 @@ export interface DriveOptions {
   trusted?: boolean;
   /** Stdin is a chat (the editor's terminal): prompt with `you> ` before each input, without a TTY (`--chat`). */
   chat?: boolean;
-}
-
-/** Where a session's inputs and approval answers come from: --input values, a chat on stdin, or a terminal. */
-export interface Conversation {
-  approver: (req: Pick<ApprovalRequest, "tool" | "input">) => Promise<boolean>;
-  /** The next input, undefined at the end. */
-  next: () => Promise<string | undefined>;
-  /** Echoes the input to stderr when it came from neither a terminal nor a chat. */
-  echo: (input: string) => void;
-  close: () => void;
-}
-
-export function conversation(io: CliIO, o: Pick<DriveOptions, "inputs" | "approve" | "chat">): Conversation {
-  const interactive = process.stdin.isTTY === true && !o.inputs;
-  const rl = o.inputs ? undefined : readline.createInterface({ input: process.stdin, terminal: interactive });
-  const lines = rl?.[Symbol.asyncIterator]();
-  const approver = async (req: Pick<ApprovalRequest, "tool" | "input">): Promise<boolean> => {
-    if (o.approve) return o.approve === "all";
-    if (o.chat && lines) {
-      // A turn is running, so the next line of the chat is the answer.
-      io.stderr(`Approve ${req.tool} ${JSON.stringify(req.input)}? [y/N] `);
-      const r = await lines.next();
-      return !r.done && /^y(es)?$/i.test(r.value.trim());
-    }
-    if (!interactive || !rl) {
-      io.stderr(
-        `approval needed for ${req.tool} ${JSON.stringify(req.input)}: refused (no terminal; pass --approve all to allow)\n`,
-      );
-      return false;
-    }
-    const answer = await new Promise<string>((resolve) =>
-      rl.question(`Approve ${req.tool} ${JSON.stringify(req.input)}? [y/N] `, resolve),
-    );
-    return /^y(es)?$/i.test(answer.trim());
-  };
-  const queue = o.inputs ? [...o.inputs] : undefined;
-  const next = async (): Promise<string | undefined> => {
-    if (queue) return queue.shift();
-    if (interactive || o.chat) io.stderr("you> ");
-    const r = await lines!.next();
-    return r.done ? undefined : r.value;
-  };
-  const echo = (input: string) => {
-    if (!interactive && !o.chat) io.stderr(`> ${input}\n`);
-  };
-  return { approver, next, echo, close: () => rl?.close() };
-}
-
-/** Tool activity goes to stderr as it happens, so stdout holds only the replies. */
-export function activityPrinter(io: CliIO): (e: SessionEvent) => void {
-  return (e) => {
-    if (e.type === "tool.call") io.stderr(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
-    else if (e.type === "tool.result" && !e.ok) io.stderr(`  <- ${e.tool} failed: ${e.error}\n`);
-    else if (e.type === "policy.decision" && e.decision === "deny")
-      io.stderr(`  <- ${e.tool} denied: ${e.reason}\n`);
-    else if (e.type === "approval")
-      io.stderr(`  <- ${e.tool} ${e.approved ? "approved" : "not approved"} by ${e.by}\n`);
-    else if (e.type === "handoff") io.stderr(`  -> handed off from ${e.from} to ${e.to}\n`);
-  };
 }
 
 /**
@@ -195,9 +120,9 @@ export function scriptedLocal(
   io: CliIO,
   why: () => string,
 ): void {
-  if (!(backend instanceof LocalBackend)) return;
+  if (!backend.scripted) return;
   if (!script) throw new UsageError(why());
-  backend.enqueue(...readScript(path.resolve(io.cwd, script)));
+  backend.scripted.enqueue(...readScript(path.resolve(io.cwd, script)));
 }
 
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
@@ -238,7 +163,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         `agent '${definition.agent}' runs on the local backend, which only plays back scripted replies: pass --script FILE` +
         (others.length
           ? `, or run it on a real model with --backend ${others.join(" | ")}`
-          : `, or declare a backend with provider openai, azure, compatible or bedrock and pass --backend NAME`)
+          : `, or declare a backend with provider ${orList(modelProviders())} and pass --backend NAME`)
       );
     };
     if (spec.kind === "stateful") {
@@ -289,7 +214,7 @@ function listBackends(file: string, io: CliIO): number {
   try {
     const loaded = loadChecked(file);
     const table = loaded.program.symbols(loaded.root);
-    const backends = table.ofKind("backend").map((s) => {
+    const backends = table.ofKind("backend").map((s): BackendInfo => {
       const b = compileBackend(s.decl);
       return {
         name: b.name,
@@ -304,7 +229,8 @@ function listBackends(file: string, io: CliIO): number {
       const def = compileFor(loaded, name);
       return { name, backend: def.agents[name].backend };
     });
-    io.stdout(JSON.stringify({ agents, backends }) + "\n");
+    const out: BackendList = { agents, backends };
+    io.stdout(JSON.stringify(out) + "\n");
     return 0;
   } catch (err) {
     return handleRunFailure(err, io, "run");
@@ -319,6 +245,10 @@ export function checkApprove(approve: string | undefined): void {
 /** Spec errors and backend failures end a command with a clear message; bugs keep their stack. */
 export function handleRunFailure(err: unknown, io: CliIO, command: string): number {
   if (err instanceof RunError) return reportRunError(err, io, command);
+  if (err instanceof SessionLogError) {
+    io.stderr(`statecraft ${command}: ${err.message}\n`);
+    return 2;
+  }
   if (err instanceof BackendError) {
     io.stderr(`statecraft ${command}: ${err.message}\n`);
     return 1;

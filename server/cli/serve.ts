@@ -2,6 +2,7 @@
 // the AgentCore Runtime contract, REST inspection). Runs until SIGINT/SIGTERM.
 
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ServiceConfigError, startService } from "../service";
@@ -25,6 +26,28 @@ function readAuthFile(file: string): Record<string, string> {
   return tokens as Record<string, string>;
 }
 
+function listenMessage(host: string, port: number, err: NodeJS.ErrnoException): string {
+  const why =
+    err.code === "EADDRINUSE"
+      ? "the port is in use"
+      : err.code === "EACCES"
+        ? "permission denied (ports below 1024 need privileges)"
+        : err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND"
+          ? "no such address on this machine"
+          : (err.code ?? err.message);
+  return `cannot listen on ${host}:${port}: ${why}; pick another --port or --host`;
+}
+
+/** Why the service could not listen on host:port (tried, then released), or undefined. */
+function listenProblem(host: string, port: number): Promise<string | undefined> {
+  if (port === 0) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) => resolve(listenMessage(host, port, err)));
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
+}
+
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -35,21 +58,35 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
       data: { type: "string" },
       "database-url": { type: "string" },
       auth: { type: "string" },
+      "max-body-bytes": { type: "string" },
     },
   });
   if (positionals.length)
     throw new UsageError(
-      "usage: statecraft serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--database-url URL] [--auth FILE]",
+      "usage: statecraft serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--database-url URL] [--auth FILE] [--max-body-bytes N]",
     );
   const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
+  if (!/^\d+$/.test(values.port ?? "0") || port > 65535)
     throw new UsageError(`--port must be a port number from 0 to 65535, not '${values.port}'`);
+  const maxBodyBytes = values["max-body-bytes"] === undefined ? undefined : Number(values["max-body-bytes"]);
+  if (maxBodyBytes !== undefined && (!/^\d+$/.test(values["max-body-bytes"]!) || maxBodyBytes < 1))
+    throw new UsageError(
+      `--max-body-bytes must be a whole number of bytes, 1 or more, not '${values["max-body-bytes"]}'`,
+    );
   const tokens = values.auth ? readAuthFile(path.resolve(io.cwd, values.auth)) : undefined;
+  const host = values.host ?? "127.0.0.1";
+  // The port first: a port in use must not leave a new database behind.
+  const busy = await listenProblem(host, port);
+  if (busy) {
+    io.stderr(`statecraft serve: ${busy}\n`);
+    return 2;
+  }
   let service;
   try {
     service = await startService({
       port,
       host: values.host,
+      maxBodyBytes,
       dataDir: path.resolve(io.cwd, values.data ?? path.join(".statecraft", "runtime")),
       databaseUrl: values["database-url"],
       tokens,
@@ -61,11 +98,9 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`statecraft serve: ${err.message}\n`);
       return 2;
     }
-    const code = (err as { code?: string }).code;
-    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
-      io.stderr(
-        `statecraft serve: cannot listen on ${values.host ?? "127.0.0.1"}:${port} (${code}); pick another --port or --host\n`,
-      );
+    const e = err as NodeJS.ErrnoException;
+    if (e.syscall === "listen" || e.syscall === "bind") {
+      io.stderr(`statecraft serve: ${listenMessage(host, port, e)}\n`);
       return 2;
     }
     throw err;

@@ -2,7 +2,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../runtime/events";
+import type { SessionEvent } from "../protocol/events";
 import { ReplayError, type SessionLoader } from "../runtime/replay";
 import { readLog, sessionsDir } from "../runtime/sessionLog";
 import { displayPath } from "./files";
@@ -33,9 +33,20 @@ export function listSessionFiles(workspace: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
-export function loadSession(file: string, io: CliIO): SessionEvent[] {
-  const { events, warnings } = readLog(file);
+/**
+ * A log's events; each line that is not a usable event is a warning naming the file and line.
+ * `whole`: a log that misses events in the middle (or cannot be read) is an error instead, for
+ * what would rebuild or re-run the session from it (replay, fork).
+ */
+export function loadSession(file: string, io: CliIO, whole = false): SessionEvent[] {
+  const { events, warnings, skipped } = readLog(file);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  if (whole && (skipped.length || !events.length))
+    throw new UsageError(
+      skipped.length
+        ? `${displayPath(file, io.cwd)}: line${skipped.length === 1 ? "" : "s"} ${skipped.join(", ")} ${skipped.length === 1 ? "is not an event" : "are not events"}: the session cannot be rebuilt from this log`
+        : `${displayPath(file, io.cwd)} has no events: it is not a Statecraft session log`,
+    );
   return events;
 }
 
@@ -47,6 +58,6 @@ export function parentLoader(workspace: string, io: CliIO): SessionLoader {
       throw new ReplayError(
         `the session is a fork of ${id}, whose log is not under ${displayPath(sessionsDir(workspace), io.cwd)}: the state it started from cannot be rebuilt`,
       );
-    return loadSession(file, io);
+    return loadSession(file, io, true);
   };
 }

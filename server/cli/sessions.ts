@@ -2,10 +2,9 @@
 
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { SessionEvent } from "../runtime/events";
+import type { SessionEvent } from "../protocol/events";
 import { turnFigures } from "../runtime/replay";
-import { readLog } from "../runtime/sessionLog";
-import { displayPath } from "./files";
+import { displayPath, plural } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { listSessionFiles, loadSession, resolveSession } from "./sessionFiles";
 
@@ -27,7 +26,11 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const [sub = "list", id] = positionals;
   if (sub === "list") {
-    const rows = listSessionFiles(workspace).map((f) => ({ file: f, ...summary(readLog(f).events) }));
+    // A log that cannot be used is a warning naming its file and line; the other sessions are listed.
+    // A log without a usable session.start has nothing to list (its warning said why).
+    const rows = listSessionFiles(workspace)
+      .map((f) => ({ file: f, ...summary(loadSession(f, io)) }))
+      .filter((r) => r.start);
     if (values.format === "json") {
       io.stdout(
         JSON.stringify(
@@ -79,6 +82,9 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
     io.stdout(
       `definition ${start.hash}${start.user ? `, user ${start.user.id}` : ""}${start.source ? `, from ${start.source}` : ""}\n`,
     );
+    if (start.parent)
+      io.stdout(`forked from session ${start.parent.sessionId} after turn ${start.parent.turn}\n`);
+    if (start.test) io.stdout(`test "${start.test}"\n`);
     for (const [turn, t] of turnFigures(events)) {
       io.stdout(`\nturn ${turn}\n  user:  ${t.input}\n`);
       for (const e of events) {
@@ -93,10 +99,12 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
           io.stdout(
             `  memory: ${e.field} = ${JSON.stringify(e.value)}${e.ok ? "" : ` (rejected: ${e.error})`}\n`,
           );
+        if (e.type === "approval")
+          io.stdout(`  approval: ${e.tool} ${e.approved ? "approved" : "refused"} by ${e.by}\n`);
         if (e.type === "handoff") io.stdout(`  handoff: ${e.from} -> ${e.to}\n`);
       }
       io.stdout(
-        `  reply: ${t.reply}\n  ${t.tokens} tokens, ${t.bytes} bytes sent, model ${Math.round(t.latencyMs)} ms\n`,
+        `  reply: ${t.reply}\n  ${plural(t.tokens, "token")}, ${plural(t.bytes, "byte")} sent, model ${Math.round(t.latencyMs)} ms\n`,
       );
     }
     return 0;

@@ -4,11 +4,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { createBackend } from "../backends";
 import { compileTest, findTests } from "../language/compileTests";
 import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
-import { runTest, type TestResult } from "../runtime/testRunner";
-import { collectAgentFiles, displayPath, loadProgram } from "./files";
+import type { TestReportLine, TestResult } from "../protocol/cli";
+import { runTest } from "../runtime/testRunner";
+import { collectAgentFiles, displayPath, fileError, loadBatch, plural } from "./files";
 import { UsageError, type CliIO } from "./io";
 import { reportRunError } from "./run";
 
@@ -48,10 +50,15 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   if (values.reporter !== undefined && values.reporter !== "json" && values.reporter !== "text")
     throw new UsageError(`--reporter must be text or json, not '${values.reporter}'`);
   const json = values.reporter === "json";
-  const emit = (event: Record<string, unknown>) => io.stdout(JSON.stringify(event) + "\n");
+  const emit = (line: TestReportLine) => io.stdout(JSON.stringify(line) + "\n");
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const files = collectAgentFiles(positionals, io.cwd);
-  const program = loadProgram(files);
+  const { program, unreadable } = loadBatch(files, io.cwd);
+  // Tests cannot run from a file that cannot be read: each one is a line, and nothing runs.
+  if (unreadable.length) {
+    for (const u of unreadable) io.stderr(`statecraft test: ${u.message}\n`);
+    return 2;
+  }
   const selected = (name: string) =>
     (!values.filter || name.includes(values.filter)) && (!values.test || values.test.includes(name));
   if (values.list) {
@@ -74,15 +81,15 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
       io,
       "test",
     );
-  const tests = findTests(program, files)
-    .map(({ file, decl }) => compileTest(program, file, decl))
-    .filter((t) => selected(t.name));
+  const all = findTests(program, files).map(({ file, decl }) => compileTest(program, file, decl));
+  const tests = all.filter((t) => selected(t.name));
   const results: TestResult[] = [];
   for (const t of tests) {
     if (json) emit({ type: "start", name: t.name, file: t.file, line: t.line });
     const r = await runTest({ program, root: t.file }, t, {
       workspace,
       env: io.env,
+      createBackend,
       trusted: !values.untrusted,
     });
     results.push(r);
@@ -93,16 +100,41 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`${r.passed ? "✓" : "✗"} ${r.name} (${Math.round(r.durationMs)} ms)\n`);
     for (const f of r.failures) io.stdout(`    ${displayPath(r.file, io.cwd)}:${f.line}: ${f.message}\n`);
   }
+  let reportFailed = false;
   if (values.junit) {
     const report = path.resolve(io.cwd, values.junit);
-    fs.mkdirSync(path.dirname(report), { recursive: true });
-    fs.writeFileSync(report, junitXml(results, io.cwd));
+    try {
+      fs.mkdirSync(path.dirname(report), { recursive: true });
+      fs.writeFileSync(report, junitXml(results, io.cwd));
+    } catch (err) {
+      io.stderr(
+        `statecraft test: ${fileError(`cannot write the JUnit report ${displayPath(report, io.cwd)}`, err)}\n`,
+      );
+      reportFailed = true;
+    }
   }
   const failed = results.filter((r) => !r.passed).length;
-  if (tests.length === 0)
-    io.stderr(values.filter ? `no test matches '${values.filter}'\n` : "no test blocks found\n");
+  if (tests.length === 0) io.stderr(noTestMessage(all, values, files, io.cwd));
   else io.stderr(`sessions: ${displayPath(path.join(workspace, ".statecraft", "sessions"), io.cwd)}\n`);
   if (json) emit({ type: "summary", passed: results.length - failed, failed });
   else io.stdout(`${results.length - failed} passed, ${failed} failed\n`);
-  return failed > 0 || tests.length === 0 ? 1 : 0;
+  return reportFailed ? 2 : failed > 0 || tests.length === 0 ? 1 : 0;
+}
+
+/** Why nothing ran: no test matches what was asked (and which tests there are), or the files have none. */
+function noTestMessage(
+  all: { name: string }[],
+  asked: { filter?: string; test?: string[] },
+  files: string[],
+  cwd: string,
+): string {
+  if (!all.length)
+    return `no test blocks in ${files.length === 1 ? displayPath(files[0], cwd) : plural(files.length, "file")}\n`;
+  const what = [
+    ...(asked.test ?? []).map((t) => JSON.stringify(t)),
+    ...(asked.filter !== undefined ? [`the filter ${JSON.stringify(asked.filter)}`] : []),
+  ];
+  const names = all.map((t) => JSON.stringify(t.name));
+  const shown = names.length > 20 ? [...names.slice(0, 20), `and ${names.length - 20} more`] : names;
+  return `no test matches ${what.join(" and ")}; the ${plural(all.length, "test is", "tests are")}: ${shown.join(", ")}\n`;
 }

@@ -30,7 +30,6 @@ import {
   LaunchError,
   type BreakpointSpec,
   type ControllerEvents,
-  type LaunchArgs,
   type ResolvedBreakpoint,
   type ResumeMode,
   type StopInfo,
@@ -38,6 +37,8 @@ import {
 } from "./controller";
 import { evaluateIn, parseExpression } from "./expr";
 import type { Location } from "./specMap";
+import type { LaunchArgs } from "../protocol/debug";
+import { MEMORY_TOOL } from "../protocol/names";
 
 const THREAD_ID = 1;
 
@@ -368,7 +369,7 @@ export class StatecraftDebugSession extends LoggingDebugSession {
         const pos = c.position;
         if (pos?.kind === "memory.write" && (!c.pending || c.pending.callId !== pos.write.callId))
           return [
-            v("tool", "remember"),
+            v("tool", MEMORY_TOOL),
             v("memory", pos.write.memory),
             v("field", pos.write.field),
             v("value", pos.write.value),

@@ -9,12 +9,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createBackend } from "../backends";
-import { LocalBackend } from "../backends/local";
-import { scriptTurns, toWireScript } from "../backends/stateful";
+import { readScript, scriptTurns, toWireScript } from "../backends/script";
 import { RemoteSession } from "../backends/statefulSession";
-import type { ScriptStep } from "../backends/local";
-import { connect } from "../cli/remote";
-import { readScript } from "../cli/run";
 import {
   compileBackend,
   type CompiledAgent,
@@ -44,13 +40,13 @@ import type {
   ToolResultEvent,
   Usage,
   UserInfo,
-} from "../runtime/events";
+} from "../protocol/events";
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
 import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
 import { McpPool } from "../runtime/mcp";
 import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
-import { BackendError, type ModelBackend } from "../runtime/model";
+import { BackendError, type ModelBackend, type ScriptStep } from "../runtime/model";
 import { decide, evaluate } from "../runtime/policy";
 import { compileFor, loadChecked, RunError, withBackend, type LoadedProgram } from "../runtime/prepare";
 import {
@@ -71,26 +67,10 @@ import {
   type EventSink,
 } from "../runtime/sessionLog";
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
+import { connect } from "../service/embedded";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
-
-/** The launch configuration's attributes (package.json `contributes.debuggers[0].configurationAttributes`). */
-export interface LaunchArgs {
-  program?: string;
-  agent?: string;
-  backend?: string;
-  inputs?: string[];
-  test?: string;
-  replay?: string;
-  stopOnEntry?: boolean;
-  user?: string | { id: string; name?: string };
-  script?: string;
-  noDebug?: boolean;
-  /** The workspace: session logs go to <cwd>/.statecraft/sessions. Default: the program's folder. */
-  cwd?: string;
-  env?: Record<string, string>;
-  /** False in an untrusted workspace: command tools and MCP servers do not run. */
-  trusted?: boolean;
-}
+import type { LaunchArgs } from "../protocol/debug";
+import { MEMORY_TOOL } from "../protocol/names";
 
 /** A launch that cannot start, with a message that says what to change. */
 export class LaunchError extends Error {}
@@ -596,7 +576,7 @@ export class DebugController {
       if (err instanceof BackendError) throw new LaunchError(err.message);
       throw err;
     }
-    if (backend instanceof LocalBackend) {
+    if (backend.scripted) {
       if (!this.args.script) {
         const others = this.prepared.loaded.program
           .symbols(this.prepared.loaded.root)
@@ -609,7 +589,7 @@ export class DebugController {
         );
       }
       try {
-        backend.enqueue(
+        backend.scripted.enqueue(
           ...readScript(path.resolve(this.args.cwd ?? this.prepared.workspace, this.args.script)),
         );
       } catch (err) {
@@ -771,7 +751,8 @@ export class DebugController {
   private async runTest(test: TestIR): Promise<void> {
     const def = this.definition;
     const spec = def.backends[def.agents[def.agent].backend];
-    const backend = spec.provider === "local" ? new LocalBackend(spec.name, spec.kind) : this.backendFor(def);
+    const backend =
+      spec.provider === "local" ? createBackend(spec, { env: this.prepared.env }) : this.backendFor(def);
     const queues = new TestQueues();
     const sessionId = newSessionId();
     const writer = new SessionLogWriter(
@@ -1355,8 +1336,8 @@ export class DebugController {
     const problem = this.pendingEditProblem();
     if (problem) return problem;
     const isMemoryTool = !this.definition.tools[p.tool];
-    if (isMemoryTool && (fieldPath[0] !== "value" || p.tool !== "remember"))
-      return p.tool === "remember"
+    if (isMemoryTool && (fieldPath[0] !== "value" || p.tool !== MEMORY_TOOL))
+      return p.tool === MEMORY_TOOL
         ? "only the value of a memory write can be edited (change other fields in Memory)"
         : `${p.tool} has no input to edit`;
     const next = structuredClone(p.input);
@@ -1458,7 +1439,7 @@ export class DebugController {
           case "tool.result":
             return (
               m.toolLocation(e.tool) ??
-              (e.tool === "remember" ? this.memoryOf(agent) : undefined) ??
+              (e.tool === MEMORY_TOOL ? this.memoryOf(agent) : undefined) ??
               m.agentLocation(agent)
             );
           case "policy.decision": {

@@ -14,7 +14,8 @@ import type { Diagnostic, FixData } from "./diagnostics";
 import type { TextEdit } from "./format";
 import { LineIndex } from "./lineIndex";
 import { children, declarationAt } from "./locate";
-import type { LanguageService } from "./service";
+import type { LanguageService } from "./languageService";
+import { providerRow } from "./providers";
 
 export type CodeActionKind = "quickfix" | "source.fixAll.statecraft";
 
@@ -193,10 +194,10 @@ function plainProperty(
     case "backend.provider":
       // `local` is valid with both kinds and runs offline, so the fix never causes a backend-mismatch.
       return "provider: local";
-    case "backend.endpoint":
-      return ownerProvider(owner) === "azure"
-        ? 'endpoint: "https://YOUR-RESOURCE.openai.azure.com"'
-        : 'endpoint: "http://localhost:11434/v1"';
+    case "backend.endpoint": {
+      const example = providerRow(ownerProvider(owner))?.endpoint?.example ?? "http://localhost:11434/v1";
+      return `endpoint: ${JSON.stringify(example)}`;
+    }
     case "agent.instructions":
       return 'instructions: ""';
     case "test.agent": {

@@ -19,133 +19,39 @@ import {
 } from "./ast";
 import { LineIndex } from "./lineIndex";
 import { lookup, type Program, type SymbolTable } from "./program";
+import type {
+  Json,
+  JsonSchema,
+  SourceRef,
+  SourceIR,
+  ExprIR,
+  CompiledBackend,
+  CompiledMemory,
+  CompiledAgent,
+  CompiledDefinition,
+  Provider,
+} from "../protocol/definition";
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonSchema = { [key: string]: Json };
+// The compiler's output types live in protocol/ (they cross to the runtime
+// service and into session logs); re-exported for the language layer's own use.
+export type {
+  Json,
+  JsonSchema,
+  SourceRef,
+  RunIR,
+  SourceIR,
+  ExprIR,
+  CompiledBackend,
+  CompiledTool,
+  CompiledContext,
+  CompiledMemory,
+  CompiledDenyRule,
+  CompiledAgent,
+  CompiledMcp,
+  CompiledDefinition,
+} from "../protocol/definition";
 
 export const IR_FORMAT = 1;
-
-export interface SourceRef {
-  /** Path relative to the root file's folder, with '/' separators. */
-  file: string;
-  /** 1-based line of the declaration. */
-  line: number;
-}
-
-export type RunIR =
-  | { kind: "http"; method: string; url: string }
-  | { kind: "command"; executable: string; args: string[]; cwd: string }
-  | { kind: "mcp"; server: string; tool: string };
-
-export type SourceIR = RunIR | { kind: "file"; path: string } | { kind: "text"; text: string };
-
-export type ExprIR =
-  | { op: "and" | "or"; left: ExprIR; right: ExprIR }
-  | { op: "not"; operand: ExprIR }
-  | { op: "==" | "!=" | "<" | "<=" | ">" | ">=" | "contains" | "matches"; left: ExprIR; right: ExprIR }
-  | { path: string[] }
-  | { value: Json };
-
-export interface CompiledBackend {
-  name: string;
-  kind: "stateless" | "stateful";
-  provider: string;
-  model?: string;
-  endpoint?: string;
-  api: "chat" | "responses";
-  apiVersion?: string;
-  region?: string;
-  /** The environment variable holding the key: the key itself never enters the definition. */
-  apiKeyEnv?: string;
-  contextWindow?: number;
-  /** `reasoning { }`: present only when declared (definitions without it keep their hash). */
-  reasoning?: { effort?: "low" | "medium" | "high"; budgetTokens?: number };
-  implicit?: boolean;
-}
-
-export interface CompiledTool {
-  name: string;
-  description: string;
-  parameters: JsonSchema;
-  output?: JsonSchema;
-  run: RunIR | null;
-  requires: string[];
-  timeoutMs?: number;
-  /** A command tool's own environment variables (`env { }`): literals, or `{ env: "NAME" }` read at run time. */
-  env?: Record<string, string | { env: string }>;
-  source: SourceRef;
-}
-
-export interface CompiledContext {
-  name: string;
-  description?: string;
-  from: SourceIR;
-  refresh: "per_session" | "per_turn";
-  maxTokens?: number;
-  source: SourceRef;
-}
-
-export interface CompiledMemory {
-  name: string;
-  scope: "session" | "user" | "agent";
-  window: number;
-  summarizeAfter?: number;
-  fields: Record<string, { schema: JsonSchema; optional: boolean }>;
-  source: SourceRef;
-}
-
-export interface CompiledDenyRule {
-  tool: string;
-  when: ExprIR;
-  /** The condition as written, for messages. */
-  text: string;
-  source: SourceRef;
-}
-
-export interface CompiledAgent {
-  name: string;
-  description?: string;
-  backend: string;
-  model?: string;
-  temperature?: number;
-  instructions: string;
-  vars: Record<string, Json>;
-  context: string[];
-  memory?: string;
-  tools: string[];
-  handoffs: string[];
-  identity: { role?: string; actsFor: "user" | "service"; scopes: string[] };
-  policy: {
-    requireApproval: string[];
-    deny: CompiledDenyRule[];
-    maxTurns?: number;
-    maxToolCalls?: number;
-    maxTokens?: number;
-  };
-  source: SourceRef;
-}
-
-export interface CompiledMcp {
-  name: string;
-  transport:
-    { kind: "stdio"; executable: string; args: string[]; cwd: string } | { kind: "http"; url: string };
-  env: Record<string, string | { env: string }>;
-  source: SourceRef;
-}
-
-export interface CompiledDefinition {
-  format: number;
-  /** The entry agent. */
-  agent: string;
-  agents: Record<string, CompiledAgent>;
-  tools: Record<string, CompiledTool>;
-  contexts: Record<string, CompiledContext>;
-  memories: Record<string, CompiledMemory>;
-  backends: Record<string, CompiledBackend>;
-  mcpServers: Record<string, CompiledMcp>;
-  /** sha256 of the canonical JSON of everything above except source positions. */
-  hash: string;
-}
 
 export const IMPLICIT_BACKEND: CompiledBackend = {
   name: "local",
@@ -680,7 +586,8 @@ export function compileBackend(decl: Declaration): CompiledBackend {
   return {
     name: declarationName(decl) ?? "",
     kind: kind === "stateful" ? "stateful" : "stateless",
-    provider: word(p.get("provider")?.value) ?? "local",
+    // The compiler assumes a valid program: the validator rejects any other word (invalid-enum).
+    provider: (word(p.get("provider")?.value) ?? "local") as Provider,
     model: str(p.get("model")?.value),
     endpoint: str(p.get("endpoint")?.value),
     api: word(p.get("api")?.value) === "responses" ? "responses" : "chat",

@@ -29,9 +29,9 @@ import {
   type PropSpec,
   type PropType,
 } from "./schema";
-import type { LanguageService } from "./service";
+import type { LanguageService } from "./languageService";
 import { tokenize, type ScanResult, type Token, type TokenKind } from "./tokenize";
-import { MEMORY_TOOL } from "./validate";
+import { MEMORY_TOOL } from "../protocol/names";
 
 export type CompletionKind =
   | "keyword"

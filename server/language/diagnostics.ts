@@ -6,6 +6,7 @@ import type { Span } from "./ast";
 export type Severity = "error" | "warning" | "info" | "hint";
 
 export type DiagnosticCode =
+  | "invalid-encoding"
   | "syntax"
   | "unterminated-string"
   | "import-not-found"
@@ -30,6 +31,7 @@ export type DiagnosticCode =
   | "scripted-step-live";
 
 export const SEVERITY: Record<DiagnosticCode, Severity> = {
+  "invalid-encoding": "error",
   syntax: "error",
   "unterminated-string": "error",
   "import-not-found": "error",

@@ -26,6 +26,15 @@ import { blocks, fields, props } from "./compile";
 import { nodesAt, type AnyNode } from "./locate";
 import type { Symbol, SymbolTable } from "./program";
 import {
+  isProvider,
+  orList,
+  PROVIDER_NAMES,
+  PROVIDERS,
+  providerRow,
+  providersOfKind,
+  type BackendKind,
+} from "./providers";
+import {
   BUILTIN_CALLS,
   DECLARATION_SCHEMAS,
   KIND_DOCS,
@@ -49,31 +58,28 @@ import {
   truncated,
   wordValue,
   type ModelChoice,
-} from "./sectionTokens";
-import type { LanguageService } from "./service";
-import { countTokensForModel } from "./tokens";
+} from "./sectionTokenCounts";
+import type { LanguageService } from "./languageService";
+import { countTokensForModel } from "./tokenCount";
+import { MEMORY_TOOL } from "../protocol/names";
 
 export interface HoverResult {
   markdown: string;
   span: Span;
 }
 
+/** How prose names the providers of a backend kind: "OpenAI, Azure, ...". */
+function kindLabels(kind: BackendKind): string[] {
+  return providersOfKind(kind).map((p) => PROVIDERS[p].label);
+}
+
 /** What each enum word means, by the property that takes it. */
 export const ENUM_DOCS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   kind: {
-    stateless:
-      "The client holds memory and history and resends the whole context on every call (OpenAI, Azure, OpenAI-compatible servers, local).",
-    stateful:
-      "The runtime holds memory, context and identity per session; the client sends only the new input and a session id (Bedrock or local, behind the Statecraft runtime).",
+    stateless: `The client holds memory and history and resends the whole context on every call (${kindLabels("stateless").join(", ")}).`,
+    stateful: `The runtime holds memory, context and identity per session; the client sends only the new input and a session id (${orList(kindLabels("stateful"))}, behind the Statecraft runtime).`,
   },
-  provider: {
-    openai: "The OpenAI API.",
-    azure: "Azure OpenAI: `model` is the deployment name; needs `endpoint` and usually `api_version`.",
-    compatible:
-      "Any OpenAI-compatible server (Ollama, vLLM, LM Studio) at `endpoint`; any model name is valid.",
-    bedrock: "Amazon Bedrock, behind the stateful Statecraft runtime.",
-    local: "The built-in offline model: scripted replies in tests, no network and no keys.",
-  },
+  provider: Object.fromEntries(PROVIDER_NAMES.map((p) => [p, PROVIDERS[p].doc])),
   api: {
     chat: "Chat Completions (the default): served by OpenAI, Azure, Ollama and vLLM alike.",
     responses:
@@ -458,7 +464,7 @@ class HoverBuilder {
       const field = step.path.segments[1];
       return memory && this.memoryField(memory, field.name, step.path);
     }
-    if ("tool" in step && within(step.tool, this.offset) && referenceText(step.tool) === "remember")
+    if ("tool" in step && within(step.tool, this.offset) && referenceText(step.tool) === MEMORY_TOOL)
       return { markdown: MEMORY_TOOL_DOC, span: step.tool };
     return undefined;
   }
@@ -610,9 +616,9 @@ class HoverBuilder {
       facts.push(
         `Tokens are counted with ${info.tokenizer === "estimate" ? "an estimate" : info.tokenizer}.`,
       );
-    else if (choice.provider !== "compatible")
+    else if (!isProvider(choice.provider) || providerRow(choice.provider)?.catalog)
       facts.push(`Not in the built-in ${choice.provider} catalog: tokens are estimated.`);
-    else facts.push("Any model name is valid for a compatible server: tokens are estimated.");
+    else facts.push(`Any model name is valid for a ${choice.provider} server: tokens are estimated.`);
     return { markdown: [head, facts.join(" ")].join("\n\n"), span: v };
   }
 
@@ -653,7 +659,7 @@ function enumType(t: PropType): Extract<PropType, { t: "enum" }> | undefined {
 /** "`gpt-4.1-mini` on backend `dev`", "the local model on the implicit local backend"; says when the catalog does not know the model. */
 export function describeModel(choice: ModelChoice): string {
   const backend = choice.backend ? `backend \`${choice.backend.name}\`` : "the implicit local backend";
-  if (choice.provider === "local") return `the local model on ${backend}`;
+  if (providerRow(choice.provider)?.builtinModel) return `the ${choice.provider} model on ${backend}`;
   if (choice.modelId === undefined) return `${backend}, which names no model`;
   if (!choice.info) return `\`${choice.modelId}\` on ${backend} (not in the model catalog)`;
   return `\`${choice.modelId}\` on ${backend}`;

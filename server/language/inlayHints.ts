@@ -17,8 +17,8 @@ import {
   instructionsTokens,
   truncated,
   type ModelChoice,
-} from "./sectionTokens";
-import type { LanguageService } from "./service";
+} from "./sectionTokenCounts";
+import type { LanguageService } from "./languageService";
 
 export interface InlayHintItem {
   /** Where the hint goes: the end of the value it describes. */

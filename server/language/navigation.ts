@@ -23,8 +23,8 @@ import { children, nodesAt, type AnyNode } from "./locate";
 import { parse } from "./parse";
 import type { Symbol, SymbolTable } from "./program";
 import { BUILTIN_CALLS, FIELD_TYPES } from "./schema";
-import type { LanguageService } from "./service";
-import { MEMORY_TOOL } from "./validate";
+import type { LanguageService } from "./languageService";
+import { MEMORY_TOOL } from "../protocol/names";
 
 /** A place to jump to: the whole node (`range`) and its name (`selection`). */
 export interface NavTarget {

@@ -28,6 +28,7 @@ import {
   type Value,
 } from "./ast";
 import { diagnostic, type Diagnostic } from "./diagnostics";
+import { printable } from "./encoding";
 import { nearest } from "./editDistance";
 import { tokenize, type Token, type TokenKind } from "./tokenize";
 
@@ -129,7 +130,7 @@ class Parser {
     if (t.kind === "eof") return "the end of the file";
     if (t.kind === "string") return "a string";
     if (t.kind === "number") return `the number ${t.text}`;
-    return `'${t.text}'`;
+    return `'${printable(t.text, true)}'`;
   }
 
   private ident(t: Token): Identifier {

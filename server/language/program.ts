@@ -7,13 +7,21 @@
 import * as path from "node:path";
 import type { Declaration, DeclarationKind, Import, SourceFile } from "./ast";
 import { declarationName } from "./ast";
-import type { Diagnostic } from "./diagnostics";
+import { diagnostic, type Diagnostic } from "./diagnostics";
+import { invalidEncodingMessage, type DecodedText } from "./encoding";
 import { parse } from "./parse";
+
+export type InvalidEncoding = NonNullable<DecodedText["invalid"]>;
 
 export interface FileSystem {
   /** The file's text, or undefined when it cannot be read. */
   readFile(path: string): string | undefined;
   exists(path: string): boolean;
+  /**
+   * When `text` is the file's content decoded from bytes that are not UTF-8: where the first
+   * bad byte is (the text holds U+FFFD there). Only asked about text that holds a U+FFFD.
+   */
+  invalidEncoding?(path: string, text: string): InvalidEncoding | undefined;
 }
 
 export interface ProgramFile {
@@ -119,6 +127,16 @@ export class Program {
     const source = text ?? this.fs.readFile(key);
     if (source === undefined) return undefined;
     const parsed = parse(source, key);
+    const invalid = source.includes("\uFFFD") ? this.fs.invalidEncoding?.(key, source) : undefined;
+    if (invalid)
+      parsed.diagnostics.unshift(
+        diagnostic(
+          key,
+          { start: invalid.offset, end: invalid.offset + 1 },
+          "invalid-encoding",
+          invalidEncodingMessage(invalid),
+        ),
+      );
     const pf: ProgramFile = { file: parsed.file, parseDiagnostics: parsed.diagnostics, imports: [] };
     this.files.set(key, pf);
     this.invalidateGraph();

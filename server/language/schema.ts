@@ -3,6 +3,7 @@
 // validator, completion, hover and the formatter's checks.
 
 import type { DeclarationKind } from "./ast";
+import { andList, PROVIDER_NAMES, providerRow, providersNeedingEndpoint } from "./providers";
 
 export type PropType =
   | { t: "string" }
@@ -82,7 +83,14 @@ export const BUILTIN_CALLS: Record<BuiltinCall, BuiltinSignature> = {
 
 export const FIELD_TYPES = ["string", "number", "integer", "boolean", "json"] as const;
 
-export const PROVIDERS = ["openai", "azure", "compatible", "bedrock", "local"] as const;
+/** "openai, azure, compatible (any OpenAI-compatible server), bedrock, or local (the built-in offline model)." */
+function providerDoc(): string {
+  const names = PROVIDER_NAMES.map((p) => {
+    const gloss = providerRow(p)?.gloss;
+    return gloss ? `${p} (${gloss})` : p;
+  });
+  return `${names.slice(0, -1).join(", ")}, or ${names[names.length - 1]}.`;
+}
 
 const str: PropType = { t: "string" };
 const strList: PropType = { t: "list", of: str };
@@ -138,15 +146,15 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
         snippet: "kind: ${1|stateless,stateful|}",
       },
       provider: {
-        type: { t: "enum", values: PROVIDERS },
+        type: { t: "enum", values: PROVIDER_NAMES },
         required: true,
-        doc: "openai, azure, compatible (any OpenAI-compatible server), bedrock, or local (the built-in offline model).",
-        snippet: "provider: ${1|openai,azure,compatible,bedrock,local|}",
+        doc: providerDoc(),
+        snippet: `provider: \${1|${PROVIDER_NAMES.join(",")}|}`,
       },
       model: { type: str, doc: "The provider's model id, or the Azure deployment name." },
       endpoint: {
         type: str,
-        doc: "Base URL (required for azure and compatible; for stateful, the runtime URL).",
+        doc: `Base URL (required for ${andList(providersNeedingEndpoint())}; for stateful, the runtime URL).`,
       },
       api: {
         type: { t: "enum", values: ["chat", "responses"] },

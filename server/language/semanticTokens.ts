@@ -28,7 +28,8 @@ import { LineIndex } from "./lineIndex";
 import { children } from "./locate";
 import type { SymbolTable } from "./program";
 import { BUILTIN_CALLS, DECLARATION_SCHEMAS, FIELD_TYPES, type BlockSchema, type PropType } from "./schema";
-import type { LanguageService } from "./service";
+import type { LanguageService } from "./languageService";
+import { MEMORY_TOOL } from "../protocol/names";
 
 /** The legend's token types, in the order their indexes are encoded. */
 export const TOKEN_TYPES = [
@@ -307,7 +308,7 @@ class Collector {
     // Built-in names that are not declarations: a test's `backend: local` and the memory tool.
     if (this.declKind === "test" && kind === "backend" && id.name === "local")
       return this.add(id, "variable", ["defaultLibrary"]);
-    if (this.declKind === "test" && kind === "tool" && id.name === "remember")
+    if (this.declKind === "test" && kind === "tool" && id.name === MEMORY_TOOL)
       return this.add(id, "function", ["defaultLibrary"]);
     this.add(id, KIND_TOKEN[kind]);
   }

@@ -17,7 +17,7 @@ import {
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { Span } from "../language/ast";
 import { LineIndex } from "../language/lineIndex";
-import type { LanguageService } from "../language/service";
+import type { LanguageService } from "../language/languageService";
 import type { SourceFile } from "../language/ast";
 
 export class FeatureContext {

@@ -13,8 +13,8 @@ import {
   type ServerCapabilities,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { LanguageService } from "../language/service";
-import { findAgentFiles, nodeFileSystem } from "../runtime/nodeFileSystem";
+import { LanguageService } from "../language/languageService";
+import { findAgentFiles, nodeFileSystem } from "../language/nodeFileSystem";
 import { FeatureContext } from "./context";
 import { publishDiagnostics } from "./features/diagnostics";
 import { FEATURES } from "./features/index";

@@ -6,9 +6,9 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { lookupModel, LOCAL_MODEL, type ModelInfo, type Provider } from "../language/catalog";
+import { resolveModel, type ModelInfo } from "../language/catalog";
 import type { CompiledAgent, CompiledDefinition, CompiledMemory, Json, SourceIR } from "../language/compile";
-import { countTokensForModel } from "../language/tokens";
+import { countTokensForModel } from "../language/tokenCount";
 import type {
   ManualEditEvent,
   Message,
@@ -18,8 +18,9 @@ import type {
   ToolSchema,
   Usage,
   UserInfo,
-} from "./events";
-import { LOG_FORMAT } from "./events";
+} from "../protocol/events";
+import { LOG_FORMAT } from "../protocol/events";
+import { HANDOFF_PREFIX, MEMORY_TOOL } from "../protocol/names";
 import { validateJson, zeroValue } from "./jsonSchema";
 import type { MemoryStore } from "./memoryStore";
 import { BackendError, type ModelBackend } from "./model";
@@ -28,8 +29,6 @@ import { envCallName, Redactor, runSecrets, type Environment } from "./secrets";
 import type { EventSink } from "./sessionLog";
 import { renderTemplate } from "./templates";
 import { runTool, type McpCaller, type ToolOutcome } from "./tools";
-
-export const MEMORY_TOOL = "remember";
 
 const tokenMemo = new WeakMap<object, { encoding: string; tokens: number }>();
 
@@ -46,7 +45,6 @@ export function memoTokens(key: object, text: () => string, info: ModelInfo | un
   tokenMemo.set(key, { encoding, tokens });
   return tokens;
 }
-export const HANDOFF_PREFIX = "transfer_to_";
 /** Model calls in one turn before the engine stops a runaway tool loop. */
 export const MAX_STEPS_PER_TURN = 32;
 
@@ -256,8 +254,7 @@ export class AgentSession {
   private modelInfo(agent: CompiledAgent): { info: ModelInfo | undefined; model?: string; window?: number } {
     const backend = this.definition.backends[agent.backend];
     const model = agent.model ?? backend?.model;
-    const provider = (backend?.provider ?? "local") as Provider;
-    const info = provider === "local" ? LOCAL_MODEL : model ? lookupModel(provider, model) : undefined;
+    const info = resolveModel(backend?.provider ?? "local", model);
     return { info, model, window: backend?.contextWindow ?? info?.contextWindow };
   }
 

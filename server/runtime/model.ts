@@ -2,7 +2,8 @@
 // stateless, the stateful runtime), designed for streaming, tool calls,
 // usage, cancellation and errors a user can act on.
 
-import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "./events";
+import type { CompiledBackend, Json } from "../protocol/definition";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 
 export interface ModelRequest {
   /** The agent's model id (agent.model, else backend.model). */
@@ -32,14 +33,37 @@ export interface ModelResponse {
   requestBytes?: number;
 }
 
+/** One scripted model output: a reply, a tool call, or a handoff. */
+export type ScriptStep =
+  | { kind: "reply"; text: string }
+  | { kind: "call"; tool: string; input: Json }
+  | { kind: "handoff"; agent: string };
+
+/** A model that plays back the steps it is given (the local backend), in order, one per model call. */
+export interface ScriptedModel {
+  enqueue(...steps: ScriptStep[]): void;
+  /** Steps not played yet. */
+  readonly pending: number;
+  /** Drops what is left of the script (a test's next send starts clean). */
+  clear(): void;
+}
+
 export interface ModelBackend {
   readonly name: string;
   readonly kind: "stateless" | "stateful";
   readonly provider: string;
+  /** Present when the backend plays back a script instead of calling a model: tests and --script fill it. */
+  readonly scripted?: ScriptedModel;
   complete(request: ModelRequest): Promise<ModelResponse>;
   /** Asks for a summary of `text` (memory.summarize_after). */
   summarize?(text: string, signal?: AbortSignal): Promise<string>;
 }
+
+/**
+ * Makes the model backend for a backend declaration (backends/index.ts createBackend): injected
+ * into the runtime's callers that pick a backend themselves, since the runtime does not import backends.
+ */
+export type BackendFactory = (spec: CompiledBackend, options: { env: NodeJS.ProcessEnv }) => ModelBackend;
 
 export type BackendErrorCode =
   | "config"

@@ -14,7 +14,7 @@ import {
 import type { Diagnostic } from "../language/diagnostics";
 import { Program } from "../language/program";
 import { checkFiles } from "../language/validate";
-import { nodeFileSystem } from "./nodeFileSystem";
+import { nodeFileSystem } from "../language/nodeFileSystem";
 
 /** A run that cannot start: a bad spec (with diagnostics) or a bad request. */
 export class RunError extends Error {

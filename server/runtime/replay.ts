@@ -17,7 +17,7 @@ import type {
   ToolResultEvent,
   TurnEndEvent,
   TurnStartEvent,
-} from "./events";
+} from "../protocol/events";
 import { InMemoryStore } from "./memoryStore";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "./model";
 import { MemorySink } from "./sessionLog";

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { NewEvent, SessionEvent } from "./events";
+import type { NewEvent, SessionEvent } from "../protocol/events";
 
 export const SESSIONS_DIR = path.join(".statecraft", "sessions");
 
@@ -23,6 +23,9 @@ export interface EventSink {
   append(event: NewEvent): SessionEvent;
 }
 
+/** The session log cannot be written where the workspace says: the run does not start. */
+export class SessionLogError extends Error {}
+
 export class SessionLogWriter implements EventSink {
   private seq = 0;
   private readonly fd: number;
@@ -33,8 +36,15 @@ export class SessionLogWriter implements EventSink {
     private readonly listener?: (e: SessionEvent) => void,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.fd = fs.openSync(file, "a");
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      this.fd = fs.openSync(file, "a");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SessionLogError(
+        `cannot write the session log ${file} (${code ?? (err as Error).message}): run from a folder you can write to, or pass --workspace DIR`,
+      );
+    }
   }
 
   append(event: NewEvent): SessionEvent {
@@ -79,28 +89,106 @@ export interface ReadLog {
   events: SessionEvent[];
   /** A problem with the file: a torn last line (skipped) or a bad line in the middle. */
   warnings: string[];
+  /** The lines skipped other than a torn last line (1-based): events are missing from the middle. */
+  skipped: number[];
+}
+
+type FieldType = "string" | "number" | "boolean" | "object" | "array";
+
+/**
+ * The fields each event must have, with their types, for the readers (sessions, replay, fork,
+ * the debugger, the Session Explorer) to use it. An event without them is skipped with a warning;
+ * an event of a type not listed here (a newer format) is kept as it is.
+ */
+const REQUIRED: Partial<Record<SessionEvent["type"], Record<string, FieldType>>> = {
+  "session.start": { sessionId: "string", agent: "string", backend: "object", definition: "object" },
+  "turn.start": { turn: "number", agent: "string", input: "string" },
+  "context.snapshot": { turn: "number", messages: "array", tools: "array", tokens: "object" },
+  "model.request": { turn: "number", bytes: "number" },
+  "model.response": {
+    turn: "number",
+    text: "string",
+    toolCalls: "array",
+    usage: "object",
+    latencyMs: "number",
+  },
+  "tool.call": { turn: "number", callId: "string", tool: "string" },
+  "policy.decision": { turn: "number", callId: "string", tool: "string", decision: "string" },
+  approval: { turn: "number", callId: "string", tool: "string", approved: "boolean", by: "string" },
+  "tool.result": { turn: "number", callId: "string", tool: "string", ok: "boolean" },
+  "memory.write": { turn: "number", field: "string", ok: "boolean" },
+  "memory.snapshot": { turn: "number", values: "object" },
+  handoff: { turn: "number", from: "string", to: "string" },
+  "turn.end": { turn: "number", reply: "string", messages: "array", status: "string", usage: "object" },
+  "session.end": { status: "string" },
+};
+
+function typeOf(v: unknown): FieldType | "null" | "undefined" | "other" {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  const t = typeof v;
+  return t === "string" || t === "number" || t === "boolean" || t === "object" || t === "undefined"
+    ? t
+    : "other";
+}
+
+/** Why a parsed line is not a usable event, or undefined when it is one. */
+export function eventProblem(value: unknown): string | undefined {
+  if (typeOf(value) !== "object") return `not an event (a JSON ${typeOf(value)}, not an object)`;
+  const e = value as Record<string, unknown>;
+  if (typeof e.type !== "string") return 'not an event (no "type")';
+  const required = REQUIRED[e.type as SessionEvent["type"]] ?? {};
+  const missing = Object.entries(required).filter(([k, t]) => typeOf(e[k]) !== t);
+  if (e.type === "session.start" && !missing.length) {
+    const def = e.definition as Record<string, unknown>;
+    if (typeOf(def.agents) !== "object" || typeOf(def.backends) !== "object")
+      return `a session.start event whose "definition" has no "agents" or "backends"`;
+  }
+  if (!missing.length) return undefined;
+  return `a ${e.type} event without ${missing.map(([k, t]) => `"${k}" (${t === "object" ? "an object" : t === "array" ? "an array" : `a ${t}`})`).join(", ")}`;
 }
 
 export function parseLog(text: string, file = "session log"): ReadLog {
   const events: SessionEvent[] = [];
   const warnings: string[] = [];
+  const skipped: number[] = [];
   const lines = text.split("\n");
   const last = lines.length - 1;
   lines.forEach((line, i) => {
     if (!line.trim()) return;
+    let value: unknown;
     try {
-      events.push(JSON.parse(line) as SessionEvent);
+      value = JSON.parse(line);
     } catch {
+      if (i !== last) skipped.push(i + 1);
       warnings.push(
         i === last
           ? `${file}: the last line is incomplete (the run was interrupted while writing it); it was skipped`
           : `${file}:${i + 1}: not valid JSON; the line was skipped`,
       );
+      return;
     }
+    const problem = eventProblem(value);
+    if (problem) {
+      skipped.push(i + 1);
+      warnings.push(`${file}:${i + 1}: ${problem}; the line was skipped`);
+    } else events.push(value as SessionEvent);
   });
-  return { events, warnings };
+  return { events, warnings, skipped };
 }
 
+/** A log file's events; a file that cannot be read at all is a warning too, with no events. */
 export function readLog(file: string): ReadLog {
-  return parseLog(fs.readFileSync(file, "utf8"), path.basename(file));
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return {
+      events: [],
+      warnings: [`${path.basename(file)}: cannot be read (${code ?? (err as Error).message})`],
+      skipped: [],
+    };
+  }
+  return parseLog(text, path.basename(file));
 }

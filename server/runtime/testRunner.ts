@@ -3,40 +3,24 @@
 // turn before them. Each test is a session recorded like any other.
 
 import * as path from "node:path";
-import { createBackend } from "../backends";
-import { LocalBackend } from "../backends/local";
 import type { CompareOp } from "../language/ast";
 import type { Json } from "../language/compile";
+import type { TestFailure, TestResult } from "../protocol/cli";
 import type { TestIR, TestStepIR } from "../language/compileTests";
 import { AgentSession, type ApprovalRequest, type MockProvider, type TurnResult } from "./engine";
 import type { McpCaller, ToolOutcome } from "./tools";
 import { McpPool } from "./mcp";
 import type { MemoryStore } from "./memoryStore";
 import { InMemoryStore } from "./memoryStore";
-import { BackendError, type ModelBackend } from "./model";
+import { BackendError, type BackendFactory, type ModelBackend } from "./model";
 import { compileFor, RunError, withBackend, type LoadedProgram } from "./prepare";
 import { newSessionId, SessionLogWriter, sessionsDir } from "./sessionLog";
-
-export interface TestFailure {
-  message: string;
-  /** 1-based line of the step that failed, in `file`. */
-  line: number;
-  step?: string;
-}
-
-export interface TestResult {
-  name: string;
-  file: string;
-  line: number;
-  passed: boolean;
-  failures: TestFailure[];
-  sessionFile?: string;
-  durationMs: number;
-}
 
 export interface TestRunOptions {
   workspace: string;
   env: NodeJS.ProcessEnv;
+  /** Makes the test's backend (backends/index.ts createBackend; provider local gives the scripted one). */
+  createBackend: BackendFactory;
   /** Memory that outlives sessions; tests get a fresh in-memory store by default so they stay independent. */
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
@@ -114,13 +98,13 @@ export async function runTestSteps(
     if (cancelled()) break;
     switch (s.kind) {
       case "model.replies":
-        if (backend instanceof LocalBackend) backend.enqueue({ kind: "reply", text: s.text });
+        backend.scripted?.enqueue({ kind: "reply", text: s.text });
         break;
       case "model.calls":
-        if (backend instanceof LocalBackend) backend.enqueue({ kind: "call", tool: s.tool, input: s.input });
+        backend.scripted?.enqueue({ kind: "call", tool: s.tool, input: s.input });
         break;
       case "model.hands_off":
-        if (backend instanceof LocalBackend) backend.enqueue({ kind: "handoff", agent: s.agent });
+        backend.scripted?.enqueue({ kind: "handoff", agent: s.agent });
         break;
       case "tool.returns":
         queues.mock(s.tool, { ok: true, output: s.value });
@@ -137,12 +121,13 @@ export async function runTestSteps(
         if (cancelled()) return failures;
         if (last.status !== "ok")
           fail(`the turn ${last.status === "failed" ? "failed" : "was stopped"}: ${last.reason}`, s);
-        if (backend instanceof LocalBackend && backend.pending > 0) {
+        const script = backend.scripted;
+        if (script && script.pending > 0) {
           fail(
-            `${backend.pending} scripted model step${backend.pending === 1 ? " was" : "s were"} not used by this turn`,
+            `${script.pending} scripted model step${script.pending === 1 ? " was" : "s were"} not used by this turn`,
             s,
           );
-          backend.clear();
+          script.clear();
         }
         break;
       }
@@ -185,10 +170,7 @@ export async function runTest(
         ? own
         : withBackend(loaded, own, "local");
     const backendSpec = definition.backends[definition.agents[definition.agent].backend];
-    const local = backendSpec.provider === "local";
-    const backend = local
-      ? new LocalBackend(backendSpec.name, backendSpec.kind)
-      : createBackend(backendSpec, { env: options.env });
+    const backend = options.createBackend(backendSpec, { env: options.env });
     const queues = new TestQueues();
     if (!options.mcp && Object.keys(definition.mcpServers).length)
       pool = new McpPool(definition.mcpServers, path.dirname(loaded.root), options.env);

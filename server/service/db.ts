@@ -201,8 +201,32 @@ function lockDataDir(dataDir: string): () => void {
   throw new StoreError(`cannot lock the embedded database in ${dataDir} (${file})`);
 }
 
+/** The embedded database's folder, made if missing; a file there, or a folder this process cannot write, is a StoreError naming it. */
+function dataFolder(dataDir: string): void {
+  const fail = (why: string) =>
+    new StoreError(
+      `cannot use ${dataDir} for the embedded database: ${why}; pass --data with another folder`,
+    );
+  if (fs.existsSync(dataDir) && !fs.statSync(dataDir).isDirectory()) throw fail("it is a file, not a folder");
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail(
+      code === "EEXIST" || code === "ENOTDIR"
+        ? "it (or a folder above it) is a file, not a folder"
+        : `it cannot be created (${code ?? (err as Error).message})`,
+    );
+  }
+  try {
+    fs.accessSync(dataDir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw fail(`this process cannot write to it (${(err as NodeJS.ErrnoException).code ?? "EACCES"})`);
+  }
+}
+
 export async function openPglite(dataDir: string): Promise<Db> {
-  fs.mkdirSync(dataDir, { recursive: true });
+  dataFolder(dataDir);
   // require: the bundler then takes PGlite's CommonJS build, whose WebAssembly glue finds its files
   // through __filename; the ES module build needs import.meta.url, which a CommonJS bundle lacks.
   // eslint-disable-next-line @typescript-eslint/no-require-imports

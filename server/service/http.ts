@@ -60,7 +60,7 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
   const tooLarge = () =>
     new HttpError(
       "too_large",
-      `the request body is larger than ${limit} bytes, the limit of this service; send a smaller body (or start the service with a larger maxBodyBytes)`,
+      `the request body is larger than ${limit} bytes, the limit of this service; send a smaller body, or start the service with a larger limit (statecraft serve --max-body-bytes N)`,
     );
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();

@@ -8,6 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import { SESSION_HEADER } from "../protocol/runtimeService";
 import { openDb, type Db } from "./db";
 import {
   errorBody,
@@ -20,7 +21,7 @@ import {
   sendJson,
   SseStream,
 } from "./http";
-import { checkSessionId, RuntimeService } from "./service";
+import { checkSessionId, RuntimeService } from "./runtimeService";
 
 export interface ServiceOptions {
   /** 0 = an ephemeral port. Default 8080 (the AgentCore Runtime port). */
@@ -59,7 +60,8 @@ export class ServiceConfigError extends Error {}
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1"]);
 export const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 
-export const SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id";
+/** Node lower-cases the headers it receives. */
+const SESSION_HEADER_KEY = SESSION_HEADER.toLowerCase();
 
 function tokensFrom(o: ServiceOptions, env: NodeJS.ProcessEnv): Map<Buffer, string> {
   const map = new Map<Buffer, string>();
@@ -150,7 +152,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
 
     if (method === "POST" && url.pathname === "/invocations") {
       const payload = await body();
-      const sessionHeader = req.headers[SESSION_HEADER];
+      const sessionHeader = req.headers[SESSION_HEADER_KEY];
       const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
       if (typeof payload.action === "string" || "action" in payload) {
         const { status, result } = await runAction(payload, sessionId, actor);

@@ -10,7 +10,8 @@ import type {
   TurnStartEvent,
   Usage,
   UserInfo,
-} from "../runtime/events";
+} from "../protocol/events";
+import type { SessionBackend, SessionSummary } from "../protocol/runtimeService";
 import type { RestoredState } from "../runtime/replay";
 import type { Db, Queryable } from "./db";
 
@@ -21,7 +22,7 @@ export interface SessionRow {
   agent: string;
   definition: CompiledDefinition;
   hash: string;
-  backend: { name: string; kind: string; provider: string; model?: string };
+  backend: SessionBackend;
   user: UserInfo | null;
   source: string | null;
   parent: { sessionId: string; turn: number } | null;
@@ -36,18 +37,6 @@ export interface SessionRow {
   updated_at: Date;
   /** idle | running | ended, computed by the query against the database clock. */
   status: "idle" | "running" | "ended";
-}
-
-export interface SessionSummary {
-  id: string;
-  agent: string;
-  backend: SessionRow["backend"];
-  status: SessionRow["status"];
-  turns: number;
-  createdAt: string;
-  updatedAt: string;
-  user?: UserInfo;
-  parent?: { sessionId: string; turn: number };
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString();

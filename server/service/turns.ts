@@ -4,21 +4,20 @@
 // POST reaches the waiting turn).
 
 import { createBackend } from "../backends";
-import { LocalBackend, type ScriptStep } from "../backends/local";
 import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
 import { AgentSession, type ApprovalAnswer, type ApprovalRequest } from "../runtime/engine";
-import type { NewEvent, SessionEvent, UserInfo } from "../runtime/events";
+import type { NewEvent, SessionEvent, UserInfo } from "../protocol/events";
 import type { MemoryStore } from "../runtime/memoryStore";
-import { BackendError, type ModelBackend } from "../runtime/model";
+import { BackendError, type ModelBackend, type ScriptedModel, type ScriptStep } from "../runtime/model";
 import type { EventSink } from "../runtime/sessionLog";
 import type { Db, Queryable } from "./db";
 import { badRequest } from "./http";
 import { commitEvents, type SessionRow } from "./store";
 
-/** The model backend a turn runs on, plus the scripted local backend when that is what it is. */
+/** The model backend a turn runs on, plus its script when it plays one back (provider local). */
 export interface InferenceBackend {
   backend: ModelBackend;
-  local?: LocalBackend;
+  local?: ScriptedModel;
 }
 
 /**
@@ -37,7 +36,7 @@ export function inferenceBackend(spec: CompiledBackend, env: NodeJS.ProcessEnv):
     complete: (r) => inner.complete(r),
     ...(inner.summarize ? { summarize: (t: string, s?: AbortSignal) => inner.summarize!(t, s) } : {}),
   };
-  return { backend, local: inner instanceof LocalBackend ? inner : undefined };
+  return { backend, local: inner.scripted };
 }
 
 /** The owner key of a memory that outlives sessions, as the engine computes it. */

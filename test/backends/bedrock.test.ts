@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { BedrockBackend, type BedrockBackendOptions } from "../../server/backends/bedrock";
 import { createBackend } from "../../server/backends/index";
 import type { CompiledBackend } from "../../server/language/compile";
-import type { Message, ToolSchema } from "../../server/runtime/events";
+import type { Message, ToolSchema } from "../../server/protocol/events";
 import { BackendError, type BackendErrorCode, type ModelRequest } from "../../server/runtime/model";
 import {
   FAKE_CREDENTIALS,
@@ -18,6 +18,7 @@ import {
   type FakeBedrock,
   type FakeBedrockReply,
 } from "../fakes/bedrockServer";
+import { waitFor } from "../helpers/waitFor";
 
 const MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
 
@@ -51,12 +52,6 @@ const hello: Message[] = [
   { role: "system", content: "You are support." },
   { role: "user", content: "Where is my order A1003?" },
 ];
-
-/** Waits (bounded) until `cond` holds: for things that happen on another connection. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
-}
 
 let fake: FakeBedrock;
 const made: BedrockBackend[] = [];
@@ -490,11 +485,11 @@ describe("bedrock backend: errors", () => {
     fake.script({ hang: "before" });
     const controller = new AbortController();
     const pending = backend().complete({ messages: hello, tools: [], signal: controller.signal });
-    await until(() => fake.requests.length === 1, "the request arrived");
+    await waitFor("the request to arrive", () => fake.requests.length === 1);
     const before = fake.cancelled;
     controller.abort();
     await fails(pending, "cancelled");
-    await until(() => fake.cancelled > before, "the fake saw the cancellation");
+    await waitFor("the fake to see the cancellation", () => fake.cancelled > before);
   });
 
   it("cancels in the middle of the stream: cancelled", async () => {
@@ -513,7 +508,7 @@ describe("bedrock backend: errors", () => {
     });
     await fails(pending, "cancelled");
     assert.deepEqual(deltas, ["Once ", "upon "]);
-    await until(() => fake.cancelled > before, "the fake saw the stream cancelled");
+    await waitFor("the fake to see the stream cancelled", () => fake.cancelled > before);
   });
 
   it("an already-aborted signal sends nothing", async () => {

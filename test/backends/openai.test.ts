@@ -4,7 +4,7 @@
 
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import type { Message, ToolSchema } from "../../server/runtime/events";
+import type { Message, ToolSchema } from "../../server/protocol/events";
 import { createBackend } from "../../server/backends";
 import { OpenAIBackend } from "../../server/backends/openai";
 import { FakeOpenAIServer } from "../fakes/openaiServer";

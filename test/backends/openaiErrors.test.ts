@@ -17,6 +17,7 @@ import {
   specFor,
 } from "./openaiHelpers";
 import { OpenAIBackend } from "../../server/backends/openai";
+import { waitFor } from "../helpers/waitFor";
 
 const ask = (extra: Partial<ModelRequest> = {}): ModelRequest => ({
   messages: [{ role: "user", content: "Where is my order?" }],
@@ -490,8 +491,7 @@ describe("OpenAIBackend failures", function () {
         const p = makeBackend({ provider: "azure", api, base: fake.url }).complete(
           ask({ signal: ac.signal }),
         );
-        // Wait until the server has answered the headers, then cancel.
-        while (fake.journal[0]?.status !== 200) await new Promise((r) => setTimeout(r, 5));
+        await waitFor("the server to answer the headers", () => fake.journal[0]?.status === 200);
         ac.abort();
         await rejectsWith(p, "cancelled");
       });
@@ -501,7 +501,7 @@ describe("OpenAIBackend failures", function () {
       fake.script({ kind: "rate_limit", retryAfter: 1 }, { kind: "text", text: "never" });
       const ac = new AbortController();
       const p = makeBackend({ provider: "openai", base: fake.url }).complete(ask({ signal: ac.signal }));
-      while (fake.journal.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await waitFor("the first request", () => fake.journal.length > 0);
       ac.abort();
       await rejectsWith(p, "cancelled");
       // Past the time the retry would have gone out: it never did.

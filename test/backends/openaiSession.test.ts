@@ -8,12 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { OpenAIBackend } from "../../server/backends/openai";
 import { AgentSession } from "../../server/runtime/engine";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { readLog, SessionLogWriter } from "../../server/runtime/sessionLog";
 import { FakeOpenAIServer } from "../fakes/openaiServer";
 import { compileSource, lines, ofType, removeTempDirs, tempDir } from "../runtime/helpers";
 import { MODEL, OPENAI_KEY } from "./openaiHelpers";
+import { waitFor } from "../helpers/waitFor";
 
 function source(endpoint: string, api: "chat" | "responses"): string {
   return lines(
@@ -199,7 +200,7 @@ describe("AgentSession on the OpenAI backend", function () {
     fake.script({ kind: "stall" });
     const s = await start("chat");
     const pending = s.session.send("Hello");
-    while (fake.journal[0]?.status !== 200) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("the server to answer the headers", () => fake.journal[0]?.status === 200);
     s.ac.abort();
     const t = await pending;
     assert.equal(t.status, "failed");

@@ -7,19 +7,13 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ScriptStep } from "../../server/backends/local";
-import {
-  newStatefulSessionId,
-  parseSse,
-  scriptTurns,
-  statefulClient,
-  toWireScript,
-  type StatefulClient,
-} from "../../server/backends/stateful";
+import { scriptTurns, toWireScript } from "../../server/backends/script";
+import { parseSse } from "../../server/backends/sse";
+import { newStatefulSessionId, statefulClient, type StatefulClient } from "../../server/backends/stateful";
 import { RemoteSession, type RemoteSessionOptions } from "../../server/backends/statefulSession";
 import type { CompiledBackend, CompiledDefinition } from "../../server/language/compile";
-import type { SessionEvent, SessionStartEvent } from "../../server/runtime/events";
-import { BackendError } from "../../server/runtime/model";
+import type { SessionEvent, SessionStartEvent } from "../../server/protocol/events";
+import { BackendError, type ScriptStep } from "../../server/runtime/model";
 import { compileFor, loadChecked } from "../../server/runtime/prepare";
 import { readLog } from "../../server/runtime/sessionLog";
 import { startService } from "../../server/service";

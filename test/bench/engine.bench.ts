@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalBackend, type ScriptStep } from "../../server/backends/local";
+import { LocalBackend } from "../../server/backends/local";
 import {
   compileAgent,
   isCompileError,
@@ -20,9 +20,9 @@ import {
 import { Program, type FileSystem } from "../../server/language/program";
 import { checkFiles } from "../../server/language/validate";
 import { AgentSession, type MockProvider, type TurnResult } from "../../server/runtime/engine";
-import type { NewEvent, SessionEvent } from "../../server/runtime/events";
+import type { NewEvent, SessionEvent } from "../../server/protocol/events";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
-import type { ModelBackend, ModelRequest, ModelResponse } from "../../server/runtime/model";
+import type { ModelBackend, ModelRequest, ModelResponse, ScriptStep } from "../../server/runtime/model";
 import { replayExact } from "../../server/runtime/replay";
 import { MemorySink, parseLog, SessionLogWriter, type EventSink } from "../../server/runtime/sessionLog";
 import type { ToolOutcome } from "../../server/runtime/tools";

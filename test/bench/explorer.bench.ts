@@ -12,7 +12,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalBackend, type ScriptStep } from "../../server/backends/local";
+import { LocalBackend } from "../../server/backends/local";
+import type { ScriptStep } from "../../server/runtime/model";
 import { AgentSession } from "../../server/runtime/engine";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { compileFor, loadChecked } from "../../server/runtime/prepare";

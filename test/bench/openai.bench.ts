@@ -17,7 +17,7 @@ import { compileAgent, isCompileError, type CompiledDefinition } from "../../ser
 import { Program, type FileSystem } from "../../server/language/program";
 import { checkFiles } from "../../server/language/validate";
 import { AgentSession } from "../../server/runtime/engine";
-import type { Message, ToolSchema } from "../../server/runtime/events";
+import type { Message, ToolSchema } from "../../server/protocol/events";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { MemorySink } from "../../server/runtime/sessionLog";
 import { FakeOpenAIServer, type FakeReply, type JournalEntry } from "../fakes/openaiServer";

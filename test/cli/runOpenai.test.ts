@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../server/cli/main";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { readLog } from "../../server/runtime/sessionLog";
 import { FakeOpenAIServer, type FakeReply } from "../fakes/openaiServer";
 

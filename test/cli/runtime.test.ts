@@ -16,7 +16,7 @@ import type {
   SessionEvent,
   SessionStartEvent,
   TurnEndEvent,
-} from "../../server/runtime/events";
+} from "../../server/protocol/events";
 
 const ROOT = path.resolve(__dirname, "../..");
 const EXAMPLE = path.join(ROOT, "examples/support");
@@ -215,6 +215,25 @@ describe("statecraft run", () => {
     assert.deepEqual(sessionFiles(dir), []);
   });
 
+  it("a --script file that is missing or has a bad step: exit 2, one line naming the file, no session", async () => {
+    const dir = project();
+    const missing = await run(["run", "main.agent", "--agent", "support", "--script", "nope.json"], dir);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.out, "");
+    assert.match(
+      missing.err,
+      new RegExp(`^statecraft run: cannot read the script ${path.join(dir, "nope.json")}: ENOENT[^\\n]*\\n$`),
+    );
+    fs.writeFileSync(path.join(dir, "bad.script.json"), JSON.stringify([{ reply: "hi" }, { say: "x" }]));
+    const bad = await run(["run", "main.agent", "--agent", "support", "--script", "bad.script.json"], dir);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.err,
+      `statecraft run: ${path.join(dir, "bad.script.json")}: step 2 must be {"reply": "..."}, {"call": "tool", "input": {...}} or {"handoff": "agent"}\n`,
+    );
+    assert.deepEqual(sessionFiles(dir), []);
+  });
+
   it("a spec with an error: exit 1, the diagnostics as path:line:col: severity code: message, no session", async () => {
     const dir = project();
     edit(dir, "agents.agent", "temperature: 0.2", "temperature: 3");
@@ -228,10 +247,10 @@ describe("statecraft run", () => {
     assert.equal(fs.existsSync(path.join(dir, ".statecraft")), false);
   });
 
-  it("an unknown --agent: exit 1 with the agents there are", async () => {
+  it("an unknown --agent: exit 2 (an input error, as with compile) with the agents there are", async () => {
     const dir = project();
     const r = await run(["run", "main.agent", "--agent", "nobody", "--script", "demo.script.json"], dir);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.equal(
       r.err,
       `statecraft run: No agent 'nobody' in ${path.join(dir, "main.agent")} or its imports; agents: support, billing.\n`,
@@ -383,7 +402,10 @@ describe("statecraft test", () => {
     const none = await run(["test", "--filter", "no such test"], dir);
     assert.equal(none.code, 1);
     assert.equal(none.out, "0 passed, 0 failed\n");
-    assert.equal(none.err, "no test matches 'no such test'\n");
+    assert.match(
+      none.err,
+      /^no test matches the filter "no such test"; the \d+ tests are: .*"a refund over 500 is denied and escalated", "a small refund is issued once approved", "a rejected refund does not run"/,
+    );
   });
 
   it("--junit FILE writes JUnit XML with the counts and a <failure> for each failing test", async () => {
@@ -720,6 +742,12 @@ describe("statecraft sessions", () => {
     );
   });
 
+  it("show ID of a fork names its parent and the turn it was forked after", async () => {
+    const r = await run(["sessions", "show", forkId], dir);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(lines(r.out)[2], `forked from session ${recordedId} after turn 1`);
+  });
+
   it("list --format json parses, with the parent and the test", async () => {
     const r = await run(["sessions", "list", "--format", "json"], dir);
     assert.equal(r.code, 0, r.err);
@@ -765,6 +793,7 @@ describe("statecraft sessions", () => {
         "turn 2",
         `  user:  ${TURN2}`,
         "  policy: refund approval: refund requires approval",
+        "  approval: refund approved by ada",
         `  tool:  refund -> {"refund_id":"RF-A1001-4000","order_id":"A1001","amount":40,"status":"issued"}`,
         `  reply: ${REPLY2}`,
       ],

@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent, SessionStartEvent } from "../../server/runtime/events";
+import type { SessionEvent, SessionStartEvent } from "../../server/protocol/events";
 import { readLog } from "../../server/runtime/sessionLog";
 import {
   recordingProxy,
@@ -25,6 +25,7 @@ import {
 import { startFakeBedrock } from "../fakes/bedrockServer";
 import { freshPgliteDir } from "../service/helpers";
 import { runCli } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CLI = path.join(ROOT, "dist/cli.js");
@@ -55,12 +56,17 @@ function start(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, stdin =
   return { child, out: () => out, err: () => err, exit };
 }
 
+/** Waits until `ok` holds; fails at once, with its output, when the process exits first. */
 async function until(what: string, ok: () => boolean, child: Child): Promise<void> {
-  while (!ok()) {
-    if (child.child.exitCode !== null || child.child.signalCode !== null)
-      assert.fail(`${what}: the process exited: ${child.out()}${child.err()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    () => `${what}; the process printed: ${child.out()}${child.err()}`,
+    () => {
+      if (child.child.exitCode !== null || child.child.signalCode !== null)
+        assert.fail(`${what}: the process exited: ${child.out()}${child.err()}`);
+      return ok();
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 async function serve(project: string, data: string, actor = "ada"): Promise<Child & { url: string }> {

@@ -6,8 +6,9 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { FIXTURES, lineOf, onlyLog, Session, SHOP, tempWorkspace } from "./harness";
+import { waitFor } from "../helpers/waitFor";
 
 const SCRIPT = (name: string) => path.join(FIXTURES, `${name}.script.json`);
 const TOOL_LOOKUP = lineOf(SHOP, 'order_id: string "The order id"');
@@ -360,9 +361,11 @@ describe("debug adapter (statecraft dap)", function () {
 
   it("without inputs, a line typed in the Debug Console is the next user message; /end ends", async () => {
     await s.launch({ program: SHOP, script: SCRIPT("lookups"), cwd: ws });
-    await waitFor(() => s.output.includes("Type the next user message"));
+    await waitFor("the console to ask for the next message", () =>
+      s.output.includes("Type the next user message"),
+    );
     assert.match((await s.repl("Where is A1?")).body.result, /^sent: Where is A1\?/);
-    await waitFor(() => s.output.includes("A1 has shipped."));
+    await waitFor("the reply in the console", () => s.output.includes("A1 has shipped."));
     await s.repl("/end");
     await s.waitTerminated();
     const log = onlyLog(ws);
@@ -431,8 +434,3 @@ describe("debug adapter (statecraft dap)", function () {
     );
   });
 });
-
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!check()) throw new Error("condition not reached");
-}

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DebugClient } from "@vscode/debugadapter-testsupport";
 import type { DebugProtocol } from "@vscode/debugprotocol";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { parseLog } from "../../server/runtime/sessionLog";
 
 export const ROOT = path.resolve(__dirname, "../..");

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIXTURES, lineOf, onlyLog, ROOT, Session, sessionLogs, SHOP, tempWorkspace } from "./harness";
 import { parseLog } from "../../server/runtime/sessionLog";
+import { waitFor } from "../helpers/waitFor";
 
 const EXAMPLE = path.join(ROOT, "examples", "support");
 const LIMITS = path.join(FIXTURES, "limits.agent");
@@ -114,7 +115,9 @@ describe("debug adapter: run control", function () {
 
   it("pause stops while the agent waits for a message; restart begins a new session and ends the old one", async () => {
     await s.launch({ program: SHOP, script: path.join(FIXTURES, "lookups.script.json"), cwd: ws });
-    await waitFor(() => s.output.includes("Type the next user message"));
+    await waitFor("the console to ask for the next message", () =>
+      s.output.includes("Type the next user message"),
+    );
     await s.dc.pauseRequest({ threadId: 1 });
     const paused = await s.expectStop("pause");
     assert.equal(paused[0].name, "waiting for a user message");
@@ -176,8 +179,3 @@ describe("debug adapter: run control", function () {
     assert.doesNotMatch(s.output, /stopped/);
   });
 });
-
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!check()) throw new Error("condition not reached");
-}

@@ -7,9 +7,10 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { freshPgliteDir } from "../service/helpers";
 import { FIXTURES, lineOf, onlyLog, Session, tempWorkspace } from "./harness";
+import { waitFor } from "../helpers/waitFor";
 
 const PROGRAM = path.join(FIXTURES, "stateful.agent");
 const SCRIPT = path.join(FIXTURES, "stateful.script.json");
@@ -110,12 +111,14 @@ describe("debug adapter on a stateful backend (the runtime service runs the sess
     await s.dc.disconnectRequest({});
     // The adapter finishes the turn the runtime runs (nothing holds it), ends the session, and exits.
     let log: SessionEvent[] = [];
-    for (let i = 0; i < 600; i++) {
-      log = onlyLog(ws);
-      if (log[log.length - 1]?.type === "session.end") break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(log[log.length - 1].type, "session.end", log.map((e) => e.type).join(" "));
+    await waitFor(
+      () => `session.end in the log; it has ${log.map((e) => e.type).join(" ")}`,
+      () => {
+        log = onlyLog(ws);
+        return log[log.length - 1]?.type === "session.end";
+      },
+      { timeoutMs: 60_000 },
+    );
     // The second message was never sent: one turn.
     assert.deepEqual(
       log.filter((e) => e.type === "turn.start").map((e) => e.type === "turn.start" && e.input),

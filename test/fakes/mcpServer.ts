@@ -8,7 +8,8 @@
 //
 // Tools: lookup_order (structured output), fail (an isError result), slow
 // (waits, and counts the calls that were cancelled), echo_env (an environment
-// variable, as JSON text), greet (plain text), stats (the cancellation count).
+// variable, as JSON text), greet (plain text), stats (the cancellation count
+// and the slow calls in progress).
 
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
@@ -20,8 +21,9 @@ import { z } from "zod";
 
 export const FAKE_TOOLS = ["lookup_order", "fail", "slow", "echo_env", "greet", "stats"];
 
-/** Slow calls that saw their request cancelled, in this process. */
+/** Slow calls that saw their request cancelled, and slow calls in progress, in this process. */
 let cancelledCalls = 0;
+let runningCalls = 0;
 
 export function createFakeMcpServer(): McpServer {
   const server = new McpServer({ name: "fake-orders", version: "1.0.0" });
@@ -66,11 +68,16 @@ export function createFakeMcpServer(): McpServer {
     },
     ({ ms }, extra) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => resolve({ content: [{ type: "text", text: `waited ${ms} ms` }] }), ms);
+        runningCalls++;
+        const timer = setTimeout(() => {
+          runningCalls--;
+          resolve({ content: [{ type: "text", text: `waited ${ms} ms` }] });
+        }, ms);
         extra.signal.addEventListener(
           "abort",
           () => {
             clearTimeout(timer);
+            runningCalls--;
             cancelledCalls++;
             reject(new Error("cancelled"));
           },
@@ -102,7 +109,12 @@ export function createFakeMcpServer(): McpServer {
   );
 
   server.registerTool("stats", { description: "Counters of this server process" }, () => ({
-    content: [{ type: "text", text: JSON.stringify({ cancelled: cancelledCalls, pid: process.pid }) }],
+    content: [
+      {
+        type: "text",
+        text: JSON.stringify({ cancelled: cancelledCalls, running: runningCalls, pid: process.pid }),
+      },
+    ],
   }));
 
   return server;

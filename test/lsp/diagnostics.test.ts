@@ -2,6 +2,7 @@
 // client supports it, and re-validated across files that import each other.
 
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { DiagnosticSeverity, DiagnosticTag, type Diagnostic } from "vscode-languageserver-protocol/node";
 import { TestClient } from "./harness";
 
@@ -23,6 +24,24 @@ describe("lsp: diagnostics", () => {
     assert.equal(ds[0].severity, DiagnosticSeverity.Error);
     assert.equal(ds[0].source, "statecraft");
     assert.deepEqual(ds[0].range.end, { line: 2, character: 16 });
+  });
+
+  it("reports a file that is not UTF-8 (as the editor decoded it) at its first bad byte", async () => {
+    client = await TestClient.start();
+    // "café ÿ" in Latin-1: the editor shows U+FFFD for 0xE9 and 0xFF, and saving would keep those.
+    const bytes = Buffer.concat([
+      Buffer.from(`agent a {\n  instructions: "caf`),
+      Buffer.from([0xe9, 0x20, 0xff, 0x22]),
+      Buffer.from("\n}\n"),
+    ]);
+    fs.writeFileSync(client.path("latin.agent"), bytes);
+    await client.open("latin.agent", bytes.toString("utf8"));
+    const ds = await client.diagnostics("latin.agent", (d) => d.length > 0);
+    assert.deepEqual(codes(ds), ["invalid-encoding@1:20"]);
+    assert.match(String(ds[0].message), /^the file is not valid UTF-8: byte 0xE9 at byte offset 30/);
+    // Text the user typed, U+FFFD included, is not an encoding problem once it differs from the disk.
+    await client.change("latin.agent", `agent a {\n  instructions: "caf\uFFFD"\n}\n`);
+    assert.deepEqual(await client.diagnostics("latin.agent", (d) => d.length === 0), []);
   });
 
   it("clears diagnostics when an edit fixes the file", async () => {

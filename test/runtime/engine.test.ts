@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalBackend, NO_SCRIPT_MESSAGE } from "../../server/backends/local";
-import type { Message } from "../../server/runtime/events";
+import type { Message } from "../../server/protocol/events";
 import { FileMemoryStore, InMemoryStore } from "../../server/runtime/memoryStore";
 import { BackendError, type ModelRequest } from "../../server/runtime/model";
 import {

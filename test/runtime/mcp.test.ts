@@ -12,10 +12,11 @@ import { LocalBackend } from "../../server/backends/local";
 import { compileAgent, isCompileError, type CompiledMcp } from "../../server/language/compile";
 import { checkFiles } from "../../server/language/validate";
 import { AgentSession } from "../../server/runtime/engine";
-import type { ToolResultEvent } from "../../server/runtime/events";
+import type { ToolResultEvent } from "../../server/protocol/events";
 import { McpPool } from "../../server/runtime/mcp";
 import { MemorySink } from "../../server/runtime/sessionLog";
 import { serveFakeMcpOverHttp, type FakeMcpHttpServer } from "../fakes/mcpServer";
+import { waitFor } from "../helpers/waitFor";
 import { loadSources, wsPath } from "../unit/helpers/memfs";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -57,13 +58,10 @@ function alive(pid: number): boolean {
   }
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The count of `slow` calls the server saw cancelled (its `stats` tool), or undefined when it does not answer. */
+async function cancelledCount(p: McpPool, server: string): Promise<number | undefined> {
+  const stats = await p.call(server, "stats", {});
+  return stats.ok ? (stats.output as { cancelled: number }).cancelled : undefined;
 }
 
 /** A port nothing listens on. */
@@ -265,11 +263,10 @@ describe("McpPool", function () {
       const r = await p.call("orders", "slow", { ms: 10_000 }, controller.signal);
       assert.deepEqual(r, { ok: false, error: "cancelled" });
       assert.ok(Date.now() - t0 < 3000, `returned after ${Date.now() - t0} ms`);
-      const stats = await eventually(
-        () => p.call("orders", "stats", {}),
-        (s) => s.ok && (s.output as { cancelled: number }).cancelled === 1,
+      await waitFor(
+        "the server to see the cancellation",
+        async () => (await cancelledCount(p, "orders")) === 1,
       );
-      assert.deepEqual(stats.ok && (stats.output as { cancelled: number }).cancelled, 1);
       const already = new AbortController();
       already.abort();
       assert.deepEqual(await p.call("orders", "slow", { ms: 10_000 }, already.signal), {
@@ -296,7 +293,10 @@ describe("McpPool", function () {
       assert.ok((await p.call("orders", "stats", {})).ok);
       const pid = (await p.pid("orders"))!;
       const running = p.call("orders", "slow", { ms: 30_000 });
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor("the slow call to reach the server", async () => {
+        const stats = await p.call("orders", "stats", {});
+        return stats.ok && (stats.output as { running: number }).running === 1;
+      });
       await p.close();
       const r = await running;
       assert.equal(r.ok, false);
@@ -308,11 +308,10 @@ describe("McpPool", function () {
       assert.ok((await p.call("orders", "stats", {})).ok);
       const pid = (await p.pid("orders"))!;
       process.kill(pid, "SIGKILL");
-      await eventually(
-        async () => alive(pid),
-        (a) => !a,
+      await waitFor(
+        "the server process to end and the pool to notice",
+        async () => !alive(pid) && (await p.pid("orders")) === undefined,
       );
-      await new Promise((r) => setTimeout(r, 100));
       const r = await p.call("orders", "lookup_order", { order_id: "A-1" });
       assert.deepEqual(r, { ok: true, output: ORDER });
       assert.notEqual(await p.pid("orders"), pid);
@@ -390,13 +389,9 @@ describe("McpPool", function () {
         error: "cancelled",
       });
       assert.ok(Date.now() - t0 < 3000);
-      const stats = await eventually(
-        () => p.call("docs", "stats", {}),
-        (s) => s.ok && (s.output as { cancelled: number }).cancelled > start,
-      );
-      assert.ok(
-        stats.ok && (stats.output as { cancelled: number }).cancelled > start,
-        "the server saw the cancellation",
+      await waitFor(
+        "the server to see the cancellation",
+        async () => (await cancelledCount(p, "docs"))! > start,
       );
     });
 

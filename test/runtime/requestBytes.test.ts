@@ -2,7 +2,7 @@
 // message sizes; it must equal the size of the JSON actually serialized.
 
 import { strict as assert } from "node:assert";
-import type { Message, ToolSchema } from "../../server/runtime/events";
+import type { Message, ToolSchema } from "../../server/protocol/events";
 import { requestJsonBytes } from "../../server/runtime/engine";
 
 describe("requestJsonBytes", () => {

@@ -6,8 +6,9 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { modelFromText } from "../../client/src/sessions/model";
 import { LocalBackend } from "../../server/backends/local";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { FileMemoryStore } from "../../server/runtime/memoryStore";
 import {
   newSessionId,
@@ -152,9 +153,9 @@ describe("session log: parseLog", () => {
 
   it("round-trips the events", async () => {
     const es = await events();
-    assert.deepEqual(parseLog(toText(es)), { events: es, warnings: [] });
+    assert.deepEqual(parseLog(toText(es)), { events: es, warnings: [], skipped: [] });
     // Blank lines are not events and not problems.
-    assert.deepEqual(parseLog("\n" + toText(es) + "\n\n"), { events: es, warnings: [] });
+    assert.deepEqual(parseLog("\n" + toText(es) + "\n\n"), { events: es, warnings: [], skipped: [] });
   });
 
   it("skips a torn last line with a warning that says so", async () => {
@@ -183,10 +184,59 @@ describe("session log: parseLog", () => {
     assert.deepEqual(read.events, es);
   });
 
+  it("skips a line that is JSON but not an event, naming the line, and keeps the rest", async () => {
+    const es = await events();
+    const rows = toText(es).split("\n");
+    rows.splice(2, 0, "null", "[1,2]", '"text"', '{"seq":9}');
+    const read = parseLog(rows.join("\n"), "s1.jsonl");
+    assert.deepEqual(read.events, es);
+    assert.deepEqual(read.skipped, [3, 4, 5, 6]);
+    assert.deepEqual(read.warnings, [
+      "s1.jsonl:3: not an event (a JSON null, not an object); the line was skipped",
+      "s1.jsonl:4: not an event (a JSON array, not an object); the line was skipped",
+      "s1.jsonl:5: not an event (a JSON string, not an object); the line was skipped",
+      's1.jsonl:6: not an event (no "type"); the line was skipped',
+    ]);
+  });
+
+  it("skips an event without the fields its readers use: a session.start without a definition", async () => {
+    const es = await events();
+    const { definition: _d, ...start } = es[0] as SessionEvent & { definition: unknown };
+    const turnStart = { ...es[1], input: 42 };
+    const read = parseLog(
+      [start, turnStart, ...es.slice(2)].map((e) => JSON.stringify(e)).join("\n"),
+      "s1.jsonl",
+    );
+    assert.deepEqual(read.events, es.slice(2));
+    assert.deepEqual(read.warnings, [
+      's1.jsonl:1: a session.start event without "definition" (an object); the line was skipped',
+      `s1.jsonl:2: a ${es[1].type} event without "input" (a string); the line was skipped`,
+    ]);
+  });
+
+  it("the Session Explorer's reader skips what would crash it too: null, an array, a start without a backend", async () => {
+    const es = await events();
+    const { backend: _b, ...start } = es[0] as SessionEvent & { backend: unknown };
+    const text = ["null", "[1,2]", JSON.stringify(start), ...es.slice(1).map((e) => JSON.stringify(e))].join(
+      "\n",
+    );
+    const model = modelFromText("s1", text + "\n");
+    assert.equal(model.start, undefined);
+    assert.deepEqual(model.warnings, [
+      "s1.jsonl:1: not a session event (no type and seq); the line was skipped",
+      "s1.jsonl:2: not a session event (no type and seq); the line was skipped",
+      "s1.jsonl:3: a session.start without its agent or backend; the line was skipped",
+    ]);
+    assert.equal(model.events.length, es.length - 1);
+  });
+
   it("readLog names the file in its warnings", () => {
     const dir = tempDir();
     const file = path.join(dir, "x.jsonl");
-    fs.writeFileSync(file, '{"seq":1,"ts":"2025-01-01T00:00:00.000Z","type":"session.end"}\n{"seq":2');
+    fs.writeFileSync(
+      file,
+      '{"seq":1,"ts":"2025-01-01T00:00:00.000Z","type":"session.end","status":"ok"}\n{"seq":2',
+    );
     const read = readLog(file);
     assert.equal(read.events.length, 1);
     assert.match(read.warnings[0], /^x\.jsonl: the last line is incomplete/);

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Json } from "../../server/language/compile";
-import type { Message } from "../../server/runtime/events";
+import type { Message } from "../../server/protocol/events";
 import {
   compileSource,
   json,

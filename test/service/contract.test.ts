@@ -415,6 +415,12 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
         assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
         assert.ok(typeof r.body.error.message === "string" && r.body.error.message.length > 10, what);
       }
+      // One rule, one message: every limit out of range (too small, too large, not a number) names the same range.
+      for (const limit of ["0", "99999999", "-1", "x"]) {
+        const r = await alice.json("GET", `/sessions/${id}/events?limit=${limit}`);
+        assert.equal(r.status, 400, limit);
+        assert.equal(r.body.error.message, `'limit' must be an integer from 1 to 1000, not "${limit}"`);
+      }
       assert.deepEqual(await dump(alice), before, "nothing changed in the store");
       assert.equal((await alice.json("GET", "/sessions/fresh-1")).status, 404, "no session was created");
     });

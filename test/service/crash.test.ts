@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import {
   Client,
   doneOf,
@@ -20,6 +20,7 @@ import {
   WAIT_TOOL,
   type Frame,
 } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
 
 const CLI = path.resolve(__dirname, "../../dist/cli.js");
 
@@ -40,15 +41,14 @@ async function serve(dataDir: string, extra: string[] = [], env: NodeJS.ProcessE
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
   const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) return resolve(m[1]);
-      if (child.exitCode !== null) return reject(new Error(`statecraft serve exited: ${out}`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
+  const url = await waitFor(
+    () => `statecraft serve to listen; it printed: ${out}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`statecraft serve exited: ${out}`);
+      return /listening on (http:\/\/\S+)/.exec(out)?.[1];
+    },
+    { timeoutMs: 60_000 },
+  );
   return { child, url, output: () => out, exit };
 }
 

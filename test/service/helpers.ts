@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CompiledDefinition } from "../../server/language/compile";
-import type { SessionEvent } from "../../server/runtime/events";
+import type { SessionEvent } from "../../server/protocol/events";
 import { openPglite } from "../../server/service/db";
 import { migrate } from "../../server/service/db";
 import { startService, type RunningService, type ServiceOptions } from "../../server/service";

@@ -10,6 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
+import { waitFor } from "../helpers/waitFor";
 
 export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
@@ -106,29 +107,31 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     }),
   );
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      throw new Error(`PostgreSQL did not start: ${log.trim() || "it exited without a message"}`);
-    }
-    const c = new Client({ connectionString: url });
-    try {
-      await c.connect();
-      await c.query("SELECT 1");
-      await c.end();
-      break;
-    } catch (err) {
-      await c.end().catch(() => {});
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw new Error(
-          `PostgreSQL did not accept connections on port ${port} within 30 s: ${(err as Error).message}; ${log.trim()}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  let refused = "";
+  try {
+    await waitFor(
+      () => `PostgreSQL to accept connections on port ${port}: ${refused}; ${log.trim()}`,
+      async () => {
+        if (exited)
+          throw new Error(`PostgreSQL did not start: ${log.trim() || "it exited without a message"}`);
+        const c = new Client({ connectionString: url });
+        try {
+          await c.connect();
+          await c.query("SELECT 1");
+          await c.end();
+          return true;
+        } catch (err) {
+          await c.end().catch(() => {});
+          refused = (err as Error).message;
+          return false;
+        }
+      },
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
+  } catch (err) {
+    child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
   return {
     url,

@@ -10,11 +10,11 @@ import {
   modelsFor,
   nearestModel,
   type ModelInfo,
-  type Provider,
 } from "../../server/language/catalog";
+import { PROVIDER_NAMES, type Provider } from "../../server/language/providers";
 import { editDistance, nearest } from "../../server/language/editDistance";
 
-const PROVIDERS: Provider[] = ["openai", "azure", "compatible", "bedrock", "local"];
+const PROVIDERS: readonly Provider[] = PROVIDER_NAMES;
 
 describe("editDistance", () => {
   const cases: [string, string, number][] = [

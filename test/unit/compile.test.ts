@@ -18,7 +18,7 @@ import {
 import { format } from "../../server/language/format";
 import { Program, type FileSystem } from "../../server/language/program";
 import { checkFiles } from "../../server/language/validate";
-import { findAgentFiles, nodeFileSystem } from "../../server/runtime/nodeFileSystem";
+import { findAgentFiles, nodeFileSystem } from "../../server/language/nodeFileSystem";
 
 const REPO = path.resolve(__dirname, "../..");
 const EXAMPLE_DIR = path.join(REPO, "examples/support");

@@ -5,12 +5,12 @@
 
 import { strict as assert } from "node:assert";
 import { complete, declarationSnippet, type CompletionItem } from "../../server/language/complete";
-import { LanguageService } from "../../server/language/service";
+import { LanguageService } from "../../server/language/languageService";
 import { signatureAt } from "../../server/language/signature";
 import { tokenize } from "../../server/language/tokenize";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findAgentFiles, nodeFileSystem } from "../../server/runtime/nodeFileSystem";
+import { findAgentFiles, nodeFileSystem } from "../../server/language/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
 import { TOOLS } from "./helpers/completionWorkspace";
 

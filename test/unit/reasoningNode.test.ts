@@ -3,7 +3,7 @@
 
 import { strict as assert } from "node:assert";
 import { describeEvent, eventChildren } from "../../client/src/sessions/nodes";
-import type { ModelResponseEvent, SessionEvent } from "../../server/runtime/events";
+import type { ModelResponseEvent, SessionEvent } from "../../server/protocol/events";
 
 const call: ModelResponseEvent = {
   type: "model.response",

@@ -11,8 +11,8 @@ import {
   TOKEN_TYPES,
   type SemanticToken,
 } from "../../server/language/semanticTokens";
-import { LanguageService } from "../../server/language/service";
-import { findAgentFiles, nodeFileSystem } from "../../server/runtime/nodeFileSystem";
+import { LanguageService } from "../../server/language/languageService";
+import { findAgentFiles, nodeFileSystem } from "../../server/language/nodeFileSystem";
 import { memoryFileSystem, wsPath } from "./helpers/memfs";
 
 function tokensOf(text: string): SemanticToken[] {

@@ -15,12 +15,13 @@ import {
   type Severity,
 } from "../../server/language/diagnostics";
 import { Program } from "../../server/language/program";
-import { nodeFileSystem, findAgentFiles } from "../../server/runtime/nodeFileSystem";
+import { nodeFileSystem, findAgentFiles } from "../../server/language/nodeFileSystem";
 import { checkFiles } from "../../server/language/validate";
 import { checkSources, covered, markedSources, wsPath } from "./helpers/memfs";
 
 /** Section 4 of language.md, copied by hand: the table the implementation must agree with. */
 const CONTRACT_SEVERITY: Record<DiagnosticCode, Severity> = {
+  "invalid-encoding": "error",
   syntax: "error",
   "unterminated-string": "error",
   "import-not-found": "error",
@@ -243,6 +244,13 @@ type LineItem { sku: string, quantity: integer }
 // ---- negative cases: each must produce its code on exactly the marked ranges ------------------
 
 const NEGATIVE: Negative[] = [
+  // invalid-encoding (a lone \uDCxx stands for a byte that is not UTF-8: see memoryFileSystem)
+  {
+    code: "invalid-encoding",
+    name: "a Latin-1 byte in a string, at the first bad byte only",
+    src: `agent a {\n  instructions: "caf⟦\uDCE9⟧ \uDCFF"\n}\n`,
+    message: /^the file is not valid UTF-8: byte 0xE9 at byte offset 30 is not part of a UTF-8 character/,
+  },
   // syntax
   {
     code: "syntax",
@@ -1244,6 +1252,11 @@ NEGATIVE.push(
 // ---- positive cases: closely related inputs that must not produce the code ---------------------
 
 const POSITIVE: Positive[] = [
+  {
+    code: "invalid-encoding",
+    name: "a replacement character the file itself holds, and a byte order mark",
+    src: `\uFEFFagent a {\n  instructions: "caf\uFFFD é"\n}\n`,
+  },
   { code: "syntax", name: "the examples of language.md section 3", src: LANGUAGE_MD_EXAMPLE },
   {
     code: "syntax",

@@ -6,7 +6,7 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { LaunchArgs } from "../../../server/debug/controller";
+import type { LaunchArgs } from "../../../server/protocol/debug";
 import type { RunningParts } from "../commands";
 
 export const DEBUG_TYPE = "statecraft";

@@ -4,22 +4,14 @@
 // and its kind (stateless or stateful) while an `.agent` file is active.
 
 import * as vscode from "vscode";
+import type { BackendInfo, BackendList } from "../../../server/protocol/cli";
 import type { Config } from "../config";
 import { workspaceDirOf, type Cli } from "./cli";
 
-export interface BackendInfo {
-  name: string;
-  kind: "stateless" | "stateful";
-  provider: string;
-  model?: string;
-  endpoint?: string;
-  apiKeyEnv?: string;
-}
+export type { BackendInfo };
 
-export interface FileInfo {
-  agents: { name: string; backend: string }[];
-  backends: BackendInfo[];
-}
+/** What `statecraft run FILE --list-backends` prints (server/protocol/cli.ts). */
+export type FileInfo = BackendList;
 
 /** The backend a run of `agent` uses, and why. */
 export interface Choice {

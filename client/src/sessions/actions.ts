@@ -14,7 +14,7 @@ import type { Cli } from "../run/cli";
 import { ContextWindowPanel } from "./contextWindowPanel";
 import { exportTest } from "./exportTest";
 import type { SessionModel } from "./model";
-import type { NodeData } from "./nodes";
+import { isSnapshotKind, SNAPSHOT_KINDS, type NodeData, type SnapshotKind } from "./nodes";
 import { describeDivergence, firstDivergence } from "./render";
 import { snapshotUri } from "./snapshots";
 import type { SessionRef, SessionStore } from "./store";
@@ -34,7 +34,7 @@ interface Target {
   sourceId?: string;
   sessionId: string;
   turn?: number;
-  which?: "context" | "memory";
+  which?: SnapshotKind;
   /** Replay: exact or live; live: the backend. */
   mode?: "exact" | "live";
   backend?: string;
@@ -46,7 +46,7 @@ interface Target {
   otherSessionId?: string;
 }
 
-type Resolved = SessionRef & { turn?: number; which?: "context" | "memory"; options: Target };
+type Resolved = SessionRef & { turn?: number; which?: SnapshotKind; options: Target };
 
 type Handler = (deps: ActionDeps, arg: unknown, all?: unknown) => unknown;
 
@@ -80,7 +80,7 @@ export const COMMANDS: Record<string, Handler> = {
       "vscode.diff",
       left,
       right,
-      `${which === "context" ? "Context" : "Memory"}: turn ${prev.turn} ↔ turn ${turn} (${model.id})`,
+      `${SNAPSHOT_KINDS[which].label}: turn ${prev.turn} ↔ turn ${turn} (${model.id})`,
     );
     return { left: left.toString(), right: right.toString() };
   },
@@ -181,7 +181,7 @@ async function resolve(deps: ActionDeps, arg: unknown, prompt?: string, exclude?
       sourceId,
       sessionId: a.sessionId,
       turn: typeof a.turn === "number" ? a.turn : undefined,
-      which: a.which === "memory" || a.which === "context" ? a.which : undefined,
+      which: isSnapshotKind(a.which) ? a.which : undefined,
       options: a as Target,
     };
   }

@@ -5,13 +5,17 @@
 // `approve` / `reject`, and what happened becomes `expect` steps. A turn that
 // did not finish ok ends the export (a test fails on such a turn).
 
-import type { Json } from "../../../server/language/compile";
-import type { SessionEvent } from "../../../server/runtime/events";
+import type { Json } from "../../../server/protocol/definition";
+import type { SessionEvent } from "../../../server/protocol/events";
+import type {
+  HANDOFF_PREFIX as HandoffPrefix,
+  MEMORY_TOOL as MemoryTool,
+} from "../../../server/protocol/names";
 import type { SessionModel } from "./model";
 
-/** The engine's built-in names (server/runtime/engine.ts). */
-const HANDOFF_PREFIX = "transfer_to_";
-const MEMORY_TOOL = "remember";
+/** The engine's built-in names (server/protocol/names.ts): typed by them, so a renamed one fails to compile here. */
+const HANDOFF_PREFIX: typeof HandoffPrefix = "transfer_to_";
+const MEMORY_TOOL: typeof MemoryTool = "remember";
 
 export interface ExportedTest {
   name: string;

@@ -1,5 +1,5 @@
 // The Session Explorer's data layer: reads session logs (JSON Lines, see
-// server/runtime/events.ts) incrementally, so that a running session that
+// server/protocol/events.ts) incrementally, so that a running session that
 // grows on disk is read from where the last read stopped, and folds the events
 // into sessions and turns. No `vscode` here: the tree provider adapts this
 // model to TreeItems, and the benchmark measures it in plain Node.
@@ -13,7 +13,7 @@ import type {
   SessionStartEvent,
   TurnEndEvent,
   Usage,
-} from "../../../server/runtime/events";
+} from "../../../server/protocol/events";
 
 export type SessionStatus = "running" | "ok" | "failed" | "stopped" | "unfinished" | "empty" | "idle";
 
@@ -192,6 +192,13 @@ export class LogReader {
       this.warn(`${this.name}:${this.line}: not a session event (no type and seq); the line was skipped`);
       return false;
     }
+    // The explorer reads a start's agent and backend everywhere it shows the session.
+    if (value.type === "session.start" && !isStart(value)) {
+      this.warn(
+        `${this.name}:${this.line}: a session.start without its agent or backend; the line was skipped`,
+      );
+      return false;
+    }
     this.model.add(value);
     return true;
   }
@@ -247,6 +254,18 @@ function isEvent(v: unknown): v is SessionEvent {
     v !== null &&
     typeof (v as { type?: unknown }).type === "string" &&
     typeof (v as { seq?: unknown }).seq === "number"
+  );
+}
+
+function isStart(v: SessionEvent): boolean {
+  const s = v as { agent?: unknown; backend?: { name?: unknown; kind?: unknown; provider?: unknown } | null };
+  return (
+    typeof s.agent === "string" &&
+    typeof s.backend === "object" &&
+    s.backend !== null &&
+    typeof s.backend.name === "string" &&
+    typeof s.backend.kind === "string" &&
+    typeof s.backend.provider === "string"
   );
 }
 

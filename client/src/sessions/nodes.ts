@@ -1,11 +1,16 @@
-// What the Session Explorer shows for a session, a turn and an event: labels,
-// descriptions, tooltips and icon names, computed from the model without
-// `vscode` (tree.ts turns them into TreeItems). Node ids are stable: built
+// The Session Explorer's tree without `vscode`: the nodes (source -> session
+// -> turn -> snapshots and events), each node's children and parent, and what
+// it shows (label, description, tooltip, icon), computed from the store and
+// the model; tree.ts turns them into TreeItems. Node ids are stable: built
 // from the source, the session id, the turn number and the event's seq, so a
 // live refresh keeps what the user expanded and selected.
 
-import type { SessionEvent } from "../../../server/runtime/events";
+import type { SessionEvent } from "../../../server/protocol/events";
 import type { SessionModel, TurnModel } from "./model";
+import { renderContext, renderMemory } from "./render";
+import type { SessionStore, Source } from "./store";
+
+type EventType = SessionEvent["type"];
 
 export type NodeData =
   | { kind: "source"; id: string; sourceId: string }
@@ -18,7 +23,7 @@ export type NodeData =
       sourceId: string;
       sessionId: string;
       turn: number;
-      which: "context" | "memory";
+      which: SnapshotKind;
     }
   | { kind: "info"; id: string; text: string; detail?: string; icon?: string };
 
@@ -31,9 +36,142 @@ export interface Display {
   color?: string;
 }
 
+export const sourceNodeId = (sourceId: string) => `source:${sourceId}`;
 export const sessionNodeId = (sourceId: string, sessionId: string) => `session:${sourceId}/${sessionId}`;
 export const turnNodeId = (sourceId: string, sessionId: string, turn: number) =>
   `turn:${sourceId}/${sessionId}/${turn}`;
+
+/** A node's children: every source at the top (none when no source has anything to show). */
+export async function childrenOf(store: SessionStore, element?: NodeData): Promise<NodeData[]> {
+  const sources = store.all();
+  if (!element) {
+    // No session anywhere: the view's welcome content (package.json viewsWelcome) shows instead.
+    if (!sources.some((s) => s.error || sessionIds(s).length)) return [];
+    return sources.map((s) => ({ kind: "source", id: sourceNodeId(s.id), sourceId: s.id }));
+  }
+  switch (element.kind) {
+    case "source": {
+      const source = store.source(element.sourceId);
+      if (!source) return [];
+      return [
+        ...sourceInfo(source, element.id),
+        ...sessionIds(source).map((sessionId) => ({
+          kind: "session" as const,
+          id: sessionNodeId(source.id, sessionId),
+          sourceId: source.id,
+          sessionId,
+        })),
+      ];
+    }
+    case "session": {
+      let model: SessionModel | undefined;
+      try {
+        model = await store.model(element);
+      } catch (err) {
+        return [{ kind: "info", id: `${element.id}/error`, text: (err as Error).message, icon: "error" }];
+      }
+      if (!model) return [];
+      const warnings = model.warnings.map((w, i) => ({
+        kind: "info" as const,
+        id: `${element.id}/warning/${i}`,
+        text: w,
+        icon: "warning",
+      }));
+      return [...warnings, ...turnNodes(element.sourceId, model)];
+    }
+    case "turn": {
+      const t = (await store.model(element))?.turn(element.turn);
+      return t ? turnChildren(element.sourceId, element.sessionId, t) : [];
+    }
+    case "event": {
+      const e = (await store.model(element))?.turn(element.turn)?.events.find((x) => x.seq === element.seq);
+      return e ? eventChildren(element.id, e) : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The id of a node's parent; undefined for a source and an info line. */
+export function parentId(element: NodeData): string | undefined {
+  switch (element.kind) {
+    case "session":
+      return sourceNodeId(element.sourceId);
+    case "turn":
+      return sessionNodeId(element.sourceId, element.sessionId);
+    case "event":
+    case "snapshot":
+      return turnNodeId(element.sourceId, element.sessionId, element.turn);
+    default:
+      return undefined;
+  }
+}
+
+/** What a node shows, looked up in the store (a node whose session or turn is gone still reads). */
+export async function describeNode(store: SessionStore, element: NodeData): Promise<Display> {
+  switch (element.kind) {
+    case "source": {
+      const source = store.source(element.sourceId);
+      return {
+        label: source?.label ?? element.sourceId,
+        description:
+          source?.kind === "runtime" ? `${source.config.url} · stateful runtime` : ".statecraft/sessions",
+        icon: source?.kind === "runtime" ? "cloud" : "folder",
+      };
+    }
+    case "session": {
+      const source = store.source(element.sourceId);
+      if (source?.kind === "runtime") return runtimeDisplay(source, element.sessionId);
+      const model = source?.session(element.sessionId);
+      return model ? describeSession(model) : { label: element.sessionId, icon: "comment-discussion" };
+    }
+    case "turn": {
+      const t = (await store.model(element))?.turn(element.turn);
+      return t ? describeTurn(t) : { label: `Turn ${element.turn}`, icon: "comment" };
+    }
+    case "snapshot": {
+      const t = (await store.model(element))?.turn(element.turn);
+      return t
+        ? describeSnapshot(t, element.which)
+        : { label: SNAPSHOT_KINDS[element.which].label, icon: SNAPSHOT_KINDS[element.which].icon };
+    }
+    case "event": {
+      const t = (await store.model(element))?.turn(element.turn);
+      const e = t?.events.find((x) => x.seq === element.seq);
+      return t && e ? describeEvent(t, e) : { label: `event ${element.seq}`, icon: "circle-small" };
+    }
+    case "info":
+      return { label: element.text, tooltip: element.detail ?? element.text, icon: element.icon ?? "info" };
+  }
+}
+
+function sessionIds(source: Source): string[] {
+  return source.kind === "folder" ? source.sessions().map((s) => s.id) : source.summaries.map((s) => s.id);
+}
+
+function sourceInfo(source: Source, parentId: string): NodeData[] {
+  if (source.error) return [{ kind: "info", id: `${parentId}/error`, text: source.error, icon: "error" }];
+  if (!sessionIds(source).length)
+    return [{ kind: "info", id: `${parentId}/empty`, text: "No sessions yet", icon: "info" }];
+  return [];
+}
+
+/** A runtime session from its summary (its events are fetched only when it is opened). */
+function runtimeDisplay(source: Extract<Source, { kind: "runtime" }>, id: string): Display {
+  const s = source.summary(id);
+  if (!s) return { label: id, icon: "comment-discussion" };
+  return {
+    label: s.agent,
+    description: [
+      s.backend.kind,
+      s.status,
+      `${s.turns} turn${s.turns === 1 ? "" : "s"}`,
+      s.updatedAt.slice(11, 19),
+    ].join(" · "),
+    tooltip: `session ${s.id} on ${source.config.name}\nagent ${s.agent} on ${s.backend.name} (${s.backend.kind}, ${s.backend.provider})\n${s.status}, ${s.turns} turns\nupdated ${s.updatedAt}`,
+    icon: s.status === "running" ? "loading~spin" : "comment-discussion",
+  };
+}
 
 /** The session, then its turns (as nodes). */
 export function turnNodes(sourceId: string, model: SessionModel): NodeData[] {
@@ -46,30 +184,17 @@ export function turnNodes(sourceId: string, model: SessionModel): NodeData[] {
   }));
 }
 
-/** Events worth a node of their own: results, requests and snapshots are folded into others. */
-const SHOWN = new Set<SessionEvent["type"]>([
-  "model.response",
-  "tool.call",
-  "policy.decision",
-  "approval",
-  "memory.write",
-  "handoff",
-]);
-
-/** A turn's children: its Context and Memory snapshots, then its events in log order. */
+/** A turn's children: its snapshots (Context, Memory), then its shown events in log order. */
 export function turnChildren(sourceId: string, sessionId: string, t: TurnModel): NodeData[] {
   const base = { sourceId, sessionId, turn: t.turn };
-  const out: NodeData[] = [
-    {
-      kind: "snapshot",
-      id: `snapshot:${sourceId}/${sessionId}/${t.turn}/context`,
-      ...base,
-      which: "context",
-    },
-    { kind: "snapshot", id: `snapshot:${sourceId}/${sessionId}/${t.turn}/memory`, ...base, which: "memory" },
-  ];
+  const out: NodeData[] = SNAPSHOT_KIND_NAMES.map((which) => ({
+    kind: "snapshot",
+    id: `snapshot:${sourceId}/${sessionId}/${t.turn}/${which}`,
+    ...base,
+    which,
+  }));
   for (const e of t.events)
-    if (SHOWN.has(e.type))
+    if (isShown(e))
       out.push({ kind: "event", id: `event:${sourceId}/${sessionId}/${e.seq}`, ...base, seq: e.seq });
   return out;
 }
@@ -194,9 +319,28 @@ export function toolCallStatus(t: TurnModel, callId: string): { text: string; ok
   return text;
 }
 
-export function describeEvent(t: TurnModel, e: SessionEvent): Display {
-  switch (e.type) {
-    case "model.response": {
+type EventOf<T extends EventType> = Extract<SessionEvent, { type: T }>;
+
+/** How an event shows as a node of its own, or where it shows instead (`folded`). */
+type EventNode<T extends EventType> =
+  { shown: true; describe: (e: EventOf<T>, t: TurnModel) => Display } | { shown: false; folded: string };
+
+/**
+ * Every event type of a session log, and how the Session Explorer shows it: a new event type is one
+ * entry here (the compiler asks for it). Shown events are listed under their turn in log order.
+ */
+export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
+  "session.start": { shown: false, folded: "the session's node" },
+  "session.end": { shown: false, folded: "the session's node" },
+  "turn.start": { shown: false, folded: "the turn's node" },
+  "turn.end": { shown: false, folded: "the turn's node" },
+  "context.snapshot": { shown: false, folded: "the turn's Context snapshot" },
+  "memory.snapshot": { shown: false, folded: "the turn's Memory snapshot" },
+  "model.request": { shown: false, folded: "the turn's Context snapshot (bytes sent)" },
+  "tool.result": { shown: false, folded: "its tool call" },
+  "model.response": {
+    shown: true,
+    describe: (e) => {
       const what = e.toolCalls.length
         ? `→ ${e.toolCalls.map((c) => c.name).join(", ")}`
         : `replied “${abridge(e.text, 40)}”`;
@@ -206,8 +350,11 @@ export function describeEvent(t: TurnModel, e: SessionEvent): Display {
         tooltip: `${e.stopReason}\n${e.text || "(no text)"}${e.toolCalls.map((c) => `\n→ ${c.name} ${JSON.stringify(c.input)}`).join("")}`,
         icon: "sparkle",
       };
-    }
-    case "tool.call": {
+    },
+  },
+  "tool.call": {
+    shown: true,
+    describe: (e, t) => {
       const status = toolCallStatus(t, e.callId);
       const result = t.events.find((x) => x.type === "tool.result" && x.callId === e.callId);
       return {
@@ -219,64 +366,115 @@ export function describeEvent(t: TurnModel, e: SessionEvent): Display {
         icon: status.ok === false ? "error" : "tools",
         ...(status.ok === false ? { color: "testing.iconFailed" } : {}),
       };
-    }
-    case "policy.decision":
-      return {
-        label: `Policy: ${e.decision} ${e.tool}`,
-        description: [e.check && e.check !== "none" ? e.check : undefined, e.reason]
-          .filter(Boolean)
-          .join(": "),
-        tooltip: `${e.tool}: ${e.decision}${e.check ? ` (check ${e.check})` : ""}${e.reason ? `\n${e.reason}` : ""}`,
-        icon: e.decision === "deny" ? "shield" : e.decision === "approval" ? "question" : "shield",
-        ...(e.decision === "deny" ? { color: "testing.iconFailed" } : {}),
-      };
-    case "approval":
-      return {
-        label: `Approval: ${e.tool} ${e.approved ? "approved" : "refused"}`,
-        description: `by ${e.by}`,
-        icon: e.approved ? "check" : "circle-slash",
-        ...(e.approved ? {} : { color: "testing.iconFailed" }),
-      };
-    case "memory.write":
-      return {
-        label: `Memory: ${e.field} = ${json(e.value, 40)}`,
-        description: e.ok ? (e.memory ? `memory ${e.memory}` : "") : `rejected: ${e.error ?? ""}`,
-        icon: "database",
-        ...(e.ok ? {} : { color: "testing.iconFailed" }),
-      };
-    case "handoff":
-      return { label: `Handoff: ${e.from} → ${e.to}`, icon: "arrow-swap" };
-    case "manual.edit":
-      return {
-        label: `Edited by hand: ${e.target === "memory" ? `memory ${e.field}` : `${e.tool ?? "tool"} input ${e.field}`}`,
-        description: `${json(e.before ?? null, 30)} → ${json(e.after, 30)} · by the ${e.by}`,
-        tooltip: `A change made in the ${e.by} before the step ran\n${e.field}: ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`,
-        icon: "edit",
-        color: "charts.yellow",
-      };
-    default:
-      return { label: e.type, icon: "circle-small" };
-  }
+    },
+  },
+  "policy.decision": {
+    shown: true,
+    describe: (e) => ({
+      label: `Policy: ${e.decision} ${e.tool}`,
+      description: [e.check && e.check !== "none" ? e.check : undefined, e.reason].filter(Boolean).join(": "),
+      tooltip: `${e.tool}: ${e.decision}${e.check ? ` (check ${e.check})` : ""}${e.reason ? `\n${e.reason}` : ""}`,
+      icon: e.decision === "approval" ? "question" : "shield",
+      ...(e.decision === "deny" ? { color: "testing.iconFailed" } : {}),
+    }),
+  },
+  approval: {
+    shown: true,
+    describe: (e) => ({
+      label: `Approval: ${e.tool} ${e.approved ? "approved" : "refused"}`,
+      description: `by ${e.by}`,
+      icon: e.approved ? "check" : "circle-slash",
+      ...(e.approved ? {} : { color: "testing.iconFailed" }),
+    }),
+  },
+  "memory.write": {
+    shown: true,
+    describe: (e) => ({
+      label: `Memory: ${e.field} = ${json(e.value, 40)}`,
+      description: e.ok ? (e.memory ? `memory ${e.memory}` : "") : `rejected: ${e.error ?? ""}`,
+      icon: "database",
+      ...(e.ok ? {} : { color: "testing.iconFailed" }),
+    }),
+  },
+  handoff: {
+    shown: true,
+    describe: (e) => ({ label: `Handoff: ${e.from} → ${e.to}`, icon: "arrow-swap" }),
+  },
+  "manual.edit": {
+    shown: true,
+    describe: (e) => ({
+      label: `Edited by hand: ${e.target === "memory" ? `memory ${e.field}` : `${e.tool ?? "tool"} input ${e.field}`}`,
+      description: `${json(e.before ?? null, 30)} → ${json(e.after, 30)} · by the ${e.by}`,
+      tooltip: `A change made in the ${e.by} before the step ran\n${e.field}: ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`,
+      icon: "edit",
+      color: "charts.yellow",
+    }),
+  },
+};
+
+/** The entry of an event's type; undefined for a type this version does not know (a newer log). */
+function eventNode(e: SessionEvent): EventNode<EventType> | undefined {
+  return Object.hasOwn(EVENT_NODES, e.type) ? (EVENT_NODES[e.type] as EventNode<EventType>) : undefined;
 }
 
-export function describeSnapshot(t: TurnModel, which: "context" | "memory"): Display {
-  if (which === "context") {
-    const last = t.contexts[t.contexts.length - 1];
-    return {
-      label: "Context",
-      description: last
-        ? `${count(last.tokens.total, "token")}${last.contextWindow ? ` of ${last.contextWindow.toLocaleString("en-US")}` : ""} · ${count(t.contexts.length, "call")}`
-        : "no model call",
-      tooltip: "What the model was sent in this turn: messages, tool schemas, tokens per section, bytes",
-      icon: "layers",
-    };
-  }
-  const values = t.memory?.values ?? {};
-  const n = Object.keys(values).length;
-  return {
+export function isShown(e: SessionEvent): boolean {
+  return eventNode(e)?.shown === true;
+}
+
+export function describeEvent(t: TurnModel, e: SessionEvent): Display {
+  const node = eventNode(e);
+  return node?.shown ? node.describe(e, t) : { label: e.type, icon: "circle-small" };
+}
+
+interface SnapshotSpec {
+  /** The node's label, and the name in a comparison's title. */
+  label: string;
+  icon: string;
+  tooltip: string;
+  /** What the turn's snapshot holds, in a few words. */
+  description: (t: TurnModel) => string;
+  /** The read-only document the node opens (render.ts). */
+  render: (model: SessionModel, t: TurnModel) => string;
+}
+
+/**
+ * The snapshots a turn has, each a node under the turn and a document (`turn-N/KIND.md`): a new
+ * snapshot kind is one entry here.
+ */
+export const SNAPSHOT_KINDS = {
+  context: {
+    label: "Context",
+    icon: "layers",
+    tooltip: "What the model was sent in this turn: messages, tool schemas, tokens per section, bytes",
+    description: (t) => {
+      const last = t.contexts[t.contexts.length - 1];
+      if (!last) return "no model call";
+      const window = last.contextWindow ? ` of ${last.contextWindow.toLocaleString("en-US")}` : "";
+      return `${count(last.tokens.total, "token")}${window} · ${count(t.contexts.length, "call")}`;
+    },
+    render: renderContext,
+  },
+  memory: {
     label: "Memory",
-    description: t.memory ? (n ? count(n, "field") : "empty") : "no snapshot",
-    tooltip: "The agent's memory after this turn",
     icon: "database",
-  };
+    tooltip: "The agent's memory after this turn",
+    description: (t) => {
+      const n = Object.keys(t.memory?.values ?? {}).length;
+      return t.memory ? (n ? count(n, "field") : "empty") : "no snapshot";
+    },
+    render: renderMemory,
+  },
+} satisfies Record<string, SnapshotSpec>;
+
+export type SnapshotKind = keyof typeof SNAPSHOT_KINDS;
+
+/** The snapshot kinds in the order a turn lists them. */
+export const SNAPSHOT_KIND_NAMES = Object.keys(SNAPSHOT_KINDS) as SnapshotKind[];
+
+export const isSnapshotKind = (x: unknown): x is SnapshotKind =>
+  typeof x === "string" && Object.hasOwn(SNAPSHOT_KINDS, x);
+
+export function describeSnapshot(t: TurnModel, which: SnapshotKind): Display {
+  const { label, icon, tooltip, description } = SNAPSHOT_KINDS[which];
+  return { label, icon, tooltip, description: description(t) };
 }

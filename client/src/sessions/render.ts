@@ -3,7 +3,7 @@
 // event, and the turn-by-turn rendering two sessions are compared on. Plain
 // text (Markdown), so that VS Code's diff editor can compare two of them.
 
-import type { ContextSnapshotEvent, Message, SessionEvent } from "../../../server/runtime/events";
+import type { ContextSnapshotEvent, Message, SessionEvent } from "../../../server/protocol/events";
 import type { SessionModel, TurnModel } from "./model";
 
 const n = (x: number) => x.toLocaleString("en-US");

@@ -1,25 +1,17 @@
-// A stateful runtime's sessions over its REST protocol (/tmp/me/protocol.md,
-// server/service): list, events (paged), fork and delete. Plain `fetch`, no
-// `vscode`: the token comes from the caller (SecretStorage in the editor).
+// A stateful runtime's sessions over its REST protocol (docs/runtime-service.md;
+// the messages are server/protocol/runtimeService.ts): list, events (paged),
+// fork and delete. Plain `fetch`, no `vscode`: the token comes from the
+// caller (SecretStorage in the editor).
 
-import type { SessionEvent } from "../../../server/runtime/events";
+import type { SessionEvent } from "../../../server/protocol/events";
+import type { SessionSummary } from "../../../server/protocol/runtimeService";
 
 export interface RuntimeConfig {
   name: string;
   url: string;
 }
 
-export interface RuntimeSessionSummary {
-  id: string;
-  agent: string;
-  backend: { name: string; kind: "stateless" | "stateful"; provider: string; model?: string };
-  status: "idle" | "running" | "ended";
-  turns: number;
-  createdAt: string;
-  updatedAt: string;
-  user?: { id: string; name?: string };
-  parent?: { sessionId: string; turn: number };
-}
+export type RuntimeSessionSummary = SessionSummary;
 
 /** A runtime that answered with an error, or did not answer: the message says which and what to do. */
 export class RuntimeError extends Error {

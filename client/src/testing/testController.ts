@@ -5,24 +5,12 @@
 // Run Test / Run All Tests (the code lenses) go through the same run.
 
 import * as vscode from "vscode";
+import type { TestReportLine } from "../../../server/protocol/cli";
 import { workspaceDirOf, type Cli } from "../run/cli";
 import { saveIfDirty } from "../run/runAgent";
 
-/** A line of `statecraft test --reporter json` (server/cli/test.ts). */
-type ReportLine =
-  | { type: "test"; name: string; file: string; line: number }
-  | { type: "start"; name: string; file: string; line: number }
-  | {
-      type: "result";
-      name: string;
-      file: string;
-      line: number;
-      passed: boolean;
-      failures: { message: string; line: number; step?: string }[];
-      durationMs: number;
-      sessionFile?: string;
-    }
-  | { type: "summary"; passed: number; failed: number };
+/** A line of `statecraft test --reporter json` (server/protocol/cli.ts). */
+type ReportLine = TestReportLine;
 
 export interface TestOutcome {
   id: string;

@@ -20,12 +20,24 @@ export function wsPath(name: string): string {
   return path.resolve(ROOT, name);
 }
 
-/** A FileSystem over `files` (names absolute or relative to ROOT); nothing else exists. */
+/**
+ * A FileSystem over `files` (names absolute or relative to ROOT); nothing else exists. A lone
+ * surrogate U+DC80..U+DCFF in a text stands for a byte that is not UTF-8 (Python's
+ * "surrogateescape"): reading gives U+FFFD there, as decoding such bytes does.
+ */
 export function memoryFileSystem(files: Record<string, string>): FileSystem {
   const byPath = new Map(Object.entries(files).map(([name, text]) => [wsPath(name), text]));
+  const BAD = /[\uDC80-\uDCFF]/g;
   return {
-    readFile: (p) => byPath.get(path.resolve(p)),
+    readFile: (p) => byPath.get(path.resolve(p))?.replace(BAD, "\uFFFD"),
     exists: (p) => byPath.has(path.resolve(p)),
+    invalidEncoding: (p) => {
+      const raw = byPath.get(path.resolve(p)) ?? "";
+      const offset = raw.search(BAD);
+      if (offset < 0) return undefined;
+      const byte = Buffer.byteLength(raw.slice(0, offset).replace(BAD, "\uFFFD"));
+      return { byte, offset, value: raw.charCodeAt(offset) - 0xdc00 };
+    },
   };
 }
 

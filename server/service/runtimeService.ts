@@ -5,8 +5,17 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as path from "node:path";
 import type { CompiledDefinition } from "../language/compile";
+import { printable } from "../language/encoding";
 import { AgentSession } from "../runtime/engine";
-import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../runtime/events";
+import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../protocol/events";
+import type {
+  EventsPage,
+  ForkResult,
+  SessionDetail,
+  SessionList,
+  TurnSnapshot,
+  TurnRequest as WireTurnRequest,
+} from "../protocol/runtimeService";
 import { McpPool } from "../runtime/mcp";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
@@ -65,11 +74,8 @@ export function checkSessionId(id: string | undefined, where: string): string {
 
 const TURN_FIELDS = ["input", "definition", "user", "source", "script", "approve"] as const;
 
-export interface TurnRequest {
-  input: string;
-  definition?: CompiledDefinition;
-  user?: UserInfo;
-  source?: string;
+/** A turn request (protocol/runtimeService.ts) once parsed: its script as steps, `approve` defaulted. */
+export interface TurnRequest extends Omit<WireTurnRequest, "script" | "approve"> {
   script?: ReturnType<typeof parseScript>;
   approve: ApproveMode;
 }
@@ -101,11 +107,17 @@ export function parseTurn(body: Record<string, unknown>): TurnRequest {
   };
 }
 
-function nonNegInt(value: unknown, name: string, max?: number): number | undefined {
+/** A whole-number parameter within [min, max]; one message for every way it can be wrong, with the range. */
+function intParam(value: unknown, name: string, min = 0, max?: number): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || (max !== undefined && n > max))
-    throw badRequest(`'${name}' must be an integer from 0${max !== undefined ? ` to ${max}` : ""}`);
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max !== undefined ? `from ${min} to ${max}` : `of ${min} or more`;
+    const given = typeof value === "string" ? value : JSON.stringify(value);
+    throw badRequest(
+      `'${name}' must be an integer ${range}, not ${JSON.stringify(printable(given ?? "", true).slice(0, 40))}`,
+    );
+  }
   return n;
 }
 
@@ -141,29 +153,28 @@ export class RuntimeService {
     return row;
   }
 
-  async list(actor: string) {
+  async list(actor: string): Promise<SessionList> {
     return { sessions: (await listSessions(this.c.db, actor)).map(summary) };
   }
 
-  async get(actor: string, id: string) {
+  async get(actor: string, id: string): Promise<SessionDetail> {
     const row = await this.session(actor, id);
     return { ...summary(row), start: await sessionStartOf(this.c.db, row.sid) };
   }
 
-  async events(actor: string, id: string, after: unknown, limit: unknown) {
+  async events(actor: string, id: string, after: unknown, limit: unknown): Promise<EventsPage> {
     const row = await this.session(actor, id);
-    const a = nonNegInt(after, "after") ?? 0;
-    const l = nonNegInt(limit, "limit", MAX_EVENTS_PAGE) ?? MAX_EVENTS_PAGE;
-    if (l === 0) throw badRequest(`'limit' must be an integer from 1 to ${MAX_EVENTS_PAGE}`);
+    const a = intParam(after, "after") ?? 0;
+    const l = intParam(limit, "limit", 1, MAX_EVENTS_PAGE) ?? MAX_EVENTS_PAGE;
     const events = await loadEvents(this.c.db, row.sid, { after: a, limit: l + 1 });
     const more = events.length > l;
     const page = events.slice(0, l);
     return { events: page, next: more ? page[page.length - 1].seq : null };
   }
 
-  async snapshot(actor: string, id: string, turnValue: unknown) {
+  async snapshot(actor: string, id: string, turnValue: unknown): Promise<TurnSnapshot> {
     const row = await this.session(actor, id);
-    const turn = nonNegInt(turnValue, "turn");
+    const turn = intParam(turnValue, "turn");
     if (turn === undefined) throw badRequest("'turn' (the turn number) is required");
     const found = await loadEvents(this.c.db, row.sid, {
       types: ["context.snapshot", "memory.snapshot"],
@@ -180,10 +191,10 @@ export class RuntimeService {
 
   // ---- fork, approvals, end, delete ------------------------------------------------
 
-  async fork(actor: string, id: string, body: Record<string, unknown>) {
+  async fork(actor: string, id: string, body: Record<string, unknown>): Promise<ForkResult> {
     onlyFields(body, ["turn"], "a fork body");
     const row = await this.session(actor, id);
-    const turn = nonNegInt(body.turn, "turn");
+    const turn = intParam(body.turn, "turn");
     if (turn === undefined) throw badRequest(`'turn' is required: {"turn": n} forks the state after turn n`);
     const first = row.base?.turn ?? 0;
     if (turn < first || turn > row.turns)

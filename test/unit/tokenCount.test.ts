@@ -5,7 +5,7 @@ import fc from "fast-check";
 import * as cl100k from "gpt-tokenizer/encoding/cl100k_base";
 import * as o200k from "gpt-tokenizer/encoding/o200k_base";
 import { LOCAL_MODEL, lookupModel } from "../../server/language/catalog";
-import { countTokens, countTokensForModel, type TokenEncoding } from "../../server/language/tokens";
+import { countTokens, countTokensForModel, type TokenEncoding } from "../../server/language/tokenCount";
 
 type Bpe = Exclude<TokenEncoding, "estimate">;
 

@@ -7,12 +7,12 @@
 
 import * as path from "node:path";
 import { referenceText, type Declaration, type Value } from "./ast";
-import { LOCAL_MODEL, lookupModel, type ModelInfo, type Provider } from "./catalog";
+import { resolveModel, type ModelInfo } from "./catalog";
 import { props } from "./compile";
 import { declarationAt } from "./locate";
 import type { FileSystem, Symbol, SymbolTable } from "./program";
-import type { LanguageService } from "./service";
-import { countTokensForModel, type TokenCount } from "./tokens";
+import type { LanguageService } from "./languageService";
+import { countTokensForModel, type TokenCount } from "./tokenCount";
 
 export interface ModelChoice {
   /** The backend declaration; undefined for the implicit local backend. */
@@ -20,7 +20,7 @@ export interface ModelChoice {
   provider: string;
   /** The agent's `model`, else the backend's. */
   modelId: string | undefined;
-  /** The catalog entry (LOCAL_MODEL for provider local); undefined when the catalog does not know the id. */
+  /** The catalog entry (the built-in model of an offline provider); undefined when the catalog does not know the id. */
   info: ModelInfo | undefined;
   /** The backend's `context_window`, else the catalog's. */
   window: number | undefined;
@@ -59,12 +59,7 @@ export function backendModel(backend: Symbol | undefined, modelOverride?: string
   const p = backend ? props(backend.decl.body) : undefined;
   const provider = wordValue(p?.get("provider")?.value) ?? "local";
   const modelId = modelOverride ?? stringValue(p?.get("model")?.value);
-  const info =
-    provider === "local"
-      ? LOCAL_MODEL
-      : modelId !== undefined
-        ? lookupModel(provider as Provider, modelId)
-        : undefined;
+  const info = resolveModel(provider, modelId);
   const declared = numberValue(p?.get("context_window")?.value);
   const window = declared ?? info?.contextWindow;
   const windowSource = declared !== undefined ? "context_window" : info ? "catalog" : undefined;

@@ -1,9 +1,12 @@
 // The language core's FileSystem over Node's fs, optionally with overlays
-// (unsaved editor buffers) that take precedence over what is on disk.
+// (unsaved editor buffers) that take precedence over what is on disk. The
+// language core itself reads only through the FileSystem it is given; this
+// is what its hosts (the language server, the runtime, the CLI) give it.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { FileSystem } from "../language/program";
+import { decodeUtf8 } from "./encoding";
+import type { FileSystem } from "./program";
 
 export function nodeFileSystem(overlays?: Map<string, string>): FileSystem {
   return {
@@ -20,7 +23,21 @@ export function nodeFileSystem(overlays?: Map<string, string>): FileSystem {
     exists(p: string): boolean {
       return overlays?.has(path.resolve(p)) === true || fs.existsSync(p);
     },
+    invalidEncoding(p: string, text: string) {
+      // The text (read from disk, or an editor's buffer of the file) is what the bytes on disk decode to.
+      const decoded = readText(p);
+      return decoded?.invalid && decoded.text === text ? decoded.invalid : undefined;
+    },
   };
+}
+
+/** A file's bytes as UTF-8 text, with where they are not UTF-8; undefined when it cannot be read. */
+export function readText(p: string): ReturnType<typeof decodeUtf8> | undefined {
+  try {
+    return decodeUtf8(fs.readFileSync(p));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every `.agent` file under `dir`, skipping node_modules and dot-folders, in a stable order. */

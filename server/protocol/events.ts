@@ -1,8 +1,13 @@
 // The session log's event schema: the contract between the engine, the
 // Session Explorer, replay, the runtime service and tests. Plain JSON; one
 // event per line in `.statecraft/sessions/<id>.jsonl`.
+// Written by: the engine (runtime/engine.ts) through a log writer, and the
+// stateful client mirroring what the runtime service streams
+// (backends/statefulSession.ts). Read by: the Session Explorer
+// (client/src/sessions), replay and fork (runtime/replay.ts, cli/), the
+// debugger, the runtime service's store and event endpoints, and tests.
 
-import type { CompiledDefinition, Json, JsonSchema } from "../language/compile";
+import type { CompiledDefinition, Json, JsonSchema } from "./definition";
 
 export const LOG_FORMAT = 1;
 

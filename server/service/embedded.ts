@@ -1,14 +1,16 @@
 // The embedded default of a stateful backend without an endpoint: the
 // runtime service started in-process on an ephemeral loopback port, with its
 // PGlite data in `<workspace>/.statecraft/runtime`, guarded by a token made
-// for this process only.
+// for this process only. `connect` picks it or the backend's endpoint for
+// `statecraft run`/`replay` and the debugger.
 
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import type { CompiledBackend } from "../language/compile";
+import { StatefulClient, statefulClient, unreachableError } from "../backends/stateful";
+import { HttpTransport } from "../backends/statefulTransport";
+import type { CompiledBackend } from "../protocol/definition";
 import { BackendError } from "../runtime/model";
-import { startService } from "../service";
-import { HttpTransport, StatefulClient, unreachableError } from "./stateful";
+import { startService } from "./index";
 
 export const EMBEDDED_DATA = path.join(".statecraft", "runtime");
 
@@ -56,4 +58,15 @@ export async function startEmbeddedRuntime(
     url: service.url,
     close: () => service.close(),
   };
+}
+
+/** A client for the backend: its endpoint, or a runtime started in this process. */
+export async function connect(
+  spec: CompiledBackend,
+  o: { workspace: string; baseDir: string; env: NodeJS.ProcessEnv },
+): Promise<{ client: StatefulClient; endpoint: string; close: () => Promise<void> }> {
+  if (spec.endpoint)
+    return { client: statefulClient(spec, o.env), endpoint: spec.endpoint, close: () => Promise.resolve() };
+  const embedded = await startEmbeddedRuntime(spec, o);
+  return { client: embedded.client, endpoint: embedded.endpoint, close: () => embedded.close() };
 }
