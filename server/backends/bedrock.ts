@@ -22,7 +22,7 @@ import {
   type TokenUsage,
 } from "@aws-sdk/client-bedrock-runtime";
 import type { CompiledBackend, Json } from "../language/compile";
-import type { Message, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ModelResponse } from "../runtime/model";
 
 export interface BedrockBackendOptions {
@@ -96,6 +96,9 @@ export function toConverse(
       push("user", [{ text: m.content || " " }]);
     } else if (m.role === "assistant") {
       const blocks: ContentBlock[] = [];
+      // This turn's thinking goes back first and unchanged: a model with extended thinking refuses a
+      // tool-use continuation without it.
+      if (m.reasoning?.provider === "bedrock") blocks.push(...m.reasoning.items.map(fromReplay));
       if (m.content) blocks.push({ text: m.content });
       for (const c of m.toolCalls ?? [])
         blocks.push({ toolUse: { toolUseId: c.id, name: names.toBedrock(c.name), input: c.input as never } });
@@ -120,6 +123,24 @@ export function toConverse(
     },
   }));
   return { system, messages: out, tools: specs };
+}
+
+/** A reasoning block as recorded (JSON: redacted content as base64) and as Converse takes it. */
+function toReplay(r: { text: string; signature?: string; redacted?: Uint8Array }): Json {
+  return r.redacted
+    ? { reasoningContent: { redactedContent: Buffer.from(r.redacted).toString("base64") } }
+    : {
+        reasoningContent: {
+          reasoningText: { text: r.text, ...(r.signature ? { signature: r.signature } : {}) },
+        },
+      };
+}
+
+function fromReplay(item: Json): ContentBlock {
+  const rc = (item as { reasoningContent?: { redactedContent?: string } }).reasoningContent;
+  if (rc && typeof rc.redactedContent === "string")
+    return { reasoningContent: { redactedContent: Buffer.from(rc.redactedContent, "base64") } };
+  return item as unknown as ContentBlock;
 }
 
 function usageOf(u: TokenUsage | undefined): Usage {
@@ -235,12 +256,16 @@ export class BedrockBackend implements ModelBackend {
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(this.options.maxTokens !== undefined ? { maxTokens: this.options.maxTokens } : {}),
     };
+    const budget = this.spec.reasoning?.budgetTokens;
     const command = new ConverseStreamCommand({
       modelId,
       messages,
       ...(system.length ? { system } : {}),
       ...(tools.length ? { toolConfig: { tools } } : {}),
       ...(Object.keys(inferenceConfig).length ? { inferenceConfig } : {}),
+      ...(budget
+        ? { additionalModelRequestFields: { thinking: { type: "enabled", budget_tokens: budget } } }
+        : {}),
     });
     let requestBytes: number | undefined;
     command.middlewareStack.add(
@@ -258,6 +283,7 @@ export class BedrockBackend implements ModelBackend {
     let stopReason: string | undefined;
     let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     const blocks = new Map<number, ToolBlock>();
+    const thinking = new Map<number, { text: string; signature?: string; redacted?: Uint8Array }>();
     const done: { index: number; call: ToolCallRequest | { invalid: ToolBlock } }[] = [];
     let started = false;
     try {
@@ -307,8 +333,15 @@ export class BedrockBackend implements ModelBackend {
                 this.where(`sent tool input for content block ${index} without starting a tool use there`),
               );
             block.json += delta.toolUse.input ?? "";
+          } else if (delta?.reasoningContent) {
+            // Never part of the reply text: recorded, and sent back within the turn.
+            const r = thinking.get(index) ?? { text: "" };
+            thinking.set(index, r);
+            if (delta.reasoningContent.text) r.text += delta.reasoningContent.text;
+            if (delta.reasoningContent.signature) r.signature = delta.reasoningContent.signature;
+            if (delta.reasoningContent.redactedContent) r.redacted = delta.reasoningContent.redactedContent;
           }
-          // Reasoning, citations and other deltas are not part of the reply text.
+          // Citations and other deltas are not part of the reply text.
         } else if (event.contentBlockStop) {
           finish(event.contentBlockStop.contentBlockIndex ?? 0);
         } else if (event.messageStop) {
@@ -343,10 +376,18 @@ export class BedrockBackend implements ModelBackend {
         }
         toolCalls.push(d.call);
       }
+      const thoughts = [...thinking.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+      const reasoning = thoughts.length
+        ? {
+            summary: thoughts.map((r) => r.text).join("\n\n"),
+            replay: { provider: "bedrock", items: thoughts.map(toReplay) } satisfies ReasoningReplay,
+          }
+        : undefined;
       return {
         text,
         toolCalls,
         usage,
+        ...(reasoning ? { reasoning } : {}),
         stopReason: STOP_REASONS[stopReason] ?? stopReason,
         ...(requestBytes !== undefined ? { requestBytes } : {}),
       };
@@ -489,9 +530,14 @@ export class BedrockBackend implements ModelBackend {
             `(tools, temperature, message format) on Bedrock, or use another model`,
         );
       }
+      case "ServiceQuotaExceededException":
+        return new BackendError(
+          "rate_limit",
+          `the account's Bedrock quota for ${modelId} in ${region} is used up${aws}: ask for a higher quota ` +
+            `(Service Quotas, Amazon Bedrock), or use another region or model`,
+        );
       case "ThrottlingException":
       case "ModelNotReadyException":
-      case "ServiceQuotaExceededException":
         return new BackendError(
           "rate_limit",
           `Bedrock throttled the requests to ${modelId} in ${region}${tries}${aws}: wait and try again, run fewer sessions ` +

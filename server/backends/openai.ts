@@ -298,6 +298,7 @@ export class OpenAIBackend implements ModelBackend {
         outputTokens: countTokens(assembled.text + JSON.stringify(assembled.toolCalls), "estimate").tokens,
       },
       stopReason: assembled.stopReason ?? "end_turn",
+      ...(assembled.reasoning ? { reasoning: assembled.reasoning } : {}),
       requestBytes: meter.bytes,
     };
   }
@@ -318,6 +319,7 @@ export class OpenAIBackend implements ModelBackend {
     };
     if (request.tools.length) body.tools = chatTools(request.tools);
     if (request.temperature !== undefined) body.temperature = request.temperature;
+    if (this.spec.reasoning?.effort) body.reasoning_effort = this.spec.reasoning.effort;
     const stream = await client.chat.completions.create(body, opts);
     onStream(stream);
     const asm = new ChatAssembler();
@@ -346,6 +348,11 @@ export class OpenAIBackend implements ModelBackend {
     };
     if (request.tools.length) body.tools = responseTools(request.tools);
     if (request.temperature !== undefined) body.temperature = request.temperature;
+    const effort = this.spec.reasoning?.effort;
+    if (effort) body.reasoning = { effort, summary: "auto" };
+    // With store: false a reasoning model's items come back only encrypted, and only when asked for; the
+    // turn's next call sends them again (openaiWire.ts). OpenAI and Azure accept this for any model.
+    if (effort || this.provider !== "compatible") body.include = ["reasoning.encrypted_content"];
     const stream = await client.responses.create(body, opts);
     onStream(stream);
     const asm = new ResponsesAssembler();

@@ -5,6 +5,7 @@
 
 import OpenAI from "openai";
 import { BackendError } from "../runtime/model";
+import { endSentence } from "../runtime/sentence";
 
 export interface FailureContext {
   backend: string;
@@ -110,92 +111,142 @@ export function describeFailure(err: unknown, ctx: FailureContext, state: Failur
   const code = errorCode(err);
   const status = err instanceof OpenAI.APIError ? err.status : undefined;
   const quoted = msg ? `: ${msg}` : "";
+  // What the server said, with where it said it: an HTTP status, or an error event inside the stream
+  // (the SDK raises those without a status).
+  const said = (what: string | undefined) =>
+    status !== undefined
+      ? `(${status}${what ? ` ${what}` : ""}${quoted})`
+      : `(${what ? `${what}, ` : ""}reported in the response stream${quoted})`;
 
-  if (
-    code === "context_length_exceeded" ||
-    ((status === 400 || status === undefined) && CONTEXT_RE.test(msg))
-  )
-    return new BackendError(
-      "context_length",
-      `${who}: the request does not fit the context window of model '${ctx.model}'${quoted}. ` +
-        `Shorten what is sent: lower the memory window, set summarize_after, trim context sources, ` +
-        `or use a model with a larger window (context_window on the backend makes the editor warn earlier).`,
-    );
-  if (status === 401) {
-    if (ctx.usesAdToken)
+  switch (classify(code, status, msg)) {
+    case "context_length":
       return new BackendError(
-        "auth",
-        `${who}: the Microsoft Entra token in AZURE_OPENAI_AD_TOKEN was rejected (401${quoted}). ` +
-          `It may have expired: get a new one (az account get-access-token --resource https://cognitiveservices.azure.com) ` +
-          `and check the identity has the Cognitive Services OpenAI User role on the resource.`,
+        "context_length",
+        endSentence(`${who}: the request does not fit the context window of model '${ctx.model}'${quoted}`) +
+          ` Shorten what is sent: lower the memory window, set summarize_after, trim context sources, ` +
+          `or use a model with a larger window (context_window on the backend makes the editor warn earlier).`,
       );
-    const env = ctx.keyEnv ?? (ctx.provider === "azure" ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY");
-    const where =
-      ctx.provider === "azure"
-        ? "a key of this Azure OpenAI resource (Keys and Endpoint in the Azure portal)"
-        : ctx.provider === "compatible"
-          ? "the key this server expects"
-          : "a valid OpenAI API key (https://platform.openai.com/api-keys)";
-    return new BackendError(
-      "auth",
-      `${who}: the API key was rejected (401). Set the environment variable ${env} to ${where}` +
-        (ctx.keyEnv ? "" : `, and add api_key: env("${env}") to backend '${ctx.backend}'`) +
-        ".",
-    );
-  }
-  if (status === 403)
-    return new BackendError(
-      "auth",
-      `${who}: permission denied (403${quoted}). The key${ctx.keyEnv ? ` in ${ctx.keyEnv}` : ""} is valid but may not use model '${ctx.model}' or this project or region.`,
-    );
-  if (status === 404) {
-    if (ctx.provider === "azure")
-      return new BackendError(
-        "not_found",
-        `${who}: deployment '${ctx.model}' was not found (404${quoted}). ` +
-          `Set model in backend '${ctx.backend}' to the name of a deployment of this resource` +
-          (ctx.api === "responses"
-            ? ", and check api_version supports the Responses API."
-            : ", and check api_version."),
-      );
-    return new BackendError(
-      "not_found",
-      `${who}: model '${ctx.model}' was not found (404${quoted}). Set model (on the backend or the agent) to a model this endpoint serves` +
-        (ctx.provider === "compatible"
-          ? `, and check that endpoint is the server's OpenAI API base URL (usually ending in /v1)` +
-            (ctx.api === "responses"
-              ? " and that the server supports the Responses API (else use api: chat)."
-              : ".")
-          : "."),
-    );
-  }
-  if (status === 429) {
-    if (code === "insufficient_quota")
+    case "quota":
       return new BackendError(
         "rate_limit",
-        `${who}: the account's quota is used up (429 insufficient_quota${quoted}). Check the plan and billing of the account the key belongs to.`,
+        `${who}: the account's quota is used up ${said("insufficient_quota")}. Check the plan and billing of the account the key belongs to.`,
       );
-    return new BackendError(
-      "rate_limit",
-      `${who}: rate limited (429)${retried}, waiting as retry-after asked between attempts. ` +
-        `Wait and send again, ask for a higher rate limit, or set ${"STATECRAFT_MODEL_MAX_RETRIES"} to retry more${quoted ? ` (server${quoted})` : ""}.`,
-    );
+    case "rate_limit":
+      return new BackendError(
+        "rate_limit",
+        status !== undefined
+          ? `${who}: rate limited (${status})${retried}, waiting as retry-after asked between attempts. ` +
+              `Wait and send again, ask for a higher rate limit, or set ${"STATECRAFT_MODEL_MAX_RETRIES"} to retry more${quoted ? ` (server${quoted})` : ""}.`
+          : `${who}: rate limited ${said(code)}. Wait and send again, or ask for a higher rate limit.`,
+      );
+    case "auth": {
+      if (ctx.usesAdToken)
+        return new BackendError(
+          "auth",
+          `${who}: the Microsoft Entra token in AZURE_OPENAI_AD_TOKEN was rejected ${said(undefined)}. ` +
+            `It may have expired: get a new one (az account get-access-token --resource https://cognitiveservices.azure.com) ` +
+            `and check the identity has the Cognitive Services OpenAI User role on the resource.`,
+        );
+      const env = ctx.keyEnv ?? (ctx.provider === "azure" ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY");
+      const where =
+        ctx.provider === "azure"
+          ? "a key of this Azure OpenAI resource (Keys and Endpoint in the Azure portal)"
+          : ctx.provider === "compatible"
+            ? "the key this server expects"
+            : "a valid OpenAI API key (https://platform.openai.com/api-keys)";
+      return new BackendError(
+        "auth",
+        `${who}: the API key was rejected (${status ?? "in the response stream"}). Set the environment variable ${env} to ${where}` +
+          (ctx.keyEnv ? "" : `, and add api_key: env("${env}") to backend '${ctx.backend}'`) +
+          ".",
+      );
+    }
+    case "forbidden":
+      return new BackendError(
+        "auth",
+        `${who}: permission denied ${said(undefined)}. The key${ctx.keyEnv ? ` in ${ctx.keyEnv}` : ""} is valid but may not use model '${ctx.model}' or this project or region.`,
+      );
+    case "not_found":
+      if (ctx.provider === "azure")
+        return new BackendError(
+          "not_found",
+          `${who}: deployment '${ctx.model}' was not found ${said(undefined)}. ` +
+            `Set model in backend '${ctx.backend}' to the name of a deployment of this resource` +
+            (ctx.api === "responses"
+              ? ", and check api_version supports the Responses API."
+              : ", and check api_version."),
+        );
+      return new BackendError(
+        "not_found",
+        `${who}: model '${ctx.model}' was not found ${said(undefined)}. Set model (on the backend or the agent) to a model this endpoint serves` +
+          (ctx.provider === "compatible"
+            ? `, and check that endpoint is the server's OpenAI API base URL (usually ending in /v1)` +
+              (ctx.api === "responses"
+                ? " and that the server supports the Responses API (else use api: chat)."
+                : ".")
+            : "."),
+      );
+    case "server":
+      return new BackendError(
+        "server",
+        status !== undefined
+          ? endSentence(`${who}: the server failed with ${status}${retried}${quoted}`) +
+              ` This is on the server's side: try again later.`
+          : `${who}: the server failed ${said(code)}. This is on the server's side: try again later.`,
+      );
+    case "refused":
+      return new BackendError(
+        "config",
+        `${who}: the server refused the request ${said(undefined)}. Check model, api (${ctx.api}) and the tools' schemas.`,
+      );
+    case "stream":
+      return new BackendError(
+        "server",
+        `${who}: the server reported an error in the response stream${code ? ` (${code})` : ""}${quoted ? endSentence(quoted) : "."} The turn failed: send the input again.`,
+      );
   }
-  if (status !== undefined && status >= 500)
-    return new BackendError(
-      "server",
-      `${who}: the server failed with ${status}${retried}${quoted}. This is on the server's side: try again later.`,
-    );
-  if (status !== undefined)
-    return new BackendError(
-      "config",
-      `${who}: the server refused the request (${status}${quoted}). Check model, api (${ctx.api}) and the tools' schemas.`,
-    );
-  // An error reported inside the stream.
-  return new BackendError(
-    "server",
-    `${who}: the server reported an error in the response stream${code ? ` (${code})` : ""}${quoted}. Try again later.`,
-  );
+}
+
+type FailureClass =
+  | "context_length"
+  | "quota"
+  | "rate_limit"
+  | "auth"
+  | "forbidden"
+  | "not_found"
+  | "server"
+  | "refused"
+  | "stream";
+
+/**
+ * What a provider error means, by its code first (the same code arrives as an HTTP error before the stream
+ * starts or as an error event inside it), then by the HTTP status.
+ */
+function classify(code: string | undefined, status: number | undefined, msg: string): FailureClass {
+  switch (code) {
+    case "insufficient_quota":
+      return "quota";
+    case "context_length_exceeded":
+      return "context_length";
+    case "rate_limit_exceeded":
+      return "rate_limit";
+    case "invalid_api_key":
+      return "auth";
+    case "model_not_found":
+    case "DeploymentNotFound":
+      return "not_found";
+    case "server_error":
+    case "internal_error":
+      return "server";
+  }
+  if ((status === 400 || status === undefined) && CONTEXT_RE.test(msg)) return "context_length";
+  if (status === undefined) return "stream";
+  if (status === 401) return "auth";
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not_found";
+  if (status === 429) return "rate_limit";
+  if (status >= 500) return "server";
+  return "refused";
 }
 
 function timeout(ctx: FailureContext, who: string, started: boolean, retried: string): BackendError {

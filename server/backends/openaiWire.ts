@@ -4,7 +4,7 @@
 
 import type OpenAI from "openai";
 import type { Json } from "../language/compile";
-import type { Message, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 
 type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type ChatTool = OpenAI.Chat.Completions.ChatCompletionFunctionTool;
@@ -73,7 +73,11 @@ function toInputItems(m: Message): InputItem[] {
     case "user":
       return [{ role: m.role, content: m.content }];
     case "assistant": {
-      const items: InputItem[] = m.content ? [{ role: "assistant", content: m.content }] : [];
+      const items: InputItem[] = [];
+      // The reasoning items of this turn go back first, as they came: with store: false the next call of a
+      // tool turn needs them (encrypted_content) to go on reasoning where it stopped.
+      if (m.reasoning?.provider === "openai") items.push(...(m.reasoning.items as unknown as InputItem[]));
+      if (m.content) items.push({ role: "assistant", content: m.content });
       for (const c of m.toolCalls ?? [])
         items.push({
           type: "function_call",
@@ -139,6 +143,8 @@ export interface Assembled {
   text: string;
   toolCalls: ToolCallRequest[];
   usage?: Usage;
+  /** Reasoning summary text, reasoning tokens, and the items to send back (Responses). */
+  reasoning?: { summary: string; tokens?: number; replay?: ReasoningReplay };
   stopReason?: string;
   /** Events (chunks) received. */
   events: number;
@@ -154,8 +160,11 @@ export class ChatAssembler {
   add(chunk: ChatChunk): string | undefined {
     const s = this.state;
     s.events++;
-    if (chunk.usage)
+    if (chunk.usage) {
       s.usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+      const tokens = chunk.usage.completion_tokens_details?.reasoning_tokens;
+      if (tokens) s.reasoning = { summary: s.reasoning?.summary ?? "", tokens };
+    }
     const choice = chunk.choices?.[0];
     if (!choice) return undefined;
     const d = choice.delta;
@@ -190,6 +199,7 @@ export class ResponsesAssembler {
   /** Function calls by output index. */
   private readonly calls = new Map<number, { id: string; name: string; args: string }>();
   failure: { code?: string | null; message: string } | undefined;
+  private readonly reasoningItems: OpenAI.Responses.ResponseReasoningItem[] = [];
 
   add(event: ResponseEvent): string | undefined {
     const s = this.state;
@@ -217,6 +227,8 @@ export class ResponsesAssembler {
         return undefined;
       }
       case "response.output_item.done":
+        // Never part of the reply text: kept aside, recorded, and sent back within the turn.
+        if (event.item.type === "reasoning") this.reasoningItems.push(event.item);
         if (event.item.type === "function_call")
           this.calls.set(event.output_index, {
             id: event.item.call_id,
@@ -228,6 +240,25 @@ export class ResponsesAssembler {
       case "response.incomplete": {
         const r = event.response;
         if (r.usage) s.usage = { inputTokens: r.usage.input_tokens, outputTokens: r.usage.output_tokens };
+        const tokens = r.usage?.output_tokens_details?.reasoning_tokens;
+        if (this.reasoningItems.length || tokens)
+          s.reasoning = {
+            summary: this.reasoningItems.flatMap((i) => i.summary.map((p) => p.text)).join("\n\n"),
+            ...(tokens ? { tokens } : {}),
+            ...(this.reasoningItems.length
+              ? {
+                  replay: {
+                    provider: "openai" as const,
+                    items: this.reasoningItems.map((i) => ({
+                      type: "reasoning",
+                      id: i.id,
+                      summary: i.summary.map((p) => ({ type: "summary_text", text: p.text })),
+                      ...(i.encrypted_content ? { encrypted_content: i.encrypted_content } : {}),
+                    })),
+                  },
+                }
+              : {}),
+          };
         const reason = r.incomplete_details?.reason;
         s.stopReason =
           event.type === "response.incomplete"

@@ -80,6 +80,7 @@ export async function driveSession(
     memoryStore: new FileMemoryStore(path.join(o.workspace, ".statecraft", "memory")),
     onText: (t) => io.stdout(t),
     mcp: mcp?.call,
+    env: io.env,
     trusted: o.trusted ?? true,
     source: o.source,
     restore: o.restore,

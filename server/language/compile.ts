@@ -395,13 +395,7 @@ export function compileAgent(
     if (!sym || Object.hasOwn(def.mcpServers, name)) return;
     const p = props(sym.decl.body);
     const cmd = p.get("command")?.value;
-    const env: Record<string, string | { env: string }> = {};
-    for (const m of blocks(sym.decl.body).get("env")?.body.members ?? []) {
-      if (m.type !== "Property") continue;
-      const v = m.value;
-      if (v.type === "Call" && v.callee.name === "env") put(env, m.name.name, { env: str(v.args[0]) ?? "" });
-      else if (v.type === "String") put(env, m.name.name, v.value);
-    }
+    const env = envBlock(sym.decl.body);
     const cwd = rel(path.dirname(sym.path));
     put(def.mcpServers, name, {
       name,
@@ -456,6 +450,7 @@ export function compileAgent(
       outputSchema = builder.rootType(typeExpr);
     }
     const run = callToSource(p.get("run")?.value, sym.path);
+    const env = envBlock(sym.decl.body);
     put(def.tools, name, {
       name,
       description: str(p.get("description")?.value) ?? "",
@@ -464,6 +459,8 @@ export function compileAgent(
       run: run && run.kind !== "file" && run.kind !== "text" ? run : null,
       requires: strList(p.get("requires")?.value),
       timeoutMs: num(p.get("timeout_ms")?.value),
+      // Only when declared: definitions without it keep their hash.
+      ...(Object.keys(env).length ? { env } : {}),
       source: sourceOf(sym.decl, sym.path),
     });
   };
@@ -570,6 +567,18 @@ export function compileAgent(
   return { ...def, hash: definitionHash(def) };
 }
 
+/** An `env { NAME: "value" | env("X") }` block (mcp servers, command tools). */
+function envBlock(body: Block): Record<string, string | { env: string }> {
+  const env: Record<string, string | { env: string }> = {};
+  for (const m of blocks(body).get("env")?.body.members ?? []) {
+    if (m.type !== "Property") continue;
+    const v = m.value;
+    if (v.type === "Call" && v.callee.name === "env") put(env, m.name.name, { env: str(v.args[0]) ?? "" });
+    else if (v.type === "String") put(env, m.name.name, v.value);
+  }
+  return env;
+}
+
 export function compileBackend(decl: Declaration): CompiledBackend {
   const p = props(decl.body);
   const key = p.get("api_key")?.value;
@@ -586,6 +595,20 @@ export function compileBackend(decl: Declaration): CompiledBackend {
     region: str(p.get("region")?.value),
     apiKeyEnv: key && key.type === "Call" && key.callee.name === "env" ? str(key.args[0]) : undefined,
     contextWindow: num(p.get("context_window")?.value),
+    ...reasoningOf(blocks(decl.body).get("reasoning")?.body),
+  };
+}
+
+function reasoningOf(body: Block | undefined): Pick<CompiledBackend, "reasoning"> {
+  if (!body) return {};
+  const p = props(body);
+  const effort = word(p.get("effort")?.value);
+  const budget = num(p.get("budget_tokens")?.value);
+  return {
+    reasoning: {
+      ...(effort === "low" || effort === "medium" || effort === "high" ? { effort } : {}),
+      ...(budget !== undefined ? { budgetTokens: budget } : {}),
+    },
   };
 }
 

@@ -98,6 +98,11 @@ export const ENUM_DOCS: Readonly<Record<string, Readonly<Record<string, string>>
     user: "The agent acts on behalf of the signed-in user.",
     service: "The agent acts as a service, under its own identity.",
   },
+  effort: {
+    low: "Little reasoning before the answer: fastest and cheapest.",
+    medium: "The provider's default amount of reasoning.",
+    high: "The most reasoning before the answer: slowest, for hard multi-step tasks.",
+  },
 };
 
 /** What each test step does, with its form. */

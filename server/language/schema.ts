@@ -109,6 +109,21 @@ const identity: BlockSchema = {
   },
 };
 
+const reasoning: BlockSchema = {
+  props: {
+    effort: {
+      type: { t: "enum", values: ["low", "medium", "high"] },
+      doc: "OpenAI, Azure and compatible servers: how hard a reasoning model thinks before it answers (Responses `reasoning.effort`, chat `reasoning_effort`).",
+      snippet: "effort: ${1|low,medium,high|}",
+    },
+    budget_tokens: {
+      type: { t: "integer", min: 1024 },
+      doc: "Bedrock (Anthropic models): the tokens extended thinking may use, at least 1024 (`thinking.budget_tokens`).",
+      snippet: "budget_tokens: ${1:2048}",
+    },
+  },
+};
+
 const policy: BlockSchema = {
   props: {
     require_approval: {
@@ -156,6 +171,10 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
         type: { t: "integer", min: 1 },
         doc: "The model's context window in tokens; defaults from the built-in catalog.",
       },
+      reasoning: {
+        type: { t: "block", block: reasoning },
+        doc: "For reasoning models: `reasoning { effort: low|medium|high }` (openai, azure, compatible) or `reasoning { budget_tokens: 2048 }` (bedrock). The reasoning summary is recorded in the session log, never shown as the reply.",
+      },
     },
   },
   type: { props: {} },
@@ -178,6 +197,10 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       },
       requires: { type: strList, doc: "Identity scopes an agent needs to call this tool." },
       timeout_ms: { type: { t: "integer", min: 1 }, doc: "How long a call may take, in milliseconds." },
+      env: {
+        type: { t: "block", block: { props: {}, open: { t: "any" } } },
+        doc: 'Environment variables for a command tool: `NAME: "value"` or `NAME: env("VAR")`. The tool gets only these and PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, never the rest of the environment.',
+      },
     },
   },
   context: {
@@ -261,7 +284,7 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       url: { type: str, doc: "The server's streamable HTTP endpoint." },
       env: {
         type: { t: "block", block: { props: {}, open: { t: "any" } } },
-        doc: "Environment variables for a command server.",
+        doc: 'Environment variables for a command server: `NAME: "value"` or `NAME: env("VAR")`. The server gets only these and PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, never the rest of the environment.',
       },
     },
   },

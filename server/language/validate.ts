@@ -14,6 +14,7 @@ import { LineIndex } from "./lineIndex";
 import type { Program, SymbolTable } from "./program";
 import { DECLARATION_SCHEMAS } from "./schema";
 import { Checker, type ResolvedReference } from "./validation/checker";
+import { checkCredentials } from "./validation/credentialRules";
 import { DECLARATION_CHECKS } from "./validation/rules";
 import { checkBlock } from "./validation/schemaChecks";
 import { spanOf, wordOf } from "./validation/values";
@@ -77,6 +78,7 @@ export function analyzeFile(program: Program, filePath: string): FileAnalysis {
   // Already an error: not also "unused" (references resolve to the first declaration).
   for (const dup of c.table.duplicates) c.implicitUses.push(dup.symbol.decl);
   for (const decl of pf.file.declarations) checkDeclaration(c, decl);
+  for (const decl of pf.file.declarations) checkCredentials(c, decl);
   // What the parser could not read is reported once, as a syntax error: a declaration with one is
   // not also told that the property or step it broke is missing.
   const broken = pf.file.declarations.filter((d) =>

@@ -49,6 +49,8 @@ export interface CompiledBackend {
   /** The environment variable holding the key: the key itself never enters the definition. */
   apiKeyEnv?: string;
   contextWindow?: number;
+  /** `reasoning { }`: present only when declared (definitions without it keep their hash). */
+  reasoning?: { effort?: "low" | "medium" | "high"; budgetTokens?: number };
   implicit?: boolean;
 }
 
@@ -60,6 +62,8 @@ export interface CompiledTool {
   run: RunIR | null;
   requires: string[];
   timeoutMs?: number;
+  /** A command tool's own environment variables (`env { }`): literals, or `{ env: "NAME" }` read at run time. */
+  env?: Record<string, string | { env: string }>;
   source: SourceRef;
 }
 

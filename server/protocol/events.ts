@@ -19,11 +19,21 @@ export interface ToolCallRequest {
   input: Json;
 }
 
+/**
+ * A model's reasoning in its provider's own form (OpenAI reasoning items with `encrypted_content`, Bedrock
+ * `reasoningContent` blocks with their signature), kept with the reply it came with and sent back unchanged
+ * on the next calls of the same turn; a backend of another provider leaves it out.
+ */
+export interface ReasoningReplay {
+  provider: "openai" | "bedrock";
+  items: Json[];
+}
+
 /** A provider-neutral chat message, as the engine sends it to a backend. */
 export type Message =
   | { role: "system"; content: string }
   | { role: "user"; content: string }
-  | { role: "assistant"; content: string; toolCalls?: ToolCallRequest[] }
+  | { role: "assistant"; content: string; toolCalls?: ToolCallRequest[]; reasoning?: ReasoningReplay }
   | { role: "tool"; toolCallId: string; name: string; content: string; isError?: boolean };
 
 export interface ToolSchema {
@@ -124,6 +134,8 @@ export interface ModelResponseEvent extends TurnBase {
   usage: Usage;
   latencyMs: number;
   stopReason: string;
+  /** What the model reasoned before this reply (its summary, as the provider gives it) and the tokens it took. */
+  reasoning?: { summary: string; tokens?: number };
   /**
    * Bytes of the request body as the backend put it on the wire (the provider's format), when the
    * backend knows them; the context snapshot's `bytes` is the engine's own measure of the same call.

@@ -25,6 +25,7 @@ import { validateJson, zeroValue } from "./jsonSchema";
 import type { MemoryStore } from "./memoryStore";
 import { BackendError, type ModelBackend } from "./model";
 import { decide } from "./policy";
+import { envCallName, Redactor, runSecrets, type Environment } from "./secrets";
 import type { EventSink } from "./sessionLog";
 import { renderTemplate } from "./templates";
 import { runTool, type McpCaller, type ToolOutcome } from "./tools";
@@ -105,6 +106,12 @@ export interface EngineOptions {
   /** Answers an approval request: yes or no (by the session's user), or who answered and how. */
   approver?: (request: ApprovalRequest) => Promise<boolean | ApprovalAnswer>;
   mocks?: MockProvider;
+  /**
+   * The run's environment (default process.env): what env(...) in vars and tool `env { }` reads. Every
+   * value the run reads through env(...), and the backends' credentials, are replaced by `[secret:NAME]`
+   * in every event before it is recorded and in memory before it is stored.
+   */
+  env?: Environment;
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
   onText?: (delta: string) => void;
@@ -165,8 +172,13 @@ export class AgentSession {
   current: Message[] = [];
   lastContext: { messages: Message[]; tools: ToolSchema[]; tokens: TokenSections } | undefined;
 
+  private readonly env: Environment;
+  private readonly redactor: Redactor;
+
   private constructor(readonly options: EngineOptions) {
     this.definition = options.definition;
+    this.env = options.env ?? process.env;
+    this.redactor = new Redactor(runSecrets(options.definition, this.env));
     this.activeAgent = options.restore?.agent ?? options.definition.agent;
   }
 
@@ -234,7 +246,7 @@ export class AgentSession {
   }
 
   private async record(event: Parameters<EventSink["append"]>[0]): Promise<SessionEvent> {
-    const full = this.options.sink.append(event);
+    const full = this.options.sink.append(this.redactor.json(event));
     await this.options.hooks?.afterEvent?.(full, this);
     return full;
   }
@@ -287,9 +299,25 @@ export class AgentSession {
     return text;
   }
 
+  private readonly varsCache = new Map<string, Record<string, Json>>();
+
+  /** An agent's vars with each `env("NAME")` read from the run's environment (a secret of the run). */
+  private vars(agent: CompiledAgent): Record<string, Json> {
+    let vars = this.varsCache.get(agent.name);
+    if (!vars) {
+      vars = {};
+      for (const [k, v] of Object.entries(agent.vars)) {
+        const name = envCallName(v);
+        vars[k] = name === undefined ? v : (this.env[name] ?? "");
+      }
+      this.varsCache.set(agent.name, vars);
+    }
+    return vars;
+  }
+
   private templateScope(agent: CompiledAgent): Record<string, unknown> {
     return {
-      vars: agent.vars,
+      vars: this.vars(agent),
       memory: this.memory,
       user: { id: this.options.user?.id ?? "", name: this.options.user?.name ?? "" },
       session: { id: this.sessionId, turn: this.turn },
@@ -395,6 +423,7 @@ export class AgentSession {
       sessionId: this.sessionId,
       signal: this.options.signal,
       trusted: this.options.trusted ?? true,
+      env: this.env,
     };
   }
 
@@ -436,13 +465,18 @@ export class AgentSession {
       if (!this.options.signal?.aborted)
         await this.options.hooks?.onStop?.({ kind: "error", reason: result.reason }, this);
     } finally {
-      const added = this.current;
+      // Reasoning is sent back only within its turn (providers drop earlier turns' reasoning anyway).
+      const added = this.current.map((m) => {
+        if (m.role !== "assistant" || !m.reasoning) return m;
+        const { reasoning: _, ...rest } = m;
+        return rest;
+      });
       if (result.status !== "failed" || added.length > 1) this.history.push(added);
       this.current = [];
       await this.maybeSummarize();
       const spec = this.memorySpec();
       const owner = spec && this.memoryOwner(spec);
-      if (spec && owner) this.options.memoryStore?.save(spec.name, owner, this.memory);
+      if (spec && owner) this.options.memoryStore?.save(spec.name, owner, this.redactor.json(this.memory));
       await this.record({
         type: "memory.snapshot",
         turn: this.turn,
@@ -531,12 +565,21 @@ export class AgentSession {
         usage: response.usage,
         latencyMs,
         stopReason: response.stopReason,
+        ...(response.reasoning
+          ? {
+              reasoning: {
+                summary: response.reasoning.summary,
+                ...(response.reasoning.tokens !== undefined ? { tokens: response.reasoning.tokens } : {}),
+              },
+            }
+          : {}),
         ...(response.requestBytes !== undefined ? { wireBytes: response.requestBytes } : {}),
       });
       this.current.push({
         role: "assistant",
         content: response.text,
         ...(response.toolCalls.length ? { toolCalls: response.toolCalls } : {}),
+        ...(response.reasoning?.replay ? { reasoning: response.reasoning.replay } : {}),
       });
       if (response.toolCalls.length === 0) {
         result.reply = response.text;
@@ -653,6 +696,8 @@ export class AgentSession {
     if (mocked) outcome = mocked;
     else if (problem) outcome = { ok: false, error: `invalid input: ${problem}` };
     else outcome = await runTool(spec, input, this.toolContext(), this.options.mcp);
+    // A model never needs a credential a tool printed: the result goes back to it redacted, as it is logged.
+    outcome = this.redactor.json(outcome);
     const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
     await this.record({
       type: "tool.result",
@@ -743,7 +788,7 @@ export class AgentSession {
       if (before) {
         this.parkedMemory.set(before.name, this.memory);
         const owner = this.memoryOwner(before);
-        if (owner) this.options.memoryStore?.save(before.name, owner, this.memory);
+        if (owner) this.options.memoryStore?.save(before.name, owner, this.redactor.json(this.memory));
       }
       const parked = after ? this.parkedMemory.get(after.name) : undefined;
       this.memory = parked ?? this.initialMemory(this.agent());

@@ -10,6 +10,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CompiledMcp, Json, JsonSchema } from "../language/compile";
+import { childEnv } from "./secrets";
 import type { McpCaller, ToolOutcome } from "./tools";
 
 export interface McpToolInfo {
@@ -64,7 +65,7 @@ export class McpPool {
     private readonly servers: Record<string, CompiledMcp>,
     /** Folder the servers' relative working folders start from. */
     private readonly baseDir: string,
-    /** Resolves `{ env: "X" }` values and supplies the safe variables (PATH, HOME...). */
+    /** Resolves `{ env: "X" }` values and supplies the minimal variables (PATH, HOME...). */
     private readonly environment: Environment = process.env,
     private readonly log: (message: string) => void = () => {},
     options: McpPoolOptions = {},
@@ -252,25 +253,23 @@ export class McpPool {
     return c;
   }
 
-  /** The server's own env over the safe variables of the environment; secrets are never logged. */
+  /**
+   * The minimal environment plus the server's own `env { }`; the parent's keys and credentials are never
+   * passed on. The SDK adds a few variables of its own (LOGNAME, SHELL, TERM, USER) from process.env to
+   * whatever it is given: they are set to undefined here, which the spawn leaves out.
+   */
   private serverEnv(spec: CompiledMcp): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const key of DEFAULT_INHERITED_ENV_VARS) {
-      const value = this.environment[key];
-      if (value !== undefined && !value.startsWith("()")) env[key] = value;
-    }
-    for (const [key, value] of Object.entries(spec.env)) {
-      if (typeof value === "string") env[key] = value;
-      else {
-        const resolved = this.environment[value.env];
-        if (resolved === undefined)
-          this.log(
-            `MCP server '${spec.name}': environment variable ${value.env} (for ${key}) is not set; ${key} is left out`,
-          );
-        else env[key] = resolved;
-      }
-    }
-    return env;
+    const env: Record<string, string | undefined> = {};
+    for (const key of DEFAULT_INHERITED_ENV_VARS) env[key] = undefined;
+    Object.assign(
+      env,
+      childEnv(this.environment, spec.env, (key, from) =>
+        this.log(
+          `MCP server '${spec.name}': environment variable ${from} (for ${key}) is not set; ${key} is left out`,
+        ),
+      ),
+    );
+    return env as Record<string, string>;
   }
 
   private stderrLine(name: string, conn: Connection, line: string): void {

@@ -3,7 +3,7 @@
 // usage, cancellation and errors a user can act on.
 
 import type { CompiledBackend, Json } from "../protocol/definition";
-import type { Message, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
+import type { Message, ReasoningReplay, ToolCallRequest, ToolSchema, Usage } from "../protocol/events";
 
 export interface ModelRequest {
   /** The agent's model id (agent.model, else backend.model). */
@@ -24,6 +24,8 @@ export interface ModelResponse {
   usage: Usage;
   /** end_turn, tool_use, max_tokens, content_filter, ... */
   stopReason: string;
+  /** The model's reasoning: its summary text (never the reply), tokens, and what to send back within the turn. */
+  reasoning?: { summary: string; tokens?: number; replay?: ReasoningReplay };
   /**
    * Bytes of the request as sent on the wire, when the backend knows them;
    * the engine records its own measure of what it sent either way.

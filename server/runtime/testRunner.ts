@@ -188,6 +188,7 @@ export async function runTest(
       mocks: queues.mockProvider,
       memoryStore: options.memoryStore ?? new InMemoryStore(),
       mcp: options.mcp ?? pool?.call,
+      env: options.env,
       trusted: options.trusted ?? true,
       source: path.relative(options.workspace, test.file).split(path.sep).join("/"),
       test: test.name,

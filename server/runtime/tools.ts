@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { CompiledTool, Json, RunIR } from "../language/compile";
+import { childEnv, type EnvValue, type Environment } from "./secrets";
 import { renderTemplate, type TemplateScope } from "./templates";
 
 export type ToolOutcome = { ok: true; output: Json } | { ok: false; error: string };
@@ -19,6 +20,11 @@ export interface ToolRunContext {
   signal?: AbortSignal;
   /** Command tools and MCP servers run only in a trusted workspace. */
   trusted: boolean;
+  /**
+   * The run's environment: what a command tool's `env { NAME: env("X") }` reads. The tool itself gets only
+   * the minimal variables and what it declares (secrets.ts), never this whole environment.
+   */
+  env?: Environment;
 }
 
 /** Calls a tool of an MCP server (supplied by the MCP module, so the engine has no SDK dependency). */
@@ -50,7 +56,7 @@ export async function runTool(
     case "command":
       if (!ctx.trusted)
         return { ok: false, error: `command tools do not run in an untrusted workspace (${tool.name})` };
-      return runCommand(run, input, scope, ctx, timeout);
+      return runCommand(run, tool.env, input, scope, ctx, timeout);
     case "http":
       return runHttp(run, input, scope, ctx, timeout);
     case "mcp":
@@ -85,6 +91,7 @@ async function withTimeout(p: Promise<ToolOutcome>, ms: number, what: string): P
 
 function runCommand(
   run: Extract<RunIR, { kind: "command" }>,
+  declaredEnv: Record<string, EnvValue> | undefined,
   input: Json,
   scope: TemplateScope,
   ctx: ToolRunContext,
@@ -104,7 +111,11 @@ function runCommand(
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(executable, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
+      child = spawn(executable, args, {
+        cwd,
+        stdio: ["pipe", "pipe", "pipe"],
+        env: childEnv(ctx.env ?? process.env, declaredEnv),
+      });
     } catch (err) {
       done({ ok: false, error: `cannot start ${executable}: ${(err as Error).message}` });
       return;

@@ -6,6 +6,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { endSentence } from "../runtime/sentence";
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -243,8 +244,8 @@ export async function openPglite(dataDir: string): Promise<Db> {
   } catch (err) {
     unlock();
     throw new StoreError(
-      `cannot open the embedded database in ${dataDir}: ${(err as Error).message}. ` +
-        `Pass --data with another folder if this one is not a Statecraft runtime database`,
+      endSentence(`cannot open the embedded database in ${dataDir}: ${(err as Error).message}`) +
+        ` Pass --data with another folder if this one is not a Statecraft runtime database`,
     );
   }
   const wrap = (exec: { query: typeof pg.query }): Queryable => ({
@@ -279,8 +280,8 @@ export async function openPostgres(url: string, max = 20): Promise<Db> {
   } catch (err) {
     await pool.end().catch(() => {});
     throw new StoreError(
-      `cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}. ` +
-        `Check --database-url / DATABASE_URL and that the server is running`,
+      endSentence(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}`) +
+        ` Check --database-url / DATABASE_URL and that the server is running`,
     );
   }
   return {

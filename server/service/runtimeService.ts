@@ -482,6 +482,7 @@ export class RuntimeService {
         backendName: row.backend.name,
         sink: turnSink,
         sessionId: id,
+        env: this.c.env,
         user: row.user ?? undefined,
         source: row.source ?? undefined,
         approver: makeApprover({

@@ -386,6 +386,12 @@ describe("bedrock backend: errors", () => {
       [new RegExp(`model ${MODEL.replace(/\./g, "\\.")} was not found`), /list-foundation-models/],
     ],
     [
+      "ServiceQuotaExceededException is rate_limit with quota advice, not 'wait'",
+      { error: "serviceQuotaExceededException" },
+      "rate_limit",
+      [/quota for .* is used up/, /Service Quotas/, /exceeds the service quota/],
+    ],
+    [
       "ServiceUnavailableException is server",
       { error: "serviceUnavailableException" },
       "server",
@@ -459,6 +465,15 @@ describe("bedrock backend: errors", () => {
   it("a throttlingException frame mid-stream is rate_limit", async () => {
     fake.script({ text: "Partial", streamError: "throttlingException" });
     await fails(backend().complete({ messages: hello, tools: [] }), "rate_limit", /throttled/);
+  });
+
+  it("a validationException frame mid-stream is classified by its name, as before the stream (context_length)", async () => {
+    fake.script({
+      text: "Partial",
+      streamError: "validationException",
+      message: "Input is too long for requested model.",
+    });
+    await fails(backend().complete({ messages: hello, tools: [] }), "context_length", /longer than model/);
   });
 
   it("a connection reset mid-stream is stream_cut", async () => {
@@ -666,5 +681,51 @@ describe("bedrock backend: configuration", () => {
     } finally {
       await keyed.close();
     }
+  });
+});
+
+describe("bedrock backend: extended thinking", () => {
+  const thinkingSpec: CompiledBackend = { ...SPEC, reasoning: { budgetTokens: 2048 } };
+  const ask: Message[] = [{ role: "user", content: "Where is A1003?" }];
+  const tools = [{ name: "lookup_order", description: "Look up an order", parameters: { type: "object" } }];
+
+  it("asks for thinking with the budget, records it apart from the reply, and sends it back within the tool turn", async () => {
+    fake.script(
+      {
+        reasoning: "The user wants A1003: look it up.",
+        toolUses: [{ id: "tu_1", name: "lookup_order", input: { order_id: "A1003" } }],
+      },
+      { text: "It shipped." },
+    );
+    const b = backend({}, {}, thinkingSpec);
+    const first = await b.complete({ messages: ask, tools });
+    assert.deepEqual(fake.requests[0].body.additionalModelRequestFields, {
+      thinking: { type: "enabled", budget_tokens: 2048 },
+    });
+    assert.equal(first.text, "", "the thinking is not the reply");
+    assert.equal(first.reasoning?.summary, "The user wants A1003: look it up.");
+    assert.ok(first.reasoning?.replay?.provider === "bedrock");
+    const turn: Message[] = [
+      ...ask,
+      { role: "assistant", content: "", toolCalls: first.toolCalls, reasoning: first.reasoning.replay },
+      { role: "tool", toolCallId: "tu_1", name: "lookup_order", content: '{"status":"shipped"}' },
+    ];
+    const second = await b.complete({ messages: turn, tools });
+    assert.equal(second.text, "It shipped.");
+    const sent = fake.requests[1].body.messages as { role: string; content: Record<string, unknown>[] }[];
+    assert.deepEqual(Object.keys(sent[1].content[0]), ["reasoningContent"], "the thinking block comes first");
+    assert.deepEqual(Object.keys(sent[1].content[1]), ["toolUse"]);
+  });
+
+  it("without the thinking block the continuation is refused, as Bedrock refuses it", async () => {
+    fake.script({ reasoning: "Look it up.", toolUses: [{ id: "tu_2", name: "lookup_order", input: {} }] });
+    const b = backend({}, {}, thinkingSpec);
+    const first = await b.complete({ messages: ask, tools });
+    const turn: Message[] = [
+      ...ask,
+      { role: "assistant", content: "", toolCalls: first.toolCalls },
+      { role: "tool", toolCallId: "tu_2", name: "lookup_order", content: "{}" },
+    ];
+    await fails(b.complete({ messages: turn, tools }), "config", /Expected `thinking`/);
   });
 });

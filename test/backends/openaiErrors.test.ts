@@ -3,7 +3,7 @@
 
 import { strict as assert } from "node:assert";
 import * as net from "node:net";
-import type { ModelRequest } from "../../server/runtime/model";
+import type { BackendErrorCode, ModelRequest } from "../../server/runtime/model";
 import { FakeOpenAIServer } from "../fakes/openaiServer";
 import {
   APIS,
@@ -268,6 +268,7 @@ describe("OpenAIBackend failures", function () {
       );
       assert.match(msg, /quota is used up \(429 insufficient_quota/);
       assert.match(msg, /Check the plan and billing/);
+      assert.doesNotMatch(msg, /\.\./);
     });
 
     for (const status of [500, 503]) {
@@ -286,6 +287,7 @@ describe("OpenAIBackend failures", function () {
           new RegExp(`the server failed with ${status} after 3 attempts: The server had an error`),
         );
         assert.match(msg, /try again later/);
+        assert.doesNotMatch(msg, /\.\./, "the server's full stop is not doubled");
       });
     }
 
@@ -295,19 +297,66 @@ describe("OpenAIBackend failures", function () {
       assert.equal(r.text, "fine");
     });
 
-    for (const api of APIS)
-      it(`${api}: an error inside the stream: server, with the server's words`, async () => {
-        fake.script({
-          kind: "stream_error",
-          message: "The model overloaded mid-response",
-          code: "server_error",
-        });
-        const msg = await rejectsWith(
-          makeBackend({ provider: "openai", api, base: fake.url }).complete(ask()),
-          "server",
-        );
-        assert.match(msg, /The model overloaded mid-response/);
-      });
+    // The same provider error classifies alike whether it comes as an HTTP status before the stream or as
+    // an error event inside it (which the SDK raises without a status).
+    const QUOTA = "You exceeded your current quota, please check your plan and billing details.";
+    const inStream: {
+      code: string;
+      message: string;
+      expect: BackendErrorCode;
+      says: RegExp;
+      not?: RegExp;
+    }[] = [
+      {
+        code: "insufficient_quota",
+        message: QUOTA,
+        expect: "rate_limit",
+        says: /the account's quota is used up \(insufficient_quota, reported in the response stream: You exceeded your current quota, please check your plan and billing details\.\)\. Check the plan and billing/,
+        not: /try again later/i,
+      },
+      {
+        code: "rate_limit_exceeded",
+        message: "Rate limit reached for gpt-4.1-mini on tokens per min (TPM).",
+        expect: "rate_limit",
+        says: /rate limited \(rate_limit_exceeded, reported in the response stream: Rate limit reached.*\)\. Wait and send again/,
+      },
+      {
+        code: "server_error",
+        message: "The model overloaded mid-response.",
+        expect: "server",
+        says: /the server failed \(server_error, reported in the response stream: The model overloaded mid-response\.\)\. This is on the server's side: try again later\./,
+      },
+      {
+        code: "something_new",
+        message: "An error the backend has no advice for.",
+        expect: "server",
+        says: /the server reported an error in the response stream \(something_new\): An error the backend has no advice for\. The turn failed: send the input again\./,
+      },
+    ];
+    for (const provider of ["openai", "azure"] as const)
+      for (const api of APIS)
+        for (const c of inStream)
+          it(`${provider}/${api}: ${c.code} inside the stream: ${c.expect}, as its code says`, async () => {
+            fake.script({ kind: "stream_error", message: c.message, code: c.code });
+            const msg = await rejectsWith(
+              makeBackend({ provider, api, base: fake.url }).complete(ask()),
+              c.expect,
+            );
+            assert.match(msg, c.says);
+            if (c.not) assert.doesNotMatch(msg, c.not);
+            assert.doesNotMatch(msg, /\.\./, "no double full stop");
+            assert.equal(fake.journal.length, 1, "an error inside a stream is not retried");
+          });
+
+    it("responses: a response.failed event without an error event: classified by its code", async () => {
+      fake.script({ kind: "stream_error", message: QUOTA, code: "insufficient_quota", only: "failed" });
+      const msg = await rejectsWith(
+        makeBackend({ provider: "openai", api: "responses", base: fake.url }).complete(ask()),
+        "rate_limit",
+      );
+      assert.match(msg, /quota is used up \(insufficient_quota, reported in the response stream/);
+      assert.doesNotMatch(msg, /\.\./);
+    });
 
     it("a 400 the backend has no special advice for: config, with the server's words", async () => {
       fake.script({

@@ -167,6 +167,150 @@ describe("statecraft run on the OpenAI backend (fake servers)", function () {
     assert.ok(!raw.includes(wrong) && !r.err.includes(wrong) && !r.out.includes(wrong));
   });
 
+  it("secrets: a command tool sees only the minimal environment, and no key reaches any file the run wrote", async () => {
+    const dir = workspace(secured, open);
+    const CRM = "crm-token-Vb7Nq2Xs9Lp4";
+    const AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const PARENT_ONLY = "parent-process-secret-5d1e";
+    fs.writeFileSync(
+      path.join(dir, "tools/show_env.js"),
+      "process.stdout.write(JSON.stringify(process.env));\n",
+    );
+    const file = path.join(dir, "support.agent");
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, "utf8")
+        .replace("tools: [lookup_order]", "tools: [lookup_order, show_env]")
+        .concat(
+          `\ntool show_env {\n  description: "Shows the tool's environment"\n  run: command("node", ["tools/show_env.js"])\n` +
+            `  env {\n    CRM_TOKEN: env("CRM_TOKEN")\n    MODE: "test"\n  }\n}\n`,
+        ),
+    );
+    secured.script(
+      { kind: "tools", calls: [{ name: "show_env", arguments: {} }] },
+      // The model echoes the API key and the token the tool printed.
+      { kind: "text", text: `Your key is ${OPENAI_KEY} and the CRM token is ${CRM}.` },
+    );
+    // This process's own environment is the parent of the tool too: nothing of it may pass either.
+    process.env.STATECRAFT_TEST_PARENT_ONLY = PARENT_ONLY;
+    let r;
+    try {
+      r = await cli(["run", "support.agent", "--backend", "openai_fake", "--input", "Show me"], dir, {
+        ...ENV,
+        CRM_TOKEN: CRM,
+        AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+        GITHUB_TOKEN: "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        PATH: process.env.PATH,
+        HOME: "/home/ada",
+        LANG: "C.UTF-8",
+      });
+    } finally {
+      delete process.env.STATECRAFT_TEST_PARENT_ONLY;
+    }
+    assert.equal(r.code, 0, r.err);
+    const { events } = onlySession(dir);
+    const result = events.find((e) => e.type === "tool.result");
+    assert.ok(result?.type === "tool.result" && result.ok, JSON.stringify(result));
+    const seen = result.output as Record<string, string>;
+    assert.deepEqual(Object.keys(seen).sort(), ["CRM_TOKEN", "HOME", "LANG", "MODE", "PATH"]);
+    assert.equal(
+      seen.CRM_TOKEN,
+      "[secret:CRM_TOKEN]",
+      "the declared token reached the tool, and not the log",
+    );
+    assert.equal(seen.MODE, "test");
+    // What the model got back is redacted the same way.
+    assert.ok(!JSON.stringify(secured.journal[1].body).includes(CRM));
+    const reply = events.find((e) => e.type === "model.response" && e.toolCalls.length === 0);
+    assert.ok(reply?.type === "model.response");
+    assert.equal(reply.text, "Your key is [secret:OPENAI_API_KEY] and the CRM token is [secret:CRM_TOKEN].");
+    // Every file the run wrote (session log, memory, anything under the project) is free of every key.
+    const written: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true }))
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else written.push(path.join(d, e.name));
+    };
+    walk(dir);
+    assert.ok(written.some((f) => f.includes(".statecraft")));
+    for (const f of written) {
+      const text = fs.readFileSync(f, "utf8");
+      for (const secret of [OPENAI_KEY, CRM, AWS_SECRET, PARENT_ONLY, "ghp_0123456789"])
+        assert.ok(!text.includes(secret), `${path.relative(dir, f)} contains ${secret.slice(0, 8)}...`);
+    }
+  });
+
+  for (const backend of ["openai_responses", "azure_responses", "openai_fake"])
+    it(`reasoning on ${backend}: the effort is sent, the reasoning goes back within the tool turn, the log records it and the reply never shows it`, async () => {
+      const dir = workspace(secured, open);
+      const file = path.join(dir, "support.agent");
+      fs.writeFileSync(
+        file,
+        fs
+          .readFileSync(file, "utf8")
+          .replace(`backend ${backend} {`, `backend ${backend} {\n  reasoning { effort: high }`),
+      );
+      const THOUGHT = "The user asks about A1003: look it up first.";
+      secured.script(
+        {
+          kind: "tools",
+          calls: [{ name: "lookup_order", arguments: { order_id: "A1003" } }],
+          reasoning: { summary: THOUGHT, tokens: 128 },
+        },
+        {
+          kind: "text",
+          text: REPLY1,
+          reasoning: { summary: "It shipped; say when it arrives.", tokens: 32 },
+        },
+        { kind: "text", text: REPLY2 },
+      );
+      const r = await cli(
+        ["run", "support.agent", "--backend", backend, "--input", TURN1, "--input", TURN2],
+        dir,
+      );
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `${REPLY1}\n${REPLY2}\n`, "the reasoning is never the reply");
+      const bodies = secured.journal.map((j) => j.body as Record<string, unknown>);
+      assert.deepEqual(
+        secured.journal.map((j) => j.status),
+        [200, 200, 200],
+      );
+      const { events, raw } = onlySession(dir);
+      const responses = events.filter((e) => e.type === "model.response");
+      if (backend === "openai_fake") {
+        assert.equal(bodies[0].reasoning_effort, "high");
+        assert.deepEqual(
+          responses.map((e) => e.type === "model.response" && e.reasoning?.tokens),
+          [128, 32, undefined],
+        );
+        return;
+      }
+      assert.deepEqual(bodies[0].reasoning, { effort: "high", summary: "auto" });
+      assert.deepEqual(bodies[0].include, ["reasoning.encrypted_content"]);
+      // The second call of the tool turn carries the reasoning item back (the fake refuses it otherwise).
+      const input = bodies[1].input as { type?: string; encrypted_content?: string }[];
+      assert.ok(
+        input.some((i) => i.type === "reasoning" && i.encrypted_content?.startsWith("enc_")),
+        JSON.stringify(input),
+      );
+      // The next turn does not send the previous turn's reasoning.
+      assert.ok(!(bodies[2].input as { type?: string }[]).some((i) => i.type === "reasoning"));
+      assert.deepEqual(
+        responses.map((e) => e.type === "model.response" && e.reasoning),
+        [
+          { summary: THOUGHT, tokens: 128 },
+          { summary: "It shipped; say when it arrives.", tokens: 32 },
+          undefined,
+        ],
+      );
+      const end = events.find((e) => e.type === "turn.end");
+      assert.ok(end?.type === "turn.end" && end.reply === REPLY1);
+      assert.ok(!JSON.stringify(end.messages).includes("encrypted_content"), "history keeps no reasoning");
+      assert.ok(raw.includes(THOUGHT));
+    });
+
   it("an unknown Azure deployment, a 500, a cut stream: each fails the turn with its message", async () => {
     const dir = workspace(secured, open);
     const file = path.join(dir, "support.agent");

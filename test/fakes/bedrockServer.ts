@@ -35,6 +35,7 @@ export type FakeBedrockError =
   | "internalServerException"
   | "modelTimeoutException"
   | "modelNotReadyException"
+  | "serviceQuotaExceededException"
   | "unrecognizedClientException"
   | "expiredTokenException";
 
@@ -87,6 +88,12 @@ const ERRORS: Record<FakeBedrockError, { status: number; type: string; message: 
     type: "ModelNotReadyException",
     message: "Model is not ready to serve inference requests.",
   },
+  serviceQuotaExceededException: {
+    status: 400,
+    type: "ServiceQuotaExceededException",
+    message:
+      "Your request exceeds the service quota for your account. You can view your quotas at https://console.aws.amazon.com/servicequotas/home.",
+  },
   unrecognizedClientException: {
     status: 403,
     type: "UnrecognizedClientException",
@@ -109,6 +116,12 @@ export interface FakeToolUse {
 }
 
 export interface FakeBedrockReply {
+  /**
+   * Extended thinking before the reply: a `reasoningContent` block (text deltas, then its signature). As
+   * Anthropic models on Bedrock do, a later request that sends this reply's tool uses without the block
+   * (same signature) is refused.
+   */
+  reasoning?: string;
   /** Assistant text, streamed as deltas (`chunks` or word by word). */
   text?: string;
   chunks?: string[];
@@ -347,6 +360,8 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
   const requests: FakeBedrockRequest[] = [];
   let cancelled = 0;
   let toolSeq = 0;
+  /** The reasoning signature each tool use followed, by tool use id. */
+  const signatureOf = new Map<string, string>();
   const hanging = new Set<http2.ServerHttp2Stream>();
 
   const sendError = (
@@ -406,6 +421,31 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       auth: "rejected",
     };
     requests.push(record);
+    const messages = (parsed.messages ?? []) as {
+      role: string;
+      content?: {
+        toolUse?: { toolUseId: string };
+        reasoningContent?: { reasoningText?: { signature?: string } };
+      }[];
+    }[];
+    for (const m of messages) {
+      if (m.role !== "assistant") continue;
+      for (const block of m.content ?? []) {
+        const signature = block.toolUse && signatureOf.get(block.toolUse.toolUseId);
+        if (
+          signature &&
+          !m.content!.some((b) => b.reasoningContent?.reasoningText?.signature === signature)
+        ) {
+          sendError(
+            stream,
+            400,
+            "ValidationException",
+            "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.",
+          );
+          return;
+        }
+      }
+    }
     const auth = verifyAuth(headers, method, path, body, {
       credentials,
       region,
@@ -476,6 +516,25 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
     });
     const frames: Uint8Array[] = [eventFrame("messageStart", { role: "assistant" })];
     let index = 0;
+    if (reply.reasoning) {
+      const signature = `sig-${randomUUID()}`;
+      for (const t of toolUses) signatureOf.set(t.id, signature);
+      for (const c of words(reply.reasoning))
+        frames.push(
+          eventFrame("contentBlockDelta", {
+            contentBlockIndex: index,
+            delta: { reasoningContent: { text: c } },
+          }),
+        );
+      frames.push(
+        eventFrame("contentBlockDelta", {
+          contentBlockIndex: index,
+          delta: { reasoningContent: { signature } },
+        }),
+      );
+      frames.push(eventFrame("contentBlockStop", { contentBlockIndex: index }));
+      index++;
+    }
     const chunks = reply.chunks ?? (text ? words(text) : []);
     if (chunks.length) {
       for (const c of chunks)

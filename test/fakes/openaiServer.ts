@@ -34,13 +34,29 @@ interface Timing {
   chunks?: number;
 }
 
+/**
+ * A reasoning model's reasoning before the reply: responses, a `reasoning` output item with this summary
+ * (and `encrypted_content` when the request included `reasoning.encrypted_content`); both APIs report
+ * `tokens` as reasoning tokens in the usage.
+ */
+export interface FakeReasoning {
+  summary: string;
+  tokens?: number;
+}
+
 export type FakeReply =
-  | ({ kind: "text"; text: string; usage?: { input: number; output: number } } & Timing)
+  | ({
+      kind: "text";
+      text: string;
+      usage?: { input: number; output: number };
+      reasoning?: FakeReasoning;
+    } & Timing)
   | ({
       kind: "tools";
       calls: FakeToolCall[];
       text?: string;
       usage?: { input: number; output: number };
+      reasoning?: FakeReasoning;
     } & Timing)
   /** An HTTP error with the provider's error body. */
   | ({
@@ -57,8 +73,12 @@ export type FakeReply =
   | { kind: "context_length" }
   /** Streams `text` but stops after `afterEvents` SSE events: `destroy` drops the socket, `end` ends cleanly without the terminal event. */
   | ({ kind: "cut"; text: string; afterEvents: number; how?: "destroy" | "end" } & Timing)
-  /** An error inside an otherwise good stream (chat: data {error}; responses: response.failed). */
-  | { kind: "stream_error"; message: string; code?: string }
+  /**
+   * An error inside an otherwise good stream, as the real APIs send one: chat, a `data: {"error": {...}}`
+   * chunk; responses, an `error` event carrying `error: {type, code, message}` and then `response.failed`
+   * (`only: "failed"`: the `response.failed` event alone).
+   */
+  | { kind: "stream_error"; message: string; code?: string; type?: string; only?: "failed" }
   /** Headers sent, then nothing: the client's stream timeout has to fire. */
   | { kind: "stall" };
 
@@ -114,6 +134,11 @@ export class FakeOpenAIServer {
   private readonly sockets = new Set<import("node:net").Socket>();
   private readonly t0 = Date.now();
   private seq = 0;
+  /**
+   * The encrypted reasoning each tool call followed (by call id): as the real API, a later request that
+   * sends the call without that reasoning item is refused (store: false keeps nothing server-side).
+   */
+  private readonly reasoningOf = new Map<string, { id: string; encrypted: string }>();
 
   private constructor(
     private readonly server: http.Server,
@@ -291,6 +316,24 @@ export class FakeOpenAIServer {
     }
     if (this.options.contextLimitBytes !== undefined && raw.length > this.options.contextLimitBytes)
       return send(400, contextLengthBody(entry.api, raw.length));
+    if (entry.api === "responses" && Array.isArray(obj.input)) {
+      const items = obj.input as Record<string, JsonValue>[];
+      // Within the turn (after the last user message): the calls a reasoning model made in this turn.
+      const turnStart = items.map((i) => i.role).lastIndexOf("user");
+      for (const item of items.slice(turnStart + 1)) {
+        const r = item.type === "function_call" ? this.reasoningOf.get(String(item.call_id)) : undefined;
+        if (r && !items.some((i) => i.type === "reasoning" && i.encrypted_content === r.encrypted))
+          return send(
+            400,
+            openaiError(
+              `Item '${String(item.id ?? item.call_id)}' of type 'function_call' was provided without its required 'reasoning' item: '${r.id}'.`,
+              "invalid_request_error",
+              null,
+              "input",
+            ),
+          );
+      }
+    }
 
     const reply = this.queue.shift() ??
       this.respond?.(entry) ?? {
@@ -361,7 +404,13 @@ export class FakeOpenAIServer {
         ? u.output
         : Math.ceil((text.length + calls.reduce((a, c) => a + c.args.length, 0)) / 4);
       const input = u ? u.input : inputTokens;
-      return { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
+      const reasoning = "reasoning" in reply && reply.reasoning ? (reply.reasoning.tokens ?? 64) : 0;
+      return {
+        prompt_tokens: input,
+        completion_tokens: output,
+        total_tokens: input + output,
+        ...(reasoning ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {}),
+      };
     };
     const finish = calls.length ? "tool_calls" : "stop";
     if (!entry.stream) {
@@ -420,7 +469,12 @@ export class FakeOpenAIServer {
     if (reply.kind === "stream_error") {
       events.push(
         JSON.stringify({
-          error: { message: reply.message, type: "server_error", param: null, code: reply.code ?? null },
+          error: {
+            message: reply.message,
+            type: reply.type ?? "server_error",
+            param: null,
+            code: reply.code ?? null,
+          },
         }),
       );
     } else {
@@ -472,6 +526,16 @@ export class FakeOpenAIServer {
     const calls = reply.kind === "tools" ? reply.calls.map((c, i) => this.toolCall(c, i)) : [];
     const msgId = this.id("msg");
     const output: Record<string, unknown>[] = [];
+    const thought = "reasoning" in reply ? reply.reasoning : undefined;
+    const include = Array.isArray(body.include) && body.include.includes("reasoning.encrypted_content");
+    const rsId = this.id("rs");
+    const reasoningItem = thought && {
+      id: rsId,
+      type: "reasoning",
+      summary: [{ type: "summary_text", text: thought.summary }],
+      encrypted_content: include ? `enc_${rsId}_${Buffer.from(thought.summary).toString("base64")}` : null,
+    };
+    if (reasoningItem) output.push(reasoningItem);
     if (text)
       output.push({
         id: msgId,
@@ -481,6 +545,9 @@ export class FakeOpenAIServer {
         content: [{ type: "output_text", text, annotations: [], logprobs: [] }],
       });
     const fcIds = calls.map(() => this.id("fc"));
+    if (reasoningItem?.encrypted_content)
+      for (const c of calls)
+        this.reasoningOf.set(c.id, { id: rsId, encrypted: reasoningItem.encrypted_content });
     calls.forEach((c, i) =>
       output.push({
         id: fcIds[i],
@@ -525,7 +592,7 @@ export class FakeOpenAIServer {
       input_tokens: inTokens,
       input_tokens_details: { cached_tokens: 0 },
       output_tokens: outTokens,
-      output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: thought ? (thought.tokens ?? 64) : 0 },
       total_tokens: inTokens + outTokens,
     };
     if (!entry.stream) {
@@ -547,6 +614,15 @@ export class FakeOpenAIServer {
     ev("response.created", { response: response("in_progress", [], null) });
     ev("response.in_progress", { response: response("in_progress", [], null) });
     if (reply.kind === "stream_error") {
+      if (reply.only !== "failed")
+        ev("error", {
+          error: {
+            type: reply.type ?? reply.code ?? "server_error",
+            code: reply.code ?? "server_error",
+            message: reply.message,
+            param: null,
+          },
+        });
       ev("response.failed", {
         response: {
           ...response("failed", [], null),
@@ -556,6 +632,26 @@ export class FakeOpenAIServer {
       return this.writeSSE(entry, res, reply, events);
     }
     let index = 0;
+    if (reasoningItem && thought) {
+      const outIndex = index++;
+      ev("response.output_item.added", {
+        output_index: outIndex,
+        item: { ...reasoningItem, summary: [], encrypted_content: null },
+      });
+      ev("response.reasoning_summary_text.delta", {
+        item_id: rsId,
+        output_index: outIndex,
+        summary_index: 0,
+        delta: thought.summary,
+      });
+      ev("response.reasoning_summary_text.done", {
+        item_id: rsId,
+        output_index: outIndex,
+        summary_index: 0,
+        text: thought.summary,
+      });
+      ev("response.output_item.done", { output_index: outIndex, item: reasoningItem });
+    }
     if (text) {
       const outIndex = index++;
       ev("response.output_item.added", {
@@ -589,7 +685,7 @@ export class FakeOpenAIServer {
         content_index: 0,
         part: { type: "output_text", text, annotations: [], logprobs: [] },
       });
-      ev("response.output_item.done", { output_index: outIndex, item: output[0] });
+      ev("response.output_item.done", { output_index: outIndex, item: output[outIndex] });
     }
     calls.forEach((c, i) => {
       const outIndex = index++;

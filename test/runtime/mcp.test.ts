@@ -27,6 +27,8 @@ const NODE_ARGS = ["--import", "tsx", FAKE];
 const ENVIRONMENT = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
+  LANG: "C.UTF-8",
+  TZ: "Europe/Paris",
   FAKE_ORDERS_TOKEN: "tok-123",
   UNRELATED_SECRET: "must-not-leak",
 };
@@ -212,7 +214,15 @@ describe("McpPool", function () {
       );
     });
 
-    it("passes the server's env, resolving env(...) values, over only the safe variables", async () => {
+    it("passes the server's env, resolving env(...) values, over only the minimal variables", async () => {
+      const saved = { ...process.env };
+      Object.assign(process.env, { SHELL: "/bin/sh", USER: "ada", LOGNAME: "ada", TERM: "xterm" });
+      process.env.OPENAI_API_KEY = "sk-parent-process-key-0000000000";
+      after(() => {
+        for (const k of ["SHELL", "USER", "LOGNAME", "TERM", "OPENAI_API_KEY"])
+          if (saved[k] === undefined) delete process.env[k];
+          else process.env[k] = saved[k];
+      });
       const p = pool({
         orders: stdioServer("orders", {
           env: {
@@ -230,7 +240,12 @@ describe("McpPool", function () {
       assert.equal(await echo("ORDERS_TOKEN"), "tok-123");
       assert.equal(await echo("MODE"), "test");
       assert.equal(await echo("PATH"), process.env.PATH);
+      assert.equal(await echo("LANG"), "C.UTF-8");
+      assert.equal(await echo("TZ"), "Europe/Paris");
       assert.equal(await echo("UNRELATED_SECRET"), null, "variables that are not safe are not inherited");
+      // Nor what the SDK would add from this process's own environment beyond the minimal set.
+      for (const name of ["SHELL", "USER", "LOGNAME", "TERM", "OPENAI_API_KEY"])
+        assert.equal(await echo(name), null, `${name} is not passed on`);
       assert.equal(await echo("MISSING"), null);
       assert.ok(
         logs.some((l) => l.includes("NOT_SET_ANYWHERE (for MISSING) is not set")),

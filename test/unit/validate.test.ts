@@ -1141,6 +1141,114 @@ const NEGATIVE: Negative[] = [
   },
 ];
 
+// secret-literal in any position: every credential shape, in every place a string can stand.
+const CREDENTIALS: [string, string][] = [
+  ["an OpenAI key", "sk-proj-Q7w9ZkP2mX4vR8tL1nB6cD3e"],
+  ["an AWS access key id", "AKIAIOSFODNN7EXAMPLE"],
+  ["a Slack bot token", "xoxb-1234567890-abcdefghij"],
+  ["a Slack user token", "xoxp-1234567890-abcdefghij"],
+  ["a GitHub token", "ghp_0123456789abcdefghijABCDEFGHIJ012345"],
+  ["a private key", "-----BEGIN RSA PRIVATE KEY-----\\nMIIEow"],
+  ["a JWT", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJlLXZhbHVl"],
+  ["a bearer token", "Bearer 0a1b2c3d4e5f6a7b8c9d"],
+];
+/** Where a string may stand, with the credential at `$`: [position, source, env name of the fix or none]. */
+const POSITIONS: [string, (secret: string) => string, string | undefined][] = [
+  ["vars", (x) => `agent a {\n  instructions: "hi"\n  vars { api_key: ⟦"${x}"⟧ }\n}\n`, "API_KEY"],
+  [
+    "mcp env",
+    (x) =>
+      `mcp m {\n  command: command("node", ["s.js"])\n  env { GITHUB_TOKEN: ⟦"${x}"⟧ }\n}\ntool t { description: "d", run: mcp(m, "x") }\nagent a { instructions: "hi", tools: [t] }\n`,
+    "GITHUB_TOKEN",
+  ],
+  [
+    "a command tool's env",
+    (x) =>
+      `tool t {\n  description: "d"\n  run: command("node", ["t.js"])\n  env { TOKEN: ⟦"${x}"⟧ }\n}\nagent a { instructions: "hi", tools: [t] }\n`,
+    "TOKEN",
+  ],
+  [
+    "a command tool's arguments",
+    (x) =>
+      `tool t { description: "d", run: command("node", ["t.js", ⟦"${x}"⟧]) }\nagent a { instructions: "hi", tools: [t] }\n`,
+    undefined,
+  ],
+  ["instructions", (x) => `agent a {\n  instructions: ⟦"Use the key ${x} for lookups"⟧\n}\n`, undefined],
+  [
+    "a test's scripted step",
+    (x) => `agent a { instructions: "hi" }\ntest "t" {\n  agent: a\n  send ⟦"my key is ${x}"⟧\n}\n`,
+    undefined,
+  ],
+];
+const URL_CREDENTIALS: [string, string][] = [
+  ["a key in a URL query", "https://maps.example.com/geocode?address={{input.a}}&key=AbCdEf0123456789xyz"],
+  ["an access token in a URL query", "https://api.example.com/v1/items?access_token=0123456789abcdef"],
+  ["a password in a URL", "https://ada:s3cretpass@api.example.com/v1"],
+];
+NEGATIVE.push(
+  ...CREDENTIALS.flatMap(([what, secret]) =>
+    POSITIONS.map(([where, src, envName]) => ({
+      code: "secret-literal" as const,
+      name: `${what} in ${where}`,
+      src: src(secret),
+      message: envName
+        ? new RegExp(
+            `never write a secret into the file\\. Read it from the environment with env\\("${envName}"\\)\\.$`,
+          )
+        : /never write a secret into the file.*env\("NAME"\)/,
+    })),
+  ),
+  ...URL_CREDENTIALS.map(([what, url]) => ({
+    code: "secret-literal" as const,
+    name: `${what} (http tool)`,
+    src: `tool t {\n  description: "d"\n  input { a: string }\n  run: http("GET", ⟦"${url}"⟧)\n}\nagent a { instructions: "hi", tools: [t] }\n`,
+    message: /This string holds a (key in a URL query|password in a URL): never write a secret/,
+  })),
+  {
+    code: "secret-literal",
+    name: "a key in an mcp server's URL",
+    src: `mcp m { url: ⟦"https://mcp.example.com/mcp?api_key=0123456789abcdef"⟧ }\ntool t { description: "d", run: mcp(m, "x") }\nagent a { instructions: "hi", tools: [t] }\n`,
+    message: /a key in a URL query/,
+  },
+  {
+    code: "backend-mismatch",
+    name: "a reasoning effort on Bedrock (which takes a token budget)",
+    src: `backend b {\n  kind: stateful\n  provider: bedrock\n  reasoning { ⟦effort⟧: high }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message:
+      /A bedrock backend takes reasoning \{ budget_tokens: a token budget such as 2048 \}, not effort\./,
+  },
+  {
+    code: "backend-mismatch",
+    name: "a thinking budget on OpenAI (which takes an effort)",
+    src: `backend b {\n  kind: stateless\n  provider: openai\n  reasoning { ⟦budget_tokens⟧: 2048 }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /A openai backend takes reasoning \{ effort: low, medium or high \}, not budget_tokens\./,
+  },
+  {
+    code: "backend-mismatch",
+    name: "reasoning on the local backend",
+    src: `backend b {\n  kind: stateless\n  provider: local\n  ⟦reasoning⟧ { effort: low }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /The local backend does not reason/,
+  },
+  {
+    code: "invalid-enum",
+    name: "a reasoning effort that is not low, medium or high",
+    src: `backend b {\n  kind: stateless\n  provider: azure\n  endpoint: "https://x"\n  reasoning { effort: ⟦hgh⟧ }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /'hgh' is not a valid effort: expected one of low, medium, high \(did you mean 'high'\?\)/,
+  },
+  {
+    code: "out-of-range",
+    name: "a thinking budget under Bedrock's minimum",
+    src: `backend b {\n  kind: stateful\n  provider: bedrock\n  reasoning { budget_tokens: ⟦512⟧ }\n}\nagent a { instructions: "hi", backend: b }\n`,
+    message: /'budget_tokens' must be at least 1024; found 512\./,
+  },
+  {
+    code: "unknown-property",
+    name: "env on a tool that starts no program",
+    src: `tool t {\n  description: "d"\n  run: http("GET", "https://x")\n  ⟦env⟧ { MODE: "test" }\n}\nagent a { instructions: "hi", tools: [t] }\n`,
+    message: /'env' is for command tools/,
+  },
+);
+
 // ---- positive cases: closely related inputs that must not produce the code ---------------------
 
 const POSITIVE: Positive[] = [
@@ -1283,8 +1391,19 @@ const POSITIVE: Positive[] = [
   },
   {
     code: "secret-literal",
+    name: "strings that only look a little like credentials, and credentials read from the environment",
+    src: `tool t {\n  description: "Bearer tokens, sk-... keys and ?key= parameters are explained in docs/keys.md"\n  input { q: string }\n  run: http("GET", "https://api.example.com/search?q={{input.q}}&key={{vars.key}}&page=1")\n}\ntool c {\n  description: "d"\n  run: command("node", ["c.js", "--token-from-env"])\n  env { TOKEN: env("CRM_TOKEN") }\n}\nagent a {\n  instructions: "Say 'Bearer' and 'sk-' only in prose; eyJ alone is nothing."\n  vars { key: env("SEARCH_KEY"), model: "gpt-4.1-mini", region: "AKIA" }\n  tools: [t, c]\n}\n`,
+    also: ["undefined-template-variable"],
+  },
+  {
+    code: "secret-literal",
     name: "keys read from the environment",
     src: `backend b { kind: stateless, provider: openai, api_key: env("OPENAI_API_KEY") }\nagent a { instructions: "hi" }\n`,
+  },
+  {
+    code: "backend-mismatch",
+    name: "each provider's own reasoning setting",
+    src: `backend o { kind: stateless, provider: openai, reasoning { effort: low } }\nbackend z { kind: stateless, provider: azure, endpoint: "https://x", reasoning { effort: medium } }\nbackend c { kind: stateless, provider: compatible, endpoint: "http://x", reasoning { effort: high } }\nbackend r { kind: stateful, provider: bedrock, reasoning { budget_tokens: 2048 } }\n${["o", "z", "c", "r"].map((b) => `agent a_${b} { instructions: "hi", backend: ${b} }`).join("\n")}\n`,
   },
   {
     code: "backend-mismatch",
@@ -1502,6 +1621,12 @@ describe("validate: code actions", () => {
       code: "secret-literal",
       src: `backend b {\n  kind: stateless\n  provider: openai\n  api_key: "sk-123"\n}\nagent a { instructions: "hi" }\n`,
       fix: { kind: "replace", text: 'env("OPENAI_API_KEY")', title: 'Use env("OPENAI_API_KEY")' },
+    },
+    {
+      name: "secret-literal in vars: move it into env(...) named after the var",
+      code: "secret-literal",
+      src: `agent a {\n  instructions: "hi"\n  vars { crm_key: "sk-proj-Q7w9ZkP2mX4vR8tL1nB6cD3e" }\n}\n`,
+      fix: { kind: "replace", text: 'env("CRM_KEY")', title: 'Use env("CRM_KEY")' },
     },
     {
       name: "invalid-enum: replace with the suggestion",

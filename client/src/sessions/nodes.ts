@@ -83,6 +83,10 @@ export async function childrenOf(store: SessionStore, element?: NodeData): Promi
       const t = (await store.model(element))?.turn(element.turn);
       return t ? turnChildren(element.sourceId, element.sessionId, t) : [];
     }
+    case "event": {
+      const e = (await store.model(element))?.turn(element.turn)?.events.find((x) => x.seq === element.seq);
+      return e ? eventChildren(element.id, e) : [];
+    }
     default:
       return [];
   }
@@ -193,6 +197,25 @@ export function turnChildren(sourceId: string, sessionId: string, t: TurnModel):
     if (isShown(e))
       out.push({ kind: "event", id: `event:${sourceId}/${sessionId}/${e.seq}`, ...base, seq: e.seq });
   return out;
+}
+
+/**
+ * An event's children: a model call's reasoning, one collapsed line under the call (its summary in the
+ * tooltip), never in place of the reply.
+ */
+export function eventChildren(eventNodeId: string, e: SessionEvent): NodeData[] {
+  if (e.type !== "model.response" || !e.reasoning) return [];
+  const { summary, tokens } = e.reasoning;
+  const size = tokens !== undefined ? ` · ${tokens} tokens` : "";
+  return [
+    {
+      kind: "info",
+      id: `${eventNodeId}/reasoning`,
+      text: `Reasoning${size}${summary ? `: ${abridge(summary, 60)}` : " (no summary)"}`,
+      detail: summary || `The model reasoned${size} and gave no summary.`,
+      icon: "lightbulb",
+    },
+  ];
 }
 
 export const abridge = (text: string, max = 60): string => {

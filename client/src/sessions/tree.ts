@@ -44,7 +44,13 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
 
   async getTreeItem(element: NodeData): Promise<vscode.TreeItem> {
     const d = await describeNode(this.store, element);
-    const item = new vscode.TreeItem(d.label, COLLAPSIBLE[element.kind]);
+    // A model call with reasoning has it as a collapsed child.
+    const item = new vscode.TreeItem(
+      d.label,
+      element.kind === "event" && (await childrenOf(this.store, element)).length
+        ? vscode.TreeItemCollapsibleState.Collapsed
+        : COLLAPSIBLE[element.kind],
+    );
     item.id = element.id;
     item.description = d.description;
     item.tooltip = d.tooltip;

@@ -4,7 +4,7 @@
 
 import type { Declaration, Property, Span } from "../ast";
 import { lookupModel, nearestModel } from "../catalog";
-import { props } from "../compile";
+import { blocks, props } from "../compile";
 import { orList, providerRow, providersOfKind } from "../providers";
 import type { Checker, DeclarationCheck } from "./checker";
 import { wordOf } from "./values";
@@ -64,11 +64,41 @@ function checkBackendModel(c: Checker, decl: Declaration): void {
   if (model && provider) checkModelId(c, model, provider, p.has("context_window"));
 }
 
+/** Each provider takes its own reasoning setting: effort (OpenAI APIs) or a token budget (Bedrock). */
+function checkBackendReasoning(c: Checker, decl: Declaration): void {
+  const block = blocks(decl.body).get("reasoning");
+  const provider = wordOf(props(decl.body).get("provider")?.value);
+  if (!block || !provider) return;
+  const takes: Record<string, string | undefined> = {
+    openai: "effort",
+    azure: "effort",
+    compatible: "effort",
+    bedrock: "budget_tokens",
+  };
+  const own = Object.hasOwn(takes, provider) ? takes[provider] : undefined;
+  if (!own) {
+    c.report(
+      block.name,
+      "backend-mismatch",
+      `The ${provider} backend does not reason: 'reasoning' is for openai, azure and compatible (effort) or bedrock (budget_tokens).`,
+    );
+    return;
+  }
+  for (const [name, prop] of props(block.body))
+    if ((name === "effort" || name === "budget_tokens") && name !== own)
+      c.report(
+        prop.name,
+        "backend-mismatch",
+        `A ${provider} backend takes reasoning { ${own}: ${own === "effort" ? "low, medium or high" : "a token budget such as 2048"} }, not ${name}.`,
+      );
+}
+
 /** The rules of a backend, in the order they report. */
 export const BACKEND_CHECKS: readonly DeclarationCheck[] = [
   checkBackendKind,
   checkBackendEndpoint,
   checkBackendModel,
+  checkBackendReasoning,
 ];
 
 export function checkModelId(c: Checker, model: Property, provider: string, hasWindow: boolean): void {

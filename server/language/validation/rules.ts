@@ -24,6 +24,13 @@ function checkTypeFields(c: Checker, decl: Declaration, owner: Span, label: stri
 function checkTool(c: Checker, decl: Declaration): void {
   const p = props(decl.body);
   const run = p.get("run")?.value;
+  const env = blocks(decl.body).get("env");
+  if (env && run && run.type === "Call" && run.callee.name !== "command")
+    c.report(
+      env.name,
+      "unknown-property",
+      `'env' is for command tools: it sets the environment of the program the tool starts; a ${run.callee.name}(...) tool starts none.`,
+    );
   if (run && run.type === "Call") {
     const inputNames = fields(blocks(decl.body).get("input")?.body).map((f) => f.name.name);
     // The generic check already validated the call; templates need the tool's own input fields.

@@ -1,0 +1,143 @@
+// What keeps a run's secrets in their place. The programs a run starts
+// (command tools, MCP servers) get a minimal environment plus what their
+// declaration gives them, never the whole parent environment (API keys, cloud
+// credentials); and every value a run reads as a secret is replaced by
+// `[secret:NAME]` before anything is written (session log, memory store),
+// in whatever form it appears: as is, or JSON-escaped once or twice.
+
+import type { CompiledDefinition, Json } from "../language/compile";
+
+export type Environment = Record<string, string | undefined>;
+
+/** A declared environment value: a literal, or `env("NAME")` read from the run's environment. */
+export type EnvValue = string | { env: string };
+
+/** The only variables of the parent's environment a started program inherits. */
+export const INHERITED_ENV: readonly string[] = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TMPDIR",
+  ...(process.platform === "win32" ? ["SystemRoot"] : []),
+];
+
+/**
+ * The environment of a program a run starts: the inherited variables that are set, then the declared
+ * ones (an `env("NAME")` that is not set is left out and reported through `onMissing`).
+ */
+export function childEnv(
+  environment: Environment,
+  declared: Record<string, EnvValue> | undefined,
+  onMissing?: (key: string, from: string) => void,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const value = environment[key];
+    // A value starting with "()" is a bash exported function: never passed on.
+    if (value !== undefined && !value.startsWith("()")) out[key] = value;
+  }
+  for (const [key, value] of Object.entries(declared ?? {})) {
+    if (typeof value === "string") out[key] = value;
+    else {
+      const resolved = environment[value.env];
+      if (resolved === undefined) onMissing?.(key, value.env);
+      else out[key] = resolved;
+    }
+  }
+  return out;
+}
+
+/** Credentials the backends read without a declaration naming them. */
+const IMPLICIT_SECRETS = [
+  "AZURE_OPENAI_AD_TOKEN",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_BEARER_TOKEN_BEDROCK",
+];
+
+/** Shorter values would be replaced wherever their letters happen to occur. */
+const MIN_SECRET_LENGTH = 4;
+
+export interface Secret {
+  /** The environment variable it came from. */
+  name: string;
+  value: string;
+}
+
+/** The `env("NAME")` of a compiled `vars` value (`{ "env": ["NAME"] }`), if it is one. */
+export function envCallName(v: Json): string | undefined {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  const args = v.env;
+  return keys.length === 1 && Array.isArray(args) && typeof args[0] === "string" ? args[0] : undefined;
+}
+
+/** Every value a run of `def` reads through env(...), and the backends' implicit credentials, that is set. */
+export function runSecrets(def: CompiledDefinition, environment: Environment): Secret[] {
+  const names = new Set<string>(IMPLICIT_SECRETS);
+  for (const b of Object.values(def.backends)) if (b.apiKeyEnv) names.add(b.apiKeyEnv);
+  const declared = [
+    ...Object.values(def.mcpServers).map((m) => m.env),
+    ...Object.values(def.tools).map((t) => t.env ?? {}),
+  ];
+  for (const env of declared) for (const v of Object.values(env)) if (typeof v !== "string") names.add(v.env);
+  for (const a of Object.values(def.agents))
+    for (const v of Object.values(a.vars)) {
+      const name = envCallName(v);
+      if (name) names.add(name);
+    }
+  const out: Secret[] = [];
+  for (const name of names) {
+    const value = environment[name];
+    if (value && value.length >= MIN_SECRET_LENGTH) out.push({ name, value });
+  }
+  // The longest first: a secret that contains another is replaced whole.
+  return out.sort((a, b) => b.value.length - a.value.length);
+}
+
+const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
+
+/** Replaces secret values by `[secret:NAME]` in text and in JSON values. */
+export class Redactor {
+  private readonly forms: { form: string; mark: string }[] = [];
+
+  constructor(secrets: Secret[]) {
+    for (const s of secrets) {
+      const mark = `[secret:${s.name}]`;
+      // As is, JSON-escaped (JSON text inside a string) and escaped twice (JSON text inside JSON text).
+      for (const form of new Set([s.value, escaped(s.value), escaped(escaped(s.value))]))
+        this.forms.push({ form, mark });
+    }
+    // The longest first: an escaped form contains the raw one's pieces, a longer secret a shorter one.
+    this.forms.sort((a, b) => b.form.length - a.form.length);
+  }
+
+  get empty(): boolean {
+    return this.forms.length === 0;
+  }
+
+  text(text: string): string {
+    let out = text;
+    for (const { form, mark } of this.forms) if (out.includes(form)) out = out.split(form).join(mark);
+    return out;
+  }
+
+  /** `value` with every secret replaced in its strings; the same object when it holds none. */
+  json<T>(value: T): T {
+    if (this.empty) return value;
+    // A secret anywhere in the value shows in its JSON text (escaped once more than where it sits).
+    const text = JSON.stringify(value);
+    if (text === undefined || !this.forms.some((f) => text.includes(f.form))) return value;
+    return this.walk(value) as T;
+  }
+
+  private walk(v: unknown): unknown {
+    if (typeof v === "string") return this.text(v);
+    if (Array.isArray(v)) return v.map((x) => this.walk(x));
+    if (v !== null && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.text(k), this.walk(x)]));
+    return v;
+  }
+}
