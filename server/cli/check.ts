@@ -7,7 +7,7 @@ import { LineIndex } from "../language/lineIndex";
 import type { Program } from "../language/program";
 import { checkFiles } from "../language/validate";
 import { collectAgentFiles, displayPath, loadProgram } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 
 export interface LocatedDiagnostic {
   path: string;
@@ -40,11 +40,17 @@ export function formatDiagnostic(d: LocatedDiagnostic): string {
   return `${d.path}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
 }
 
+/** The flags of `statecraft check` (the docs test parses the documented commands against them). */
+export const CHECK_FLAGS = {
+  format: { type: "string", default: "text" },
+  hints: { type: "boolean", default: false },
+} satisfies Flags;
+
 export function checkCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { format: { type: "string", default: "text" }, hints: { type: "boolean", default: false } },
+    options: CHECK_FLAGS,
   });
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not '${values.format}'`);

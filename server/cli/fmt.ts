@@ -5,13 +5,16 @@ import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { format } from "../language/format";
 import { collectAgentFiles, displayPath } from "./files";
-import type { CliIO } from "./io";
+import type { CliIO, Flags } from "./io";
+
+/** The flags of `statecraft fmt` (the docs test parses the documented commands against them). */
+export const FMT_FLAGS = { check: { type: "boolean", default: false } } satisfies Flags;
 
 export function fmtCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { check: { type: "boolean", default: false } },
+    options: FMT_FLAGS,
   });
   const files = collectAgentFiles(positionals, io.cwd);
   let unformatted = 0;

@@ -1,6 +1,11 @@
 // What a CLI command needs from the outside world, injectable so that tests
 // and benchmarks run commands in-process.
 
+import type { ParseArgsConfig } from "node:util";
+
+/** A command's flags, as node:util's parseArgs takes them. */
+export type Flags = NonNullable<ParseArgsConfig["options"]>;
+
 export interface CliIO {
   cwd: string;
   stdout: (text: string) => void;

@@ -23,7 +23,7 @@ import {
 } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
 import { displayPath } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { driveRemote } from "./remote";
 import { checkApprove, driveSession, handleRunFailure } from "./run";
 import { loadSession, parentLoader, resolveSession } from "./sessionFiles";
@@ -64,17 +64,20 @@ function recordedScripts(events: SessionEvent[]): ScriptStep[][] {
   return turns;
 }
 
+/** The flags of `statecraft replay` (the docs test parses the documented commands against them). */
+export const REPLAY_FLAGS = {
+  mode: { type: "string", default: "exact" },
+  backend: { type: "string" },
+  file: { type: "string" },
+  workspace: { type: "string" },
+  approve: { type: "string" },
+} satisfies Flags;
+
 export async function replayCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      mode: { type: "string", default: "exact" },
-      backend: { type: "string" },
-      file: { type: "string" },
-      workspace: { type: "string" },
-      approve: { type: "string" },
-    },
+    options: REPLAY_FLAGS,
   });
   if (positionals.length !== 1)
     throw new UsageError("usage: statecraft replay SESSION --mode exact|live [--backend NAME]");

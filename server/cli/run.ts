@@ -18,7 +18,7 @@ import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionL
 import { formatDiagnostic, locate } from "./check";
 import { driveRemote } from "./remote";
 import { displayPath } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 
 /** A script file: a JSON array of {"reply": text} | {"call": tool, "input": {...}} | {"handoff": agent}. */
 export function readScript(file: string): ScriptStep[] {
@@ -199,23 +199,26 @@ export function scriptedLocal(
   backend.enqueue(...readScript(path.resolve(io.cwd, script)));
 }
 
+/** The flags of `statecraft run` (the docs test parses the documented commands against them). */
+export const RUN_FLAGS = {
+  agent: { type: "string" },
+  backend: { type: "string" },
+  input: { type: "string", multiple: true },
+  "user-id": { type: "string" },
+  "user-name": { type: "string" },
+  approve: { type: "string" },
+  script: { type: "string" },
+  workspace: { type: "string" },
+  untrusted: { type: "boolean" },
+  chat: { type: "boolean" },
+  "list-backends": { type: "boolean" },
+} satisfies Flags;
+
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      agent: { type: "string" },
-      backend: { type: "string" },
-      input: { type: "string", multiple: true },
-      "user-id": { type: "string" },
-      "user-name": { type: "string" },
-      approve: { type: "string" },
-      script: { type: "string" },
-      workspace: { type: "string" },
-      untrusted: { type: "boolean" },
-      chat: { type: "boolean" },
-      "list-backends": { type: "boolean" },
-    },
+    options: RUN_FLAGS,
   });
   if (positionals.length !== 1)
     throw new UsageError("usage: statecraft run FILE [--agent NAME] [--backend NAME] [--input TEXT]...");

@@ -6,7 +6,7 @@ import type { SessionEvent } from "../runtime/events";
 import { turnFigures } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
 import { displayPath } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { listSessionFiles, loadSession, resolveSession } from "./sessionFiles";
 
 function summary(events: SessionEvent[]) {
@@ -18,11 +18,17 @@ function summary(events: SessionEvent[]) {
   return { start: start?.type === "session.start" ? start : undefined, status, turns };
 }
 
+/** The flags of `statecraft sessions` (the docs test parses the documented commands against them). */
+export const SESSIONS_FLAGS = {
+  workspace: { type: "string" },
+  format: { type: "string", default: "text" },
+} satisfies Flags;
+
 export function sessionsCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { workspace: { type: "string" }, format: { type: "string", default: "text" } },
+    options: SESSIONS_FLAGS,
   });
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const [sub = "list", id] = positionals;

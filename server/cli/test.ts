@@ -9,7 +9,7 @@ import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
 import { runTest, type TestResult } from "../runtime/testRunner";
 import { collectAgentFiles, displayPath, loadProgram } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { reportRunError } from "./run";
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -27,23 +27,26 @@ export function junitXml(results: TestResult[], cwd: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${results.length}" failures="${failures}" time="${time(total)}">\n  <testsuite name="statecraft" tests="${results.length}" failures="${failures}" time="${time(total)}">\n${cases.join("\n")}\n  </testsuite>\n</testsuites>\n`;
 }
 
+/** The flags of `statecraft test` (the docs test parses the documented commands against them). */
+export const TEST_FLAGS = {
+  filter: { type: "string" },
+  junit: { type: "string" },
+  workspace: { type: "string" },
+  // Exact test names (repeatable): the editor runs the tests it was asked for and no others.
+  test: { type: "string", multiple: true },
+  // `json`: one JSON object per line (start, result, summary) for the editor's Testing view.
+  reporter: { type: "string" },
+  // List the tests without running them (and without requiring an error-free spec).
+  list: { type: "boolean" },
+  // An untrusted workspace: command tools and MCP servers are refused.
+  untrusted: { type: "boolean" },
+} satisfies Flags;
+
 export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      filter: { type: "string" },
-      junit: { type: "string" },
-      workspace: { type: "string" },
-      // Exact test names (repeatable): the editor runs the tests it was asked for and no others.
-      test: { type: "string", multiple: true },
-      // `json`: one JSON object per line (start, result, summary) for the editor's Testing view.
-      reporter: { type: "string" },
-      // List the tests without running them (and without requiring an error-free spec).
-      list: { type: "boolean" },
-      // An untrusted workspace: command tools and MCP servers are refused.
-      untrusted: { type: "boolean" },
-    },
+    options: TEST_FLAGS,
   });
   if (values.reporter !== undefined && values.reporter !== "json" && values.reporter !== "text")
     throw new UsageError(`--reporter must be text or json, not '${values.reporter}'`);
