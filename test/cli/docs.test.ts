@@ -7,6 +7,7 @@
 //   <!-- check in DIR -->        the block is checked as a file of a copy of DIR
 //                                (so that its imports resolve)
 //   <!-- fragment: REASON -->    the block is a piece of a file by design: not checked
+//   <!-- same as FILE -->         a JSON block shows FILE: it must hold the same value
 
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -168,6 +169,13 @@ describe("code blocks of README.md and docs/", () => {
       const r = await runCli(["check", file], tmp);
       assert.equal(r.code, 0, `${block.where}:\n${block.text}\n${r.out}${r.err}`);
       assert.doesNotMatch(r.out, /doc-block\.agent:\d+:\d+: (error|warning)/, `${block.where}:\n${r.out}`);
+    });
+  }
+
+  for (const block of all.filter((b) => b.mark?.startsWith("same as "))) {
+    it(`${block.where} shows ${block.mark!.slice(8)} as it is`, () => {
+      const file = path.join(ROOT, block.mark!.slice(8).trim());
+      assert.deepEqual(JSON.parse(block.text), JSON.parse(fs.readFileSync(file, "utf8")), block.where);
     });
   }
 
