@@ -218,6 +218,17 @@ export class AgentSession {
     return agent.memory ? this.definition.memories[agent.memory] : undefined;
   }
 
+  /**
+   * An agent's memory values: the live ones when it shares the active agent's memory, else as
+   * they were left when the session handed off from it (or its initial values if it never ran).
+   */
+  memoryOf(agent: string): Record<string, Json> {
+    const spec = this.memorySpec(this.agent(agent));
+    if (!spec) return {};
+    if (spec.name === this.memorySpec()?.name) return this.memory;
+    return this.parkedMemory.get(spec.name) ?? this.initialMemory(this.agent(agent));
+  }
+
   private memoryOwner(spec: CompiledMemory): string | undefined {
     if (spec.scope === "user") return `user:${this.options.user?.id ?? "anonymous"}`;
     if (spec.scope === "agent") return `agent:${this.definition.agent}`;

@@ -338,6 +338,13 @@ describe("statecraft test", () => {
     assert.equal(out[out.length - 1], "6 passed, 2 failed");
   });
 
+  it("expect memory. after a handoff reads the memory the test's agent wrote, not the new agent's", async () => {
+    const dir = project("handoffMemory.agent");
+    const r = await run(["test", "handoffMemory.agent"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(lines(r.out).pop(), "1 passed, 0 failed");
+  });
+
   it("a test whose scripted model steps are not all used fails with that message, at its send", async () => {
     const dir = project("failing.agent");
     const r = await run(["test", "failing.agent", "--filter", "leftover"], dir);
