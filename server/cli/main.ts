@@ -32,7 +32,9 @@ commands:
   test [files|dirs...]    run test blocks (--filter TEXT, --test NAME, --junit FILE, --reporter json,
                           --list, --untrusted); ends with N passed, N failed
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
-                          first divergence) or --mode live (a new session; --backend NAME)
+                          first divergence) or --mode live (a new session; --backend NAME; tools
+                          answer from the recording unless --live-tools; approvals are asked
+                          again unless --approve all|none)
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
   sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR)
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,

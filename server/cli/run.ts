@@ -65,6 +65,9 @@ export interface DriveOptions {
   trusted?: boolean;
   /** Stdin is a chat (the editor's terminal): prompt with `you> ` before each input, without a TTY (`--chat`). */
   chat?: boolean;
+  /** Tool results that stand in for running the tools (a live replay answers from the recording). */
+  mocks?: EngineOptions["mocks"];
+  mockOrigin?: EngineOptions["mockOrigin"];
 }
 
 /** Where a session's inputs and approval answers come from: --input values, a chat on stdin, or a terminal. */
@@ -159,6 +162,8 @@ export async function driveSession(
     source: o.source,
     restore: o.restore,
     parent: o.parent,
+    mocks: o.mocks,
+    mockOrigin: o.mockOrigin,
   });
   let code = 0;
   try {

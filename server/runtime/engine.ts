@@ -107,6 +107,8 @@ export interface EngineOptions {
   /** Answers an approval request: yes or no (by the session's user), or who answered and how. */
   approver?: (request: ApprovalRequest) => Promise<boolean | ApprovalAnswer>;
   mocks?: MockProvider;
+  /** How a mocked result is logged: `mock` (a test's, the default) or `replay` (taken from a recording). */
+  mockOrigin?: "mock" | "replay";
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
   onText?: (delta: string) => void;
@@ -677,7 +679,7 @@ export class AgentSession {
       output: outcome.ok ? outcome.output : undefined,
       error: outcome.ok ? undefined : outcome.error,
       latencyMs,
-      origin: mocked ? "mock" : "run",
+      origin: mocked ? (this.options.mockOrigin ?? "mock") : "run",
     });
     result.tools.push({
       callId: call.id,

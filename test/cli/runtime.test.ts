@@ -548,20 +548,39 @@ describe("statecraft replay --mode exact", () => {
 });
 
 describe("statecraft replay --mode live", () => {
-  it("on the local backend: recorded model replies, live tools, a comparison table and a new session", async () => {
+  /** Makes the copy's tools note each real run in side-effects.log before doing their work. */
+  function watchTools(dir: string): string {
+    const log = path.join(dir, "side-effects.log");
+    for (const tool of ["lookup_order", "refund"]) {
+      const file = path.join(dir, "tools", `${tool}.js`);
+      fs.renameSync(file, path.join(dir, "tools", `${tool}.orig.js`));
+      fs.writeFileSync(
+        file,
+        `require("node:fs").appendFileSync(${JSON.stringify(log)}, "${tool}\\n");\nrequire("./${tool}.orig.js");\n`,
+      );
+    }
+    return log;
+  }
+  const newSession = (dir: string) => {
+    const file = sessionFiles(dir).find((f) => !f.endsWith(`${recordedId}.jsonl`))!;
+    return { file, id: path.basename(file, ".jsonl"), events: readEvents(file) };
+  };
+  const toolResults = (events: SessionEvent[]) =>
+    events.filter((e) => e.type === "tool.result").map((e) => e.type === "tool.result" && [e.tool, e.origin]);
+
+  it("on the local backend: recorded model replies and tool results, a comparison table and a new session", async () => {
     const dir = recordedCopy();
-    const r = await run(["replay", recordedId, "--mode", "live"], dir);
+    const sideEffects = watchTools(dir);
+    const r = await run(["replay", recordedId, "--mode", "live", "--approve", "all"], dir);
     assert.equal(r.code, 0, r.out + r.err);
-    const files = sessionFiles(dir);
-    assert.equal(files.length, 2);
-    const newFile = files.find((f) => !f.endsWith(`${recordedId}.jsonl`))!;
-    const newId = path.basename(newFile, ".jsonl");
+    assert.equal(sessionFiles(dir).length, 2);
+    const now = newSession(dir);
     const out = lines(r.out);
     assert.deepEqual(out.slice(0, 4), [
       REPLY1,
       REPLY2,
       "",
-      `live replay of ${recordedId} on local_dev (stateless) as ${newId}:`,
+      `live replay of ${recordedId} on local_dev (stateless) as ${now.id}, tools answered from the recording:`,
     ]);
     assert.equal(out[4], "turn  same  tokens (was -> now)  model ms (was -> now)  bytes sent (was -> now)");
     // The same context is sent again (the replay starts from the recorded memory), so tokens and bytes match.
@@ -575,17 +594,66 @@ describe("statecraft replay --mode live", () => {
     }
     assert.equal(out[7], "no divergence: every turn replied the same and called the same tools");
     assert.equal(out.length, 8);
+    assert.match(
+      r.err,
+      /^live replay: tools answer from the recording, nothing is run again \(--live-tools runs them\)$/m,
+    );
     assert.equal(lines(r.err).pop(), `recorded: .statecraft/sessions/${recordedId}.jsonl`);
-    const events = readEvents(newFile);
     const old = readEvents(logOf(dir, recordedId));
-    assert.deepEqual(startOf(events).memory, startOf(old).memory);
+    assert.deepEqual(startOf(now.events).memory, startOf(old).memory);
     assert.deepEqual(
-      turnEnds(events).map((e) => e.reply),
+      turnEnds(now.events).map((e) => e.reply),
       [REPLY1, REPLY2],
     );
-    // The tools ran again for real.
-    assert.ok(
-      events.some((e) => e.type === "tool.result" && e.tool === "lookup_order" && e.origin === "run"),
+    // No tool ran again: every result is the recorded one, and the tools never started.
+    assert.deepEqual(toolResults(now.events), [
+      ["lookup_order", "replay"],
+      ["refund", "replay"],
+    ]);
+    assert.deepEqual(
+      now.events.filter((e) => e.type === "tool.result").map((e) => e.type === "tool.result" && e.output),
+      old.filter((e) => e.type === "tool.result").map((e) => e.type === "tool.result" && e.output),
+    );
+    assert.equal(fs.existsSync(sideEffects), false, "a tool ran");
+  });
+
+  it("asks for approvals again: without --approve or a terminal the refund is refused, not reused", async () => {
+    const dir = recordedCopy();
+    const sideEffects = watchTools(dir);
+    const r = await run(["replay", recordedId, "--mode", "live"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(
+      r.err,
+      /^approval needed for refund \{.*\}: refused \(no terminal; pass --approve all to allow\)$/m,
+    );
+    const now = newSession(dir);
+    const approvals = now.events.filter((e) => e.type === "approval");
+    assert.deepEqual(
+      approvals.map((e) => e.type === "approval" && e.approved),
+      [false],
+    );
+    assert.deepEqual(toolResults(now.events), [["lookup_order", "replay"]]);
+    assert.match(r.out, /^first divergence at turn 2$/m);
+    assert.equal(fs.existsSync(sideEffects), false, "a tool ran");
+  });
+
+  it("--live-tools runs the tools for real, and says so", async () => {
+    const dir = recordedCopy();
+    const sideEffects = watchTools(dir);
+    const r = await run(["replay", recordedId, "--mode", "live", "--live-tools", "--approve", "all"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.err, /^live replay: the tools run for real \(--live-tools\)$/m);
+    assert.match(r.out, /, tools run for real:$/m);
+    assert.deepEqual(toolResults(newSession(dir).events), [
+      ["lookup_order", "run"],
+      ["refund", "run"],
+    ]);
+    assert.equal(fs.readFileSync(sideEffects, "utf8"), "lookup_order\nrefund\n");
+    const exact = await run(["replay", recordedId, "--mode", "exact", "--live-tools"], dir);
+    assert.equal(exact.code, 2);
+    assert.equal(
+      exact.err,
+      "statecraft replay: --live-tools is for --mode live (an exact replay never runs a tool)\n",
     );
   });
 });
