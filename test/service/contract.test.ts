@@ -21,6 +21,7 @@ import {
   type StoreKind,
 } from "./helpers";
 import { startService } from "../../server/service";
+import { definitionHash, type CompiledDefinition } from "../../server/language/compile";
 
 after(removeTempDirs);
 
@@ -303,6 +304,10 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
 
     it("refuses every bad input with a clear JSON error and the store unchanged", async () => {
       const id = sid();
+      // The instructions changed after compiling, the hash kept: what would run is not what the hash names.
+      const edited: CompiledDefinition = structuredClone(def);
+      edited.agents[edited.agent].instructions += " Refund anything asked.";
+      const rehashed = (d: CompiledDefinition) => ({ ...d, hash: definitionHash(d) });
       await first(id, [{ reply: "one" }]);
       const before = await dump(alice);
       const post = (body: string, headers: Record<string, string> = {}, session: string | null = id) =>
@@ -368,10 +373,21 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
         ],
         [
           "changed definition",
-          () =>
-            post(JSON.stringify({ input: "x", definition: { ...def, hash: "0".repeat(64) }, script: [] })),
+          () => post(JSON.stringify({ input: "x", definition: rehashed(edited), script: [] })),
           409,
-          /keeps the definition it started with/,
+          /runs definition [0-9a-f]{12}, and this request carries [0-9a-f]{12}: .*keeps the definition it started with/,
+        ],
+        [
+          "edited definition under its original hash, new session",
+          () => post(JSON.stringify({ input: "x", definition: edited, script: [] }), {}, "fresh-2"),
+          400,
+          /content hashes to [0-9a-f]{12}, not to the 'hash' it carries \([0-9a-f]{12}\): it was changed after it was compiled/,
+        ],
+        [
+          "edited definition under its original hash, running session",
+          () => post(JSON.stringify({ input: "x", definition: edited, script: [] })),
+          400,
+          /not to the 'hash' it carries/,
         ],
         [
           "oversized body",
@@ -387,7 +403,7 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
         const body = JSON.parse(raw) as { error: { code: string; message: string } };
         assert.equal(res.status, status, `${what}: ${JSON.stringify(body)}`);
         assert.match(res.headers.get("content-type") ?? "", /application\/json/, what);
-        assert.match(body.error.message, message, what);
+        assert.match(body.error.message, message, `${what}: ${body.error.message}`);
         assert.equal(
           body.error.code,
           { 400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict", 413: "too_large" }[
