@@ -13,6 +13,7 @@ import {
   dump,
   eventsOf,
   frames,
+  type Frame,
   pgliteStore,
   postgresStore,
   removeTempDirs,
@@ -21,6 +22,7 @@ import {
   type StoreKind,
 } from "./helpers";
 import { startService } from "../../server/service";
+import type { SessionEvent } from "../../server/runtime/events";
 import { definitionHash, type CompiledDefinition } from "../../server/language/compile";
 
 after(removeTempDirs);
@@ -463,6 +465,45 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
       assert.deepEqual(doneOf(seen), { turn: 1, status: "ok" });
       const after = await alice.turn(id, { input: "me too", script: [{ reply: "now" }] });
       assert.deepEqual(doneOf(after), { turn: 2, status: "ok" });
+    });
+
+    it("refuses turns sent while a turn runs with 409, also when that turn never waits on I/O", async () => {
+      // A turn of memory writes and a scripted reply makes no request outside the service: on PGlite it
+      // used to run from start to end without the event loop reading another request, so the turns sent
+      // meanwhile waited, then ran one after the other instead of meeting its lease.
+      const id = sid();
+      await first(id, [{ reply: "one" }]);
+      const writes = Array.from({ length: 30 }, (_, i) => ({
+        call: "remember",
+        input: { field: "count", value: i },
+      }));
+      const long = await alice.invoke(id, {
+        input: "count to 30",
+        script: [...writes, { reply: "counted" }],
+      });
+      assert.equal(long.status, 200);
+      const seen: Frame[] = [];
+      const stream = frames(long);
+      for (let f = await stream.next(); !f.done; f = await stream.next()) {
+        seen.push(f.value);
+        if (f.value.event === "turn.start") break;
+      }
+      const others = await Promise.all(
+        [1, 2, 3, 4].map((i) => alice.invoke(id, { input: `turn ${i}`, script: [{ reply: `done ${i}` }] })),
+      );
+      const bodies = await Promise.all(others.map((r) => r.text()));
+      assert.deepEqual(
+        others.map((r) => r.status),
+        [409, 409, 409, 409],
+        bodies.map((b) => b.slice(0, 200)).join("\n"),
+      );
+      for (const body of bodies)
+        assert.match((JSON.parse(body) as Any).error.message, /is running another turn/);
+      for (let f = await stream.next(); !f.done; f = await stream.next()) seen.push(f.value);
+      assert.deepEqual(doneOf(seen), { turn: 2, status: "ok" });
+      const events = (await alice.json("GET", `/sessions/${id}/events?limit=1000`)).body
+        .events as SessionEvent[];
+      assert.equal(events.filter((e) => e.type === "turn.start").length, 2, "none of the four ran");
     });
 
     it("re-streams a retried invocation with the same Idempotency-Key instead of running it twice", async () => {
