@@ -623,6 +623,21 @@ export class AgentSession {
       return;
     }
     if (verdict.decision === "approval") {
+      // An input the tool cannot take fails before anyone is asked: an approval would approve a call
+      // that cannot run (and a hand edit after it would run unapproved input).
+      const invalid = validateJson(this.definition.tools[call.name].parameters, call.input, "input");
+      if (invalid) {
+        this.toolCalls++;
+        return this.recordOutcome(
+          call,
+          call.input,
+          { ok: false, error: `invalid input: ${invalid}` },
+          0,
+          false,
+          result,
+          reply,
+        );
+      }
       const answer = this.options.approver
         ? await this.options.approver({
             callId: call.id,
@@ -670,6 +685,19 @@ export class AgentSession {
     else if (problem) outcome = { ok: false, error: `invalid input: ${problem}` };
     else outcome = await runTool(spec, input, this.toolContext(), this.options.mcp);
     const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
+    await this.recordOutcome(call, input, outcome, latencyMs, !!mocked, result, reply);
+  }
+
+  /** Records a tool call's result and gives it to the model. */
+  private async recordOutcome(
+    call: ToolCallRequest,
+    input: Json,
+    outcome: ToolOutcome,
+    latencyMs: number,
+    mocked: boolean,
+    result: TurnResult,
+    reply: (c: string, e?: boolean) => void,
+  ): Promise<void> {
     await this.record({
       type: "tool.result",
       turn: this.turn,
