@@ -22,6 +22,8 @@ function summary(events: SessionEvent[]) {
 export const SESSIONS_FLAGS = {
   workspace: { type: "string" },
   format: { type: "string", default: "text" },
+  // list: also the sessions of test runs (left out by default: each `statecraft test` adds one per test).
+  all: { type: "boolean" },
 } satisfies Flags;
 
 export function sessionsCommand(argv: string[], io: CliIO): number {
@@ -33,7 +35,11 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const [sub = "list", id] = positionals;
   if (sub === "list") {
-    const rows = listSessionFiles(workspace).map((f) => ({ file: f, ...summary(readLog(f).events) }));
+    const every = listSessionFiles(workspace).map((f) => ({ file: f, ...summary(readLog(f).events) }));
+    const rows = values.all ? every : every.filter((r) => !r.start?.test);
+    const hidden = every.length - rows.length;
+    if (hidden && values.format !== "json")
+      io.stderr(`${hidden} test session${hidden === 1 ? "" : "s"} not shown (--all shows them)\n`);
     if (values.format === "json") {
       io.stdout(
         JSON.stringify(

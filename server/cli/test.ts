@@ -40,6 +40,8 @@ export const TEST_FLAGS = {
   list: { type: "boolean" },
   // An untrusted workspace: command tools and MCP servers are refused.
   untrusted: { type: "boolean" },
+  // Also the tests of the files the named ones import (by default only the named files' own tests).
+  "with-imports": { type: "boolean" },
 } satisfies Flags;
 
 export async function testCommand(argv: string[], io: CliIO): Promise<number> {
@@ -58,7 +60,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   const selected = (name: string) =>
     (!values.filter || name.includes(values.filter)) && (!values.test || values.test.includes(name));
   if (values.list) {
-    for (const { file, decl } of findTests(program, files)) {
+    for (const { file, decl } of findTests(program, files, values["with-imports"] === true)) {
       const t = compileTest(program, file, decl);
       if (!selected(t.name)) continue;
       if (json) emit({ type: "test", name: t.name, file: t.file, line: t.line, agent: t.agent });
@@ -77,7 +79,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
       io,
       "test",
     );
-  const tests = findTests(program, files)
+  const tests = findTests(program, files, values["with-imports"] === true)
     .map(({ file, decl }) => compileTest(program, file, decl))
     .filter((t) => selected(t.name));
   const results: TestResult[] = [];

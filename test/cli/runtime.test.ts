@@ -334,8 +334,20 @@ describe("statecraft test", () => {
       out[i + 1],
       `    failing.agent:${lineOf('expect reply contains "delivered"')}: expected the reply to contain "delivered"; the reply was "Order A1003 has shipped."`,
     );
-    // The file imports main.agent, which imports the example's tests: they run too.
-    assert.equal(out[out.length - 1], "6 passed, 2 failed");
+    // The file imports main.agent, which imports the example's tests: only the named file's run.
+    assert.equal(out[out.length - 1], "0 passed, 2 failed");
+    assert.equal(out.filter((l) => /^[✓✗] /.test(l)).length, 2, r.out);
+  });
+
+  it("--with-imports also runs the tests of the files the named ones import", async () => {
+    const dir = project("failing.agent");
+    const r = await run(["test", "failing.agent", "--with-imports"], dir);
+    assert.equal(r.code, 1);
+    assert.equal(lines(r.out).pop(), "6 passed, 2 failed");
+    const listed = await run(["test", "failing.agent", "--list"], dir);
+    assert.equal(lines(listed.out).length, 2, listed.out);
+    const all = await run(["test", "failing.agent", "--list", "--with-imports"], dir);
+    assert.equal(lines(all.out).length, 8, all.out);
   });
 
   it("expect memory. after a handoff reads the memory the test's agent wrote, not the new agent's", async () => {
@@ -395,7 +407,7 @@ describe("statecraft test", () => {
 
   it("--junit FILE writes JUnit XML with the counts and a <failure> for each failing test", async () => {
     const dir = project("failing.agent");
-    const r = await run(["test", "failing.agent", "--junit", "reports/junit.xml"], dir);
+    const r = await run(["test", "failing.agent", "--with-imports", "--junit", "reports/junit.xml"], dir);
     assert.equal(r.code, 1);
     const xml = fs.readFileSync(path.join(dir, "reports", "junit.xml"), "utf8");
     assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites /);
@@ -778,8 +790,22 @@ describe("statecraft sessions", () => {
     );
   });
 
-  it("list shows one line per session: agent, kind, status, turns, and fork or test markers", async () => {
+  it("list leaves test sessions out unless --all, and says how many it left out", async () => {
     const r = await run(["sessions", "list", "--workspace", dir], ROOT);
+    assert.equal(r.code, 0, r.err);
+    const out = lines(r.out);
+    assert.equal(out.length, 2, r.out);
+    assert.ok(!out.some((l) => l.startsWith(`${testId}  `)), r.out);
+    assert.equal(r.err, "1 test session not shown (--all shows them)\n");
+    const json = await run(["sessions", "list", "--format", "json"], dir);
+    assert.deepEqual(
+      (JSON.parse(json.out) as { id: string }[]).map((x) => x.id).sort(),
+      [recordedId, forkId].sort(),
+    );
+  });
+
+  it("list --all shows one line per session: agent, kind, status, turns, and fork or test markers", async () => {
+    const r = await run(["sessions", "list", "--all", "--workspace", dir], ROOT);
     assert.equal(r.code, 0, r.err);
     const out = lines(r.out);
     assert.equal(out.length, 3, r.out);
@@ -795,8 +821,8 @@ describe("statecraft sessions", () => {
     );
   });
 
-  it("list --format json parses, with the parent and the test", async () => {
-    const r = await run(["sessions", "list", "--format", "json"], dir);
+  it("list --all --format json parses, with the parent and the test", async () => {
+    const r = await run(["sessions", "list", "--all", "--format", "json"], dir);
     assert.equal(r.code, 0, r.err);
     const rows = JSON.parse(r.out) as {
       id: string;
