@@ -21,7 +21,7 @@ export interface LocatedDiagnostic {
 }
 
 export function locate(program: Program, d: Diagnostic, cwd: string): LocatedDiagnostic {
-  const idx = new LineIndex(program.get(d.path)?.file.text ?? "");
+  const idx = LineIndex.of(program.get(d.path)?.file.text ?? "");
   const s = idx.position(d.span.start);
   const e = idx.position(d.span.end);
   return {

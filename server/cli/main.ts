@@ -29,14 +29,16 @@ commands:
                           --backend NAME, --script FILE (local backend), --approve all|none,
                           --user-id ID, --user-name NAME, --workspace DIR, --untrusted (no command
                           or MCP tools), --chat (prompt on stdin), --list-backends
-  test [files|dirs...]    run test blocks (--filter TEXT, --test NAME, --junit FILE, --reporter json,
+  test [files|dirs...]    run the test blocks of the files named (--with-imports: also of the files
+                          they import; --filter TEXT, --test NAME, --junit FILE, --reporter json,
                           --list, --untrusted); ends with N passed, N failed
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
                           first divergence) or --mode live (a new session; --backend NAME; tools
                           answer from the recording unless --live-tools; approvals are asked
                           again unless --approve all|none)
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
-  sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR)
+  sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR; list --all
+                          includes the sessions of test runs)
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
                           --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE
   lsp --stdio             run the language server over stdio (for any LSP editor)

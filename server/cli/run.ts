@@ -17,7 +17,7 @@ import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepar
 import { newSessionId, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
 import { driveRemote } from "./remote";
-import { displayPath } from "./files";
+import { displayPath, projectFolder } from "./files";
 import { UsageError, type CliIO, type Flags } from "./io";
 
 /** A script file: a JSON array of {"reply": text} | {"call": tool, "input": {...}} | {"handoff": agent}. */
@@ -229,8 +229,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     throw new UsageError("usage: statecraft run FILE [--agent NAME] [--backend NAME] [--input TEXT]...");
   if (values["list-backends"]) return listBackends(path.resolve(io.cwd, positionals[0]), io);
   checkApprove(values.approve);
-  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const file = path.resolve(io.cwd, positionals[0]);
+  const workspace = values.workspace ? path.resolve(io.cwd, values.workspace) : projectFolder(file);
   try {
     const loaded = loadChecked(file);
     const definition = compileFor(loaded, values.agent, values.backend);

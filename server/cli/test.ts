@@ -8,7 +8,7 @@ import { compileTest, findTests } from "../language/compileTests";
 import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
 import { runTest, type TestResult } from "../runtime/testRunner";
-import { collectAgentFiles, displayPath, loadProgram } from "./files";
+import { collectAgentFiles, displayPath, loadProgram, projectFolder } from "./files";
 import { UsageError, type CliIO, type Flags } from "./io";
 import { reportRunError } from "./run";
 
@@ -54,7 +54,9 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
     throw new UsageError(`--reporter must be text or json, not '${values.reporter}'`);
   const json = values.reporter === "json";
   const emit = (event: Record<string, unknown>) => io.stdout(JSON.stringify(event) + "\n");
-  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
+  const workspace = values.workspace
+    ? path.resolve(io.cwd, values.workspace)
+    : projectFolder(path.resolve(io.cwd, positionals[0] ?? "."));
   const files = collectAgentFiles(positionals, io.cwd);
   const program = loadProgram(files);
   const selected = (name: string) =>

@@ -299,6 +299,46 @@ describe("statecraft run", () => {
   });
 });
 
+describe("where sessions go: the project's folder, not the current one", () => {
+  it("test and run from a parent folder write into the agent files' project, and say where", async () => {
+    const parent = tempDir();
+    const travel = path.join(parent, "travel");
+    fs.cpSync(EXAMPLE, travel, { recursive: true });
+    fs.rmSync(path.join(travel, ".statecraft"), { recursive: true, force: true });
+    const t = await run(["test", "travel"], parent);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.equal(t.err, "sessions: travel/.statecraft/sessions\n");
+    assert.equal(sessionFiles(travel).length, 6);
+    const r = await run(
+      [
+        ...DEMO.map((a) => (a.endsWith(".json") || a.endsWith(".agent") ? `travel/${a}` : a)),
+        "--approve",
+        "all",
+      ],
+      parent,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      lines(r.err).pop()!,
+      /^session (\S+): travel\/\.statecraft\/sessions\/\1\.jsonl \(2 turns\)$/,
+    );
+    assert.equal(sessionFiles(travel).length, 7);
+    assert.equal(fs.existsSync(path.join(parent, ".statecraft")), false, "nothing in the current folder");
+  });
+
+  it("the nearest folder up with a package.json (or .git, or .statecraft) is the project", async () => {
+    const root = tempDir();
+    fs.writeFileSync(path.join(root, "package.json"), "{}\n");
+    const agents = path.join(root, "agents", "support");
+    fs.cpSync(EXAMPLE, agents, { recursive: true });
+    fs.rmSync(path.join(agents, ".statecraft"), { recursive: true, force: true });
+    const t = await run(["test", "tests.agent", "--filter", "billing explains"], agents);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.equal(t.err, `sessions: ${path.join(root, ".statecraft", "sessions")}\n`);
+    assert.equal(sessionFiles(root).length, 1);
+  });
+});
+
 describe("statecraft test", () => {
   const FAILING = fs.readFileSync(path.join(FIXTURES, "failing.agent"), "utf8").split("\n");
   const lineOf = (text: string) => FAILING.findIndex((l) => l.includes(text)) + 1;
