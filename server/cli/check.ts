@@ -8,10 +8,10 @@ import type { Program } from "../language/program";
 import { checkFiles } from "../language/validate";
 import type { CheckDiagnostic } from "../protocol/cli";
 import { collectAgentFiles, displayPath, loadBatch, plural } from "./files";
-import { printable, UsageError, type CliIO } from "./io";
+import { printable, UsageError, type CliIO, type Flags } from "./io";
 
 export function locate(program: Program, d: Diagnostic, cwd: string): CheckDiagnostic {
-  const idx = new LineIndex(program.get(d.path)?.file.text ?? "");
+  const idx = LineIndex.of(program.get(d.path)?.file.text ?? "");
   const s = idx.position(d.span.start);
   const e = idx.position(d.span.end);
   return {
@@ -30,11 +30,17 @@ export function formatDiagnostic(d: CheckDiagnostic): string {
   return `${d.path}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${printable(d.message, true)}`;
 }
 
+/** The flags of `statecraft check` (the docs test parses the documented commands against them). */
+export const CHECK_FLAGS = {
+  format: { type: "string", default: "text" },
+  hints: { type: "boolean", default: false },
+} satisfies Flags;
+
 export function checkCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { format: { type: "string", default: "text" }, hints: { type: "boolean", default: false } },
+    options: CHECK_FLAGS,
   });
   if (values.format !== "text" && values.format !== "json")
     throw new UsageError(`--format must be text or json, not '${values.format}'`);

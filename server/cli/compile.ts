@@ -7,13 +7,16 @@ import { compileAgent, isCompileError } from "../language/compile";
 import { checkFiles } from "../language/validate";
 import { formatDiagnostic, locate } from "./check";
 import { loadProgram, plural } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
+
+/** The flags of `statecraft compile` (the docs test parses the documented commands against them). */
+export const COMPILE_FLAGS = { agent: { type: "string" } } satisfies Flags;
 
 export function compileCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { agent: { type: "string" } },
+    options: COMPILE_FLAGS,
   });
   if (positionals.length !== 1) throw new UsageError("usage: statecraft compile FILE --agent NAME");
   const file = path.resolve(io.cwd, positionals[0]);

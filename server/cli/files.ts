@@ -27,6 +27,24 @@ export function collectAgentFiles(args: string[], cwd: string): string[] {
   return [...new Set(out)];
 }
 
+/**
+ * The project a file or folder belongs to, whose `.statecraft` holds its sessions and memory: the
+ * nearest folder up from it that has a `.statecraft`, a `package.json` or a `.git`, else the file's
+ * own folder (not the current folder: `statecraft test travel` from the parent must not make one there).
+ */
+export function projectFolder(target: string): string {
+  let start = target;
+  try {
+    if (!fs.statSync(target).isDirectory()) start = path.dirname(target);
+  } catch {
+    start = path.dirname(target);
+  }
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if ([".statecraft", "package.json", ".git"].some((m) => fs.existsSync(path.join(dir, m)))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
+}
+
 /** Loads one file (and its imports); a file that cannot be read is a usage error. */
 export function loadProgram(files: string[], cwd = process.cwd()): Program {
   const { program, unreadable } = loadBatch(files, cwd);

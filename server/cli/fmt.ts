@@ -9,13 +9,16 @@ import { decodeUtf8, invalidEncodingMessage } from "../language/encoding";
 import { format } from "../language/format";
 import { LineIndex } from "../language/lineIndex";
 import { collectAgentFiles, displayPath, fileError, plural } from "./files";
-import type { CliIO } from "./io";
+import type { CliIO, Flags } from "./io";
+
+/** The flags of `statecraft fmt` (the docs test parses the documented commands against them). */
+export const FMT_FLAGS = { check: { type: "boolean", default: false } } satisfies Flags;
 
 export function fmtCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { check: { type: "boolean", default: false } },
+    options: FMT_FLAGS,
   });
   const files = collectAgentFiles(positionals, io.cwd);
   let unformatted = 0;

@@ -7,24 +7,27 @@ import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
 import { compileFor, loadChecked } from "../runtime/prepare";
 import { ReplayError, sessionStart, stateAtTurn } from "../runtime/replay";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { sessionSource } from "./replay";
 import { checkApprove, driveSession, handleRunFailure, scriptedLocal } from "./run";
 import { loadSession, parentLoader, resolveSession } from "./sessionFiles";
+
+/** The flags of `statecraft fork` (the docs test parses the documented commands against them). */
+export const FORK_FLAGS = {
+  turn: { type: "string" },
+  input: { type: "string", multiple: true },
+  backend: { type: "string" },
+  script: { type: "string" },
+  file: { type: "string" },
+  workspace: { type: "string" },
+  approve: { type: "string" },
+} satisfies Flags;
 
 export async function forkCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      turn: { type: "string" },
-      input: { type: "string", multiple: true },
-      backend: { type: "string" },
-      script: { type: "string" },
-      file: { type: "string" },
-      workspace: { type: "string" },
-      approve: { type: "string" },
-    },
+    options: FORK_FLAGS,
   });
   if (positionals.length !== 1 || values.turn === undefined)
     throw new UsageError(

@@ -55,7 +55,7 @@ options:
   --script FILE        the local backend's scripted replies (a JSON array of steps)
   --approve all|none   answer approvals without asking
   --user-id ID, --user-name NAME   who the session runs for
-  --workspace DIR      where .statecraft/ is (default: the current folder)
+  --workspace DIR      where .statecraft/ is (default: the project's folder)
   --untrusted          refuse command and MCP tools
   --chat               prompt on stdin without a terminal (the editor's chat)
   --list-backends      print the file's agents and backends as JSON, and run nothing
@@ -66,16 +66,19 @@ example:
 `,
   test: `usage: statecraft test [files|dirs...] [options]
 
-Runs the test blocks of .agent files, one line per test, then N passed, N failed.
-Exit 1 when a test fails or none is selected.
+Runs the test blocks of the .agent files named (not those of the files they
+import, unless --with-imports), one line per test, then N passed, N failed.
+Sessions go to the project's .statecraft/ (the nearest folder up with a
+.statecraft, package.json or .git). Exit 1 when a test fails or none is selected.
 
 options:
+  --with-imports       also run the tests of the files they import
   --filter TEXT        only the tests whose name contains TEXT
   --test NAME          only the test named NAME (repeatable)
   --list               list the tests without running them
   --reporter text|json json: one JSON object a line (start, result, summary)
   --junit FILE         also write a JUnit XML report
-  --workspace DIR      where .statecraft/ is (default: the current folder)
+  --workspace DIR      where .statecraft/ is (default: the project's folder)
   --untrusted          refuse command and MCP tools
 
 example:
@@ -86,12 +89,15 @@ example:
 Re-runs a recorded session (a log file, or an id or id prefix under
 .statecraft/sessions/). exact: the current definition against the recorded
 model and tool results, exit 1 at the first request that differs. live: the
-recorded inputs as a new session, compared turn by turn.
+recorded inputs as a new session, compared turn by turn; tools answer from
+the recording (nothing that books or refunds runs again) unless --live-tools,
+and approvals are asked again unless --approve answers them.
 
 options:
   --mode exact|live    default exact
   --backend NAME       live: the backend to replay on
-  --approve all|none   live: how approvals are answered (default all)
+  --live-tools         live: run the tools for real (required on a stateful backend)
+  --approve all|none   live: how approvals are answered (default: ask)
   --file FILE          the .agent file, when the session's is elsewhere
   --workspace DIR      where .statecraft/ is (default: the current folder)
 
@@ -121,6 +127,7 @@ The recorded sessions of the workspace: list (the default) prints one line a
 session; show prints one session turn by turn (who approved, a fork's parent).
 
 options:
+  --all                list: also the sessions of test runs
   --format text|json   list: json prints an array
   --workspace DIR      where .statecraft/ is (default: the current folder)
 
@@ -174,12 +181,16 @@ commands:
                           --backend NAME, --script FILE (local backend), --approve all|none,
                           --user-id ID, --user-name NAME, --workspace DIR, --untrusted (no command
                           or MCP tools), --chat (prompt on stdin), --list-backends
-  test [files|dirs...]    run test blocks (--filter TEXT, --test NAME, --junit FILE, --reporter json,
+  test [files|dirs...]    run the test blocks of the files named (--with-imports: also of the files
+                          they import; --filter TEXT, --test NAME, --junit FILE, --reporter json,
                           --list, --untrusted); ends with N passed, N failed
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
-                          first divergence) or --mode live (a new session; --backend NAME)
+                          first divergence) or --mode live (a new session; --backend NAME; tools
+                          answer from the recording unless --live-tools; approvals are asked
+                          again unless --approve all|none)
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
-  sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR)
+  sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR; list --all
+                          includes the sessions of test runs)
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
                           --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE,
                           --max-body-bytes N

@@ -1,9 +1,13 @@
 // What a CLI command needs from the outside world, injectable so that tests
 // and benchmarks run commands in-process.
 
+import type { ParseArgsConfig } from "node:util";
 import { printable } from "../language/encoding";
 
 export { printable };
+
+/** A command's flags, as node:util's parseArgs takes them. */
+export type Flags = NonNullable<ParseArgsConfig["options"]>;
 
 export interface CliIO {
   cwd: string;

@@ -6,19 +6,19 @@ import { ScriptError } from "../backends/script";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkCommand } from "./check";
-import { compileCommand } from "./compile";
+import { CHECK_FLAGS, checkCommand } from "./check";
+import { COMPILE_FLAGS, compileCommand } from "./compile";
 import { dapCommand } from "./dap";
-import { fmtCommand } from "./fmt";
+import { FMT_FLAGS, fmtCommand } from "./fmt";
 import { lspCommand } from "./lsp";
-import { forkCommand } from "./fork";
-import { replayCommand } from "./replay";
-import { runCommand } from "./run";
-import { serveCommand } from "./serve";
-import { sessionsCommand } from "./sessions";
-import { testCommand } from "./test";
+import { FORK_FLAGS, forkCommand } from "./fork";
+import { REPLAY_FLAGS, replayCommand } from "./replay";
+import { RUN_FLAGS, runCommand } from "./run";
+import { SERVE_FLAGS, serveCommand } from "./serve";
+import { SESSIONS_FLAGS, sessionsCommand } from "./sessions";
+import { TEST_FLAGS, testCommand } from "./test";
 import { COMMAND_HELP, HELP, VERSION } from "./help";
-import { printable, processIO, UsageError, type CliIO } from "./io";
+import { printable, processIO, UsageError, type CliIO, type Flags } from "./io";
 
 type Command = (argv: string[], io: CliIO) => number | Promise<number>;
 
@@ -34,6 +34,21 @@ const COMMANDS: Record<string, Command> = {
   fork: forkCommand,
   sessions: sessionsCommand,
   serve: serveCommand,
+};
+
+/** Every command's flags (lsp and dap read theirs by hand: only `--stdio`). */
+export const COMMAND_FLAGS: Record<string, Flags> = {
+  check: CHECK_FLAGS,
+  fmt: FMT_FLAGS,
+  compile: COMPILE_FLAGS,
+  lsp: { stdio: { type: "boolean" } },
+  dap: { stdio: { type: "boolean" } },
+  run: RUN_FLAGS,
+  test: TEST_FLAGS,
+  replay: REPLAY_FLAGS,
+  fork: FORK_FLAGS,
+  sessions: SESSIONS_FLAGS,
+  serve: SERVE_FLAGS,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

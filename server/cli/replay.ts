@@ -16,6 +16,7 @@ import {
   CassetteBackend,
   compareSessions,
   inputsOf,
+  recordedToolResults,
   replayExact,
   ReplayError,
   sessionStart,
@@ -23,7 +24,7 @@ import {
 } from "../runtime/replay";
 import { readLog } from "../runtime/sessionLog";
 import { displayPath, plural } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { driveRemote } from "./remote";
 import { checkApprove, driveSession, handleRunFailure } from "./run";
 import { loadSession, parentLoader, resolveSession } from "./sessionFiles";
@@ -64,23 +65,30 @@ function recordedScripts(events: SessionEvent[]): ScriptStep[][] {
   return turns;
 }
 
+/** The flags of `statecraft replay` (the docs test parses the documented commands against them). */
+export const REPLAY_FLAGS = {
+  mode: { type: "string", default: "exact" },
+  backend: { type: "string" },
+  file: { type: "string" },
+  workspace: { type: "string" },
+  approve: { type: "string" },
+  // Live replay only: run the tools for real instead of answering from the recording.
+  "live-tools": { type: "boolean" },
+} satisfies Flags;
+
 export async function replayCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      mode: { type: "string", default: "exact" },
-      backend: { type: "string" },
-      file: { type: "string" },
-      workspace: { type: "string" },
-      approve: { type: "string" },
-    },
+    options: REPLAY_FLAGS,
   });
   if (positionals.length !== 1)
     throw new UsageError("usage: statecraft replay SESSION --mode exact|live [--backend NAME]");
   if (values.mode !== "exact" && values.mode !== "live")
     throw new UsageError(`--mode must be exact or live, not '${values.mode}'`);
   checkApprove(values.approve);
+  if (values["live-tools"] && values.mode !== "live")
+    throw new UsageError("--live-tools is for --mode live (an exact replay never runs a tool)");
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const logFile = resolveSession(positionals[0], workspace, io.cwd);
   const events = loadSession(logFile, io, true);
@@ -118,10 +126,22 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
       throw new UsageError(
         `${start.sessionId} is a fork, and a runtime service starts new sessions empty: replay it live on a stateless backend (--backend NAME), or fork the session there`,
       );
+    // A live replay must not repeat real side effects (a booking, a refund): tools answer from the
+    // recording unless --live-tools, and approvals are asked again (or --approve answers them).
+    const liveTools = values["live-tools"] === true;
+    if (spec.kind === "stateful" && !liveTools)
+      throw new UsageError(
+        `a runtime service runs the tools itself and cannot answer them from the recording: pass --live-tools to replay live on ${spec.name} with the tools really running, or replay on a stateless backend (--backend NAME)`,
+      );
+    io.stderr(
+      liveTools
+        ? "live replay: the tools run for real (--live-tools)\n"
+        : "live replay: tools answer from the recording, nothing is run again (--live-tools runs them)\n",
+    );
     // A stateful backend replays as a new session in the runtime service (statecraft run's remote driver).
     let backend = spec.kind === "stateful" ? undefined : createBackend(spec, { env: io.env });
     if (backend?.scripted)
-      // The local model can only play back: it answers with the recorded responses, while tools run for real.
+      // The local model can only play back: it answers with the recorded responses.
       backend = new CassetteBackend(
         events.filter((e): e is ModelResponseEvent => e.type === "model.response"),
         spec.name,
@@ -137,7 +157,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
           workspace,
           source: start.source,
           inputs: inputsOf(events),
-          approve: values.approve ?? "all",
+          approve: values.approve,
           user: start.user ?? { id: "local-user" },
           // The local model plays the recorded responses back in the service, turn by turn.
           turnScripts: spec.provider === "local" ? recordedScripts(events) : undefined,
@@ -151,13 +171,17 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
           workspace,
           source: start.source,
           inputs: inputsOf(events),
-          approve: values.approve ?? "all",
+          approve: values.approve,
           user: start.user ?? { id: "local-user" },
           restore,
+          mocks: liveTools ? undefined : recordedToolResults(events),
+          mockOrigin: "replay",
         });
     const now = readLog(result.file).events;
     const cmp = compareSessions(events, now);
-    io.stdout(`\nlive replay of ${start.sessionId} on ${spec.name} (${spec.kind}) as ${result.sessionId}:\n`);
+    io.stdout(
+      `\nlive replay of ${start.sessionId} on ${spec.name} (${spec.kind}) as ${result.sessionId}, ${liveTools ? "tools run for real" : "tools answered from the recording"}:\n`,
+    );
     io.stdout(`turn  same  tokens (was -> now)  model ms (was -> now)  bytes sent (was -> now)\n`);
     for (const t of cmp.turns)
       io.stdout(

@@ -18,8 +18,8 @@ import { newSessionId, SessionLogError, SessionLogWriter, sessionsDir } from "..
 import { formatDiagnostic, locate } from "./check";
 import { activityPrinter, conversation } from "./conversation";
 import { driveRemote } from "./remote";
-import { displayPath } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { displayPath, projectFolder } from "./files";
+import { UsageError, type CliIO, type Flags } from "./io";
 
 /** Reports a spec with errors the way `statecraft check` does, and returns the exit code. */
 export function reportRunError(err: RunError, io: CliIO, command: string): number {
@@ -49,6 +49,9 @@ export interface DriveOptions {
   trusted?: boolean;
   /** Stdin is a chat (the editor's terminal): prompt with `you> ` before each input, without a TTY (`--chat`). */
   chat?: boolean;
+  /** Tool results that stand in for running the tools (a live replay answers from the recording). */
+  mocks?: EngineOptions["mocks"];
+  mockOrigin?: EngineOptions["mockOrigin"];
 }
 
 /**
@@ -85,6 +88,8 @@ export async function driveSession(
     source: o.source,
     restore: o.restore,
     parent: o.parent,
+    mocks: o.mocks,
+    mockOrigin: o.mockOrigin,
   });
   let code = 0;
   try {
@@ -125,30 +130,33 @@ export function scriptedLocal(
   backend.scripted.enqueue(...readScript(path.resolve(io.cwd, script)));
 }
 
+/** The flags of `statecraft run` (the docs test parses the documented commands against them). */
+export const RUN_FLAGS = {
+  agent: { type: "string" },
+  backend: { type: "string" },
+  input: { type: "string", multiple: true },
+  "user-id": { type: "string" },
+  "user-name": { type: "string" },
+  approve: { type: "string" },
+  script: { type: "string" },
+  workspace: { type: "string" },
+  untrusted: { type: "boolean" },
+  chat: { type: "boolean" },
+  "list-backends": { type: "boolean" },
+} satisfies Flags;
+
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      agent: { type: "string" },
-      backend: { type: "string" },
-      input: { type: "string", multiple: true },
-      "user-id": { type: "string" },
-      "user-name": { type: "string" },
-      approve: { type: "string" },
-      script: { type: "string" },
-      workspace: { type: "string" },
-      untrusted: { type: "boolean" },
-      chat: { type: "boolean" },
-      "list-backends": { type: "boolean" },
-    },
+    options: RUN_FLAGS,
   });
   if (positionals.length !== 1)
     throw new UsageError("usage: statecraft run FILE [--agent NAME] [--backend NAME] [--input TEXT]...");
   if (values["list-backends"]) return listBackends(path.resolve(io.cwd, positionals[0]), io);
   checkApprove(values.approve);
-  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const file = path.resolve(io.cwd, positionals[0]);
+  const workspace = values.workspace ? path.resolve(io.cwd, values.workspace) : projectFolder(file);
   try {
     const loaded = loadChecked(file);
     const definition = compileFor(loaded, values.agent, values.backend);

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ServiceConfigError, startService } from "../service";
 import { StoreError } from "../service/db";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 
 function readAuthFile(file: string): Record<string, string> {
   let data: unknown;
@@ -48,18 +48,21 @@ function listenProblem(host: string, port: number): Promise<string | undefined> 
   });
 }
 
+/** The flags of `statecraft serve` (the docs test parses the documented commands against them). */
+export const SERVE_FLAGS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  data: { type: "string" },
+  "database-url": { type: "string" },
+  auth: { type: "string" },
+  "max-body-bytes": { type: "string" },
+} satisfies Flags;
+
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      data: { type: "string" },
-      "database-url": { type: "string" },
-      auth: { type: "string" },
-      "max-body-bytes": { type: "string" },
-    },
+    options: SERVE_FLAGS,
   });
   if (positionals.length)
     throw new UsageError(

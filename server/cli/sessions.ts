@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import type { SessionEvent } from "../protocol/events";
 import { turnFigures } from "../runtime/replay";
 import { displayPath, plural } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { listSessionFiles, loadSession, resolveSession } from "./sessionFiles";
 
 function summary(events: SessionEvent[]) {
@@ -17,20 +17,32 @@ function summary(events: SessionEvent[]) {
   return { start: start?.type === "session.start" ? start : undefined, status, turns };
 }
 
+/** The flags of `statecraft sessions` (the docs test parses the documented commands against them). */
+export const SESSIONS_FLAGS = {
+  workspace: { type: "string" },
+  format: { type: "string", default: "text" },
+  // list: also the sessions of test runs (left out by default: each `statecraft test` adds one per test).
+  all: { type: "boolean" },
+} satisfies Flags;
+
 export function sessionsCommand(argv: string[], io: CliIO): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { workspace: { type: "string" }, format: { type: "string", default: "text" } },
+    options: SESSIONS_FLAGS,
   });
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const [sub = "list", id] = positionals;
   if (sub === "list") {
     // A log that cannot be used is a warning naming its file and line; the other sessions are listed.
     // A log without a usable session.start has nothing to list (its warning said why).
-    const rows = listSessionFiles(workspace)
+    const every = listSessionFiles(workspace)
       .map((f) => ({ file: f, ...summary(loadSession(f, io)) }))
       .filter((r) => r.start);
+    const rows = values.all ? every : every.filter((r) => !r.start?.test);
+    const hidden = every.length - rows.length;
+    if (hidden && values.format !== "json")
+      io.stderr(`${plural(hidden, "test session")} not shown (--all shows them)\n`);
     if (values.format === "json") {
       io.stdout(
         JSON.stringify(

@@ -10,8 +10,8 @@ import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
 import type { TestReportLine, TestResult } from "../protocol/cli";
 import { runTest } from "../runtime/testRunner";
-import { collectAgentFiles, displayPath, fileError, loadBatch, plural } from "./files";
-import { UsageError, type CliIO } from "./io";
+import { collectAgentFiles, displayPath, fileError, loadBatch, plural, projectFolder } from "./files";
+import { UsageError, type CliIO, type Flags } from "./io";
 import { reportRunError } from "./run";
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -29,29 +29,36 @@ export function junitXml(results: TestResult[], cwd: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${results.length}" failures="${failures}" time="${time(total)}">\n  <testsuite name="statecraft" tests="${results.length}" failures="${failures}" time="${time(total)}">\n${cases.join("\n")}\n  </testsuite>\n</testsuites>\n`;
 }
 
+/** The flags of `statecraft test` (the docs test parses the documented commands against them). */
+export const TEST_FLAGS = {
+  filter: { type: "string" },
+  junit: { type: "string" },
+  workspace: { type: "string" },
+  // Exact test names (repeatable): the editor runs the tests it was asked for and no others.
+  test: { type: "string", multiple: true },
+  // `json`: one JSON object per line (start, result, summary) for the editor's Testing view.
+  reporter: { type: "string" },
+  // List the tests without running them (and without requiring an error-free spec).
+  list: { type: "boolean" },
+  // An untrusted workspace: command tools and MCP servers are refused.
+  untrusted: { type: "boolean" },
+  // Also the tests of the files the named ones import (by default only the named files' own tests).
+  "with-imports": { type: "boolean" },
+} satisfies Flags;
+
 export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      filter: { type: "string" },
-      junit: { type: "string" },
-      workspace: { type: "string" },
-      // Exact test names (repeatable): the editor runs the tests it was asked for and no others.
-      test: { type: "string", multiple: true },
-      // `json`: one JSON object per line (start, result, summary) for the editor's Testing view.
-      reporter: { type: "string" },
-      // List the tests without running them (and without requiring an error-free spec).
-      list: { type: "boolean" },
-      // An untrusted workspace: command tools and MCP servers are refused.
-      untrusted: { type: "boolean" },
-    },
+    options: TEST_FLAGS,
   });
   if (values.reporter !== undefined && values.reporter !== "json" && values.reporter !== "text")
     throw new UsageError(`--reporter must be text or json, not '${values.reporter}'`);
   const json = values.reporter === "json";
   const emit = (line: TestReportLine) => io.stdout(JSON.stringify(line) + "\n");
-  const workspace = path.resolve(io.cwd, values.workspace ?? ".");
+  const workspace = values.workspace
+    ? path.resolve(io.cwd, values.workspace)
+    : projectFolder(path.resolve(io.cwd, positionals[0] ?? "."));
   const files = collectAgentFiles(positionals, io.cwd);
   const { program, unreadable } = loadBatch(files, io.cwd);
   // Tests cannot run from a file that cannot be read: each one is a line, and nothing runs.
@@ -62,7 +69,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
   const selected = (name: string) =>
     (!values.filter || name.includes(values.filter)) && (!values.test || values.test.includes(name));
   if (values.list) {
-    for (const { file, decl } of findTests(program, files)) {
+    for (const { file, decl } of findTests(program, files, values["with-imports"] === true)) {
       const t = compileTest(program, file, decl);
       if (!selected(t.name)) continue;
       if (json) emit({ type: "test", name: t.name, file: t.file, line: t.line, agent: t.agent });
@@ -81,7 +88,9 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
       io,
       "test",
     );
-  const all = findTests(program, files).map(({ file, decl }) => compileTest(program, file, decl));
+  const all = findTests(program, files, values["with-imports"] === true).map(({ file, decl }) =>
+    compileTest(program, file, decl),
+  );
   const tests = all.filter((t) => selected(t.name));
   const results: TestResult[] = [];
   for (const t of tests) {

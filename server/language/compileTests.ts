@@ -113,11 +113,16 @@ export function compileTest(program: Program, filePath: string, decl: Declaratio
 }
 
 /** Every test block in the files' closures, in file order. */
-export function findTests(program: Program, files: string[]): { file: string; decl: Declaration }[] {
+/** The test blocks of the files, in order; with `imports`, also those of every file they import. */
+export function findTests(
+  program: Program,
+  files: string[],
+  imports = true,
+): { file: string; decl: Declaration }[] {
   const out: { file: string; decl: Declaration }[] = [];
   const seen = new Set<string>();
   for (const root of files)
-    for (const f of program.closure(root)) {
+    for (const f of imports ? program.closure(root) : [root]) {
       if (seen.has(f)) continue;
       seen.add(f);
       for (const decl of program.get(f)?.file.declarations ?? [])

@@ -8,6 +8,19 @@ export interface Position {
 
 export class LineIndex {
   private readonly starts: number[];
+  private static recent: LineIndex[] = [];
+
+  /**
+   * The index of a text, shared by the callers that place many offsets in the same few texts (a
+   * diagnostic each): building one per offset made reporting N diagnostics of a file O(N * size).
+   */
+  static of(text: string): LineIndex {
+    const hit = LineIndex.recent.find((idx) => idx.text === text);
+    if (hit) return hit;
+    const idx = new LineIndex(text);
+    LineIndex.recent = [idx, ...LineIndex.recent.slice(0, 3)];
+    return idx;
+  }
 
   constructor(private readonly text: string) {
     const starts = [0];

@@ -39,7 +39,7 @@ export function duplicateDiagnostics(program: Program, table: SymbolTable, onlyI
     const name = dup.symbol.decl.name;
     if (!name || (onlyIn !== undefined && dup.symbol.path !== onlyIn)) continue;
     const firstText = program.get(dup.first.path)?.file.text ?? "";
-    const line = new LineIndex(firstText).position(dup.first.decl.start).line + 1;
+    const line = LineIndex.of(firstText).position(dup.first.decl.start).line + 1;
     out.push(
       diagnostic(
         dup.symbol.path,

@@ -112,6 +112,8 @@ export interface EngineOptions {
    * in every event before it is recorded and in memory before it is stored.
    */
   env?: Environment;
+  /** How a mocked result is logged: `mock` (a test's, the default) or `replay` (taken from a recording). */
+  mockOrigin?: "mock" | "replay";
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
   onText?: (delta: string) => void;
@@ -226,6 +228,17 @@ export class AgentSession {
 
   memorySpec(agent = this.agent()): CompiledMemory | undefined {
     return agent.memory ? this.definition.memories[agent.memory] : undefined;
+  }
+
+  /**
+   * An agent's memory values: the live ones when it shares the active agent's memory, else as
+   * they were left when the session handed off from it (or its initial values if it never ran).
+   */
+  memoryOf(agent: string): Record<string, Json> {
+    const spec = this.memorySpec(this.agent(agent));
+    if (!spec) return {};
+    if (spec.name === this.memorySpec()?.name) return this.memory;
+    return this.parkedMemory.get(spec.name) ?? this.initialMemory(this.agent(agent));
   }
 
   private memoryOwner(spec: CompiledMemory): string | undefined {
@@ -650,6 +663,21 @@ export class AgentSession {
       return;
     }
     if (verdict.decision === "approval") {
+      // An input the tool cannot take fails before anyone is asked: an approval would approve a call
+      // that cannot run (and a hand edit after it would run unapproved input).
+      const invalid = validateJson(this.definition.tools[call.name].parameters, call.input, "input");
+      if (invalid) {
+        this.toolCalls++;
+        return this.recordOutcome(
+          call,
+          call.input,
+          { ok: false, error: `invalid input: ${invalid}` },
+          0,
+          false,
+          result,
+          reply,
+        );
+      }
       const answer = this.options.approver
         ? await this.options.approver({
             callId: call.id,
@@ -699,6 +727,19 @@ export class AgentSession {
     // A model never needs a credential a tool printed: the result goes back to it redacted, as it is logged.
     outcome = this.redactor.json(outcome);
     const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
+    await this.recordOutcome(call, input, outcome, latencyMs, !!mocked, result, reply);
+  }
+
+  /** Records a tool call's result and gives it to the model. */
+  private async recordOutcome(
+    call: ToolCallRequest,
+    input: Json,
+    outcome: ToolOutcome,
+    latencyMs: number,
+    mocked: boolean,
+    result: TurnResult,
+    reply: (c: string, e?: boolean) => void,
+  ): Promise<void> {
     await this.record({
       type: "tool.result",
       turn: this.turn,
@@ -708,7 +749,7 @@ export class AgentSession {
       output: outcome.ok ? outcome.output : undefined,
       error: outcome.ok ? undefined : outcome.error,
       latencyMs,
-      origin: mocked ? "mock" : "run",
+      origin: mocked ? (this.options.mockOrigin ?? "mock") : "run",
     });
     result.tools.push({
       callId: call.id,

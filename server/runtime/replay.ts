@@ -5,7 +5,7 @@
 // fork restores the state at turn N into a new session.
 
 import type { CompiledDefinition, Json } from "../language/compile";
-import { AgentSession, type EngineOptions } from "./engine";
+import { AgentSession, type EngineOptions, type MockProvider } from "./engine";
 import { SET_FAILED, setPath } from "./jsonPath";
 import type {
   ContextSnapshotEvent,
@@ -81,6 +81,41 @@ function toolCassette(events: SessionEvent[]): (callId: string) => ToolOutcome |
     if (!r) return undefined;
     return r.ok ? { ok: true, output: r.output ?? null } : { ok: false, error: r.error ?? "failed" };
   };
+}
+
+/** JSON with object keys sorted, so that two inputs compare equal whatever order a model wrote them in. */
+function canonical(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * Tool results for a live replay that must not repeat side effects: a call answers with the recorded
+ * result of the same tool with the same input (each recorded result used once, in order); a call the
+ * recording does not have fails, and says how to run tools for real.
+ */
+export function recordedToolResults(events: SessionEvent[]): MockProvider {
+  const inputs = new Map<string, Json>();
+  const results = new Map<string, ToolOutcome[]>();
+  for (const e of events) {
+    if (e.type === "tool.call") inputs.set(e.callId, e.input);
+    if (e.type !== "tool.result" || !inputs.has(e.callId)) continue;
+    const key = `${e.tool} ${canonical(inputs.get(e.callId)!)}`;
+    const outcome: ToolOutcome = e.ok
+      ? { ok: true, output: e.output ?? null }
+      : { ok: false, error: e.error ?? "failed" };
+    results.set(key, [...(results.get(key) ?? []), outcome]);
+  }
+  return (tool, input) =>
+    results.get(`${tool} ${canonical(input)}`)?.shift() ?? {
+      ok: false,
+      error: `the recording has no result of ${tool} for this input, and a live replay does not run tools unless --live-tools is given`,
+    };
 }
 
 export interface Difference {
@@ -344,17 +379,31 @@ export function turnFigures(
   return out;
 }
 
+/** Each turn's tool calls as `tool` when it ran and `tool (not run)` when a policy or an approval stopped it. */
+function toolRuns(events: SessionEvent[]): Map<number, string[]> {
+  const ran = new Set(events.flatMap((e) => (e.type === "tool.result" ? [e.callId] : [])));
+  const out = new Map<number, string[]>();
+  for (const e of events)
+    if (e.type === "tool.call")
+      out.set(e.turn, [...(out.get(e.turn) ?? []), ran.has(e.callId) ? e.tool : `${e.tool} (not run)`]);
+  return out;
+}
+
 export function compareSessions(
   recorded: SessionEvent[],
   now: SessionEvent[],
 ): { turns: TurnComparison[]; firstDivergence?: number } {
   const a = turnFigures(recorded);
   const b = turnFigures(now);
+  const [ranBefore, ranNow] = [toolRuns(recorded), toolRuns(now)];
   const turns: TurnComparison[] = [];
   let firstDivergence: number | undefined;
   for (const [turn, r] of a) {
     const n = b.get(turn) ?? { input: r.input, reply: "", tools: [], tokens: 0, latencyMs: 0, bytes: 0 };
-    const same = r.reply === n.reply && JSON.stringify(r.tools) === JSON.stringify(n.tools);
+    // A call that ran once and was refused now (or the reverse) is a divergence, though the model asked the same.
+    const same =
+      r.reply === n.reply &&
+      JSON.stringify(ranBefore.get(turn) ?? []) === JSON.stringify(ranNow.get(turn) ?? []);
     if (!same && firstDivergence === undefined) firstDivergence = turn;
     const { input, ...rec } = r;
     const { input: _i, ...cur } = n;

@@ -245,7 +245,8 @@ function expectation(s: TestStepIR, last: TurnResult | undefined, session: Agent
         ? undefined
         : `expected a handoff to ${s.agent}; ${last!.handoffs.length ? `handed off to ${last!.handoffs.join(", ")}` : "there was no handoff"}`;
     case "expect.memory": {
-      let v: Json | undefined = session.memory;
+      // The memory the test's agent wrote, even when the turn handed off to an agent with another one.
+      let v: Json | undefined = session.memoryOf(session.definition.agent);
       for (const seg of s.path)
         v = v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, Json>)[seg] : undefined;
       return compare(v, s.op, s.value)

@@ -254,10 +254,23 @@ export async function openPglite(dataDir: string): Promise<Db> {
     },
   });
   const base = wrap(pg);
+  // PGlite runs in this thread and answers without any I/O, so a turn on the local model would run
+  // from its first statement to its last without the event loop ever reading another request: a
+  // second turn on the session arrived after the first ended (instead of meeting its lease: 409),
+  // and /ping and every other session waited. Each statement and transaction yields to I/O after it.
+  const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
   return {
     kind: "pglite",
-    query: base.query,
-    tx: (fn) => pg.transaction((t) => fn(wrap(t))),
+    query: async <T>(sql: string, params?: unknown[]) => {
+      const rows = await base.query<T>(sql, params);
+      await yieldToIo();
+      return rows;
+    },
+    tx: async (fn) => {
+      const result = await pg.transaction((t) => fn(wrap(t)));
+      await yieldToIo();
+      return result;
+    },
     close: async () => {
       try {
         await pg.close();

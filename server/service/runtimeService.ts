@@ -39,6 +39,7 @@ import {
 } from "./store";
 import {
   checkDefinition,
+  shortHash,
   inferenceBackend,
   makeApprover,
   memoryOwner,
@@ -378,7 +379,7 @@ export class RuntimeService {
       try {
         if (req.definition && req.definition.hash !== row.hash)
           throw conflict(
-            `session '${id}' runs definition ${row.hash.slice(0, 12)}, and this request carries ${req.definition.hash.slice(0, 12)}: ` +
+            `session '${id}' runs definition ${shortHash(row.hash)}, and this request carries ${shortHash(req.definition.hash)}: ` +
               `a session keeps the definition it started with; start a new session (or fork) to run the changed agent`,
           );
         if (row.ended) throw conflict(`session '${id}' has ended; start a new session or fork this one`);

@@ -4,7 +4,12 @@
 // POST reaches the waiting turn).
 
 import { createBackend } from "../backends";
-import type { CompiledBackend, CompiledDefinition, Json } from "../language/compile";
+import {
+  definitionHash,
+  type CompiledBackend,
+  type CompiledDefinition,
+  type Json,
+} from "../language/compile";
 import { AgentSession, type ApprovalAnswer, type ApprovalRequest } from "../runtime/engine";
 import type { NewEvent, SessionEvent, UserInfo } from "../protocol/events";
 import type { MemoryStore } from "../runtime/memoryStore";
@@ -232,6 +237,9 @@ export function parseScript(value: unknown): ScriptStep[] {
 }
 
 /** Enough of a compiled definition's shape to run it without crashing on a malformed one. */
+/** A definition hash as people compare them: 12 hex digits, without the `sha256:` prefix. */
+export const shortHash = (hash: string) => hash.replace(/^sha256:/, "").slice(0, 12);
+
 export function checkDefinition(value: unknown): CompiledDefinition {
   const bad = (what: string) =>
     badRequest(
@@ -255,6 +263,12 @@ export function checkDefinition(value: unknown): CompiledDefinition {
       throw bad(`agent '${name}' lacks instructions, tools or handoffs`);
     if (typeof a.policy !== "object" || a.policy === null) throw bad(`agent '${name}' lacks its policy`);
   }
+  // The hash names what runs (sessions, events, replays): an edited definition sent under its old hash is refused.
+  const actual = definitionHash(def);
+  if (actual !== def.hash)
+    throw bad(
+      `its content hashes to ${shortHash(actual)}, not to the 'hash' it carries (${shortHash(def.hash)}): it was changed after it was compiled`,
+    );
   return def;
 }
 

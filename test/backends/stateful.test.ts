@@ -11,7 +11,7 @@ import { scriptTurns, toWireScript } from "../../server/backends/script";
 import { parseSse } from "../../server/backends/sse";
 import { newStatefulSessionId, statefulClient, type StatefulClient } from "../../server/backends/stateful";
 import { RemoteSession, type RemoteSessionOptions } from "../../server/backends/statefulSession";
-import type { CompiledBackend, CompiledDefinition } from "../../server/language/compile";
+import { definitionHash, type CompiledBackend, type CompiledDefinition } from "../../server/language/compile";
 import type { SessionEvent, SessionStartEvent } from "../../server/protocol/events";
 import { BackendError, type ScriptStep } from "../../server/runtime/model";
 import { compileFor, loadChecked } from "../../server/runtime/prepare";
@@ -272,12 +272,15 @@ describe("stateful backend: the client of a runtime service", function () {
   it("refuses a changed definition on an existing session with a 409 that says so", async () => {
     const s = session();
     await s.send(TURN1, { script: SCRIPT1 });
-    const changed = { ...definition, hash: "0".repeat(64) };
+    const changed: CompiledDefinition = structuredClone(definition);
+    changed.agents[changed.agent].instructions += " Changed.";
+    changed.hash = definitionHash(changed);
+    const short = (h: string) => h.replace(/^sha256:/, "").slice(0, 12);
     await rejects(
       client().turn(s.sessionId, { input: "again", definition: changed, script: [{ reply: "x" }] }),
       "config",
       new RegExp(
-        `session ${s.sessionId} on ${proxy.url} ran another definition hash than this request carries \\(409 conflict: .*${definition.hash.slice(0, 12)}.*000000000000`,
+        `session ${s.sessionId} on ${proxy.url} ran another definition hash than this request carries \\(409 conflict: .*${short(definition.hash)}.*${short(changed.hash)}`,
       ),
     );
     await s.end();

@@ -3,7 +3,10 @@
 // an edit, parse throughput, and heap. Baselines measured in the same run:
 // the scanner alone and V8's JSON.parse over the same number of bytes.
 
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { checkCommand } from "../../server/cli/check";
 import { parse } from "../../server/language/parse";
 import { Program, type FileSystem } from "../../server/language/program";
 import { tokenize } from "../../server/language/tokenize";
@@ -20,13 +23,13 @@ function memFs(files: Map<string, string>): FileSystem {
 
 export function runLanguageBench(): Record<string, number> {
   const ws = generateWorkspace(50, 10_000, 2_000);
-  const fs = memFs(ws.files);
+  const files = memFs(ws.files);
   const roots = [...ws.files.keys()].map((k) => path.join(ROOT, k));
   const big = path.join(ROOT, "f0.agent");
   const bigText = ws.files.get("f0.agent") ?? "";
 
   // Sanity: the generated workspace is valid, so the benchmark measures real work on real input.
-  const sanity = new Program(fs);
+  const sanity = new Program(files);
   for (const r of roots) sanity.load(r);
   const problems = checkFiles(sanity, roots).filter(
     (d) => d.severity === "error" || d.severity === "warning",
@@ -35,13 +38,13 @@ export function runLanguageBench(): Record<string, number> {
     throw new Error(`generated workspace has ${problems.length} problems, first: ${problems[0].message}`);
 
   const full = measure(() => {
-    const program = new Program(fs);
+    const program = new Program(files);
     for (const r of roots) program.load(r);
     checkFiles(program, roots);
   }, 30);
 
   // Re-validation after an edit: the language server's path for one changed file.
-  const program = new Program(fs);
+  const program = new Program(files);
   for (const r of roots) program.load(r);
   checkFiles(program, roots);
   let flip = false;
@@ -67,7 +70,7 @@ export function runLanguageBench(): Record<string, number> {
 
   gc();
   const before = process.memoryUsage().heapUsed;
-  const held = new Program(fs);
+  const held = new Program(files);
   for (const r of roots) held.load(r);
   checkFiles(held, roots);
   gc();
@@ -103,4 +106,41 @@ export function runLanguageBench(): Record<string, number> {
     parseMBps: mb / (parseAll.median / 1000),
     heapMB: heapMb,
   };
+}
+
+/**
+ * `statecraft check --hints` on files of N unused tools (each one an `unused-declaration` hint),
+ * against `check` without hints on the same file: the hints must cost time linear in their number.
+ */
+export function runHintsBench(): Record<string, number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-bench-hints-"));
+  const io = { cwd: dir, env: {}, stdout: () => {}, stderr: () => {} };
+  const rows = [];
+  const out: Record<string, number> = {};
+  try {
+    for (const n of [2_500, 10_000]) {
+      const file = path.join(dir, `unused${n}.agent`);
+      const tools = Array.from({ length: n }, (_, i) => `tool t${i} {\n  description: "d"\n}\n`);
+      fs.writeFileSync(file, tools.join(""));
+      let hints = 0;
+      const count = { ...io, stdout: (t: string) => (hints += t.split("\n").length - 1) };
+      checkCommand(["--hints", file], count);
+      if (hints !== n) throw new Error(`expected ${n} hints, got ${hints}`);
+      const withHints = measure(() => checkCommand(["--hints", file], io), 5, 1);
+      const without = measure(() => checkCommand([file], io), 5, 1);
+      rows.push(
+        {
+          name: `check --hints, ${n.toLocaleString("en")} unused tools`,
+          value: `${fmt(withHints.median)} ms`,
+        },
+        { name: `check, same file (baseline)`, value: `${fmt(without.median)} ms` },
+      );
+      out[`hints${n}Ms`] = withHints.median;
+      out[`noHints${n}Ms`] = without.median;
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  printTable("check --hints: one unused-declaration hint per tool (median of 5)", rows);
+  return out;
 }

@@ -3,7 +3,7 @@
 import { runEngineBench } from "./engine.bench";
 import { runExtensionBench } from "./extension.bench";
 import { runExplorerBench } from "./explorer.bench";
-import { runLanguageBench } from "./language.bench";
+import { runHintsBench, runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 import { runOpenAIBench } from "./openai.bench";
 import { runServiceBench } from "./service.bench";
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   console.log(`statecraft benchmarks: node ${process.version}, ${new Date().toISOString()}`);
   if (!(globalThis as { gc?: unknown }).gc) console.log("(run with --expose-gc for heap figures)");
   runLanguageBench();
+  runHintsBench();
   await runLspBench();
   await runEngineBench();
   await runOpenAIBench();

@@ -318,6 +318,46 @@ describe("statecraft run", () => {
   });
 });
 
+describe("where sessions go: the project's folder, not the current one", () => {
+  it("test and run from a parent folder write into the agent files' project, and say where", async () => {
+    const parent = tempDir();
+    const travel = path.join(parent, "travel");
+    fs.cpSync(EXAMPLE, travel, { recursive: true });
+    fs.rmSync(path.join(travel, ".statecraft"), { recursive: true, force: true });
+    const t = await run(["test", "travel"], parent);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.equal(t.err, "sessions: travel/.statecraft/sessions\n");
+    assert.equal(sessionFiles(travel).length, 6);
+    const r = await run(
+      [
+        ...DEMO.map((a) => (a.endsWith(".json") || a.endsWith(".agent") ? `travel/${a}` : a)),
+        "--approve",
+        "all",
+      ],
+      parent,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      lines(r.err).pop()!,
+      /^session (\S+): travel\/\.statecraft\/sessions\/\1\.jsonl \(2 turns\)$/,
+    );
+    assert.equal(sessionFiles(travel).length, 7);
+    assert.equal(fs.existsSync(path.join(parent, ".statecraft")), false, "nothing in the current folder");
+  });
+
+  it("the nearest folder up with a package.json (or .git, or .statecraft) is the project", async () => {
+    const root = tempDir();
+    fs.writeFileSync(path.join(root, "package.json"), "{}\n");
+    const agents = path.join(root, "agents", "support");
+    fs.cpSync(EXAMPLE, agents, { recursive: true });
+    fs.rmSync(path.join(agents, ".statecraft"), { recursive: true, force: true });
+    const t = await run(["test", "tests.agent", "--filter", "billing explains"], agents);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.equal(t.err, `sessions: ${path.join(root, ".statecraft", "sessions")}\n`);
+    assert.equal(sessionFiles(root).length, 1);
+  });
+});
+
 describe("statecraft test", () => {
   const FAILING = fs.readFileSync(path.join(FIXTURES, "failing.agent"), "utf8").split("\n");
   const lineOf = (text: string) => FAILING.findIndex((l) => l.includes(text)) + 1;
@@ -353,8 +393,27 @@ describe("statecraft test", () => {
       out[i + 1],
       `    failing.agent:${lineOf('expect reply contains "delivered"')}: expected the reply to contain "delivered"; the reply was "Order A1003 has shipped."`,
     );
-    // The file imports main.agent, which imports the example's tests: they run too.
-    assert.equal(out[out.length - 1], "6 passed, 2 failed");
+    // The file imports main.agent, which imports the example's tests: only the named file's run.
+    assert.equal(out[out.length - 1], "0 passed, 2 failed");
+    assert.equal(out.filter((l) => /^[✓✗] /.test(l)).length, 2, r.out);
+  });
+
+  it("--with-imports also runs the tests of the files the named ones import", async () => {
+    const dir = project("failing.agent");
+    const r = await run(["test", "failing.agent", "--with-imports"], dir);
+    assert.equal(r.code, 1);
+    assert.equal(lines(r.out).pop(), "6 passed, 2 failed");
+    const listed = await run(["test", "failing.agent", "--list"], dir);
+    assert.equal(lines(listed.out).length, 2, listed.out);
+    const all = await run(["test", "failing.agent", "--list", "--with-imports"], dir);
+    assert.equal(lines(all.out).length, 8, all.out);
+  });
+
+  it("expect memory. after a handoff reads the memory the test's agent wrote, not the new agent's", async () => {
+    const dir = project("handoffMemory.agent");
+    const r = await run(["test", "handoffMemory.agent"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(lines(r.out).pop(), "1 passed, 0 failed");
   });
 
   it("a test whose scripted model steps are not all used fails with that message, at its send", async () => {
@@ -410,7 +469,7 @@ describe("statecraft test", () => {
 
   it("--junit FILE writes JUnit XML with the counts and a <failure> for each failing test", async () => {
     const dir = project("failing.agent");
-    const r = await run(["test", "failing.agent", "--junit", "reports/junit.xml"], dir);
+    const r = await run(["test", "failing.agent", "--with-imports", "--junit", "reports/junit.xml"], dir);
     assert.equal(r.code, 1);
     const xml = fs.readFileSync(path.join(dir, "reports", "junit.xml"), "utf8");
     assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites /);
@@ -563,20 +622,39 @@ describe("statecraft replay --mode exact", () => {
 });
 
 describe("statecraft replay --mode live", () => {
-  it("on the local backend: recorded model replies, live tools, a comparison table and a new session", async () => {
+  /** Makes the copy's tools note each real run in side-effects.log before doing their work. */
+  function watchTools(dir: string): string {
+    const log = path.join(dir, "side-effects.log");
+    for (const tool of ["lookup_order", "refund"]) {
+      const file = path.join(dir, "tools", `${tool}.js`);
+      fs.renameSync(file, path.join(dir, "tools", `${tool}.orig.js`));
+      fs.writeFileSync(
+        file,
+        `require("node:fs").appendFileSync(${JSON.stringify(log)}, "${tool}\\n");\nrequire("./${tool}.orig.js");\n`,
+      );
+    }
+    return log;
+  }
+  const newSession = (dir: string) => {
+    const file = sessionFiles(dir).find((f) => !f.endsWith(`${recordedId}.jsonl`))!;
+    return { file, id: path.basename(file, ".jsonl"), events: readEvents(file) };
+  };
+  const toolResults = (events: SessionEvent[]) =>
+    events.filter((e) => e.type === "tool.result").map((e) => e.type === "tool.result" && [e.tool, e.origin]);
+
+  it("on the local backend: recorded model replies and tool results, a comparison table and a new session", async () => {
     const dir = recordedCopy();
-    const r = await run(["replay", recordedId, "--mode", "live"], dir);
+    const sideEffects = watchTools(dir);
+    const r = await run(["replay", recordedId, "--mode", "live", "--approve", "all"], dir);
     assert.equal(r.code, 0, r.out + r.err);
-    const files = sessionFiles(dir);
-    assert.equal(files.length, 2);
-    const newFile = files.find((f) => !f.endsWith(`${recordedId}.jsonl`))!;
-    const newId = path.basename(newFile, ".jsonl");
+    assert.equal(sessionFiles(dir).length, 2);
+    const now = newSession(dir);
     const out = lines(r.out);
     assert.deepEqual(out.slice(0, 4), [
       REPLY1,
       REPLY2,
       "",
-      `live replay of ${recordedId} on local_dev (stateless) as ${newId}:`,
+      `live replay of ${recordedId} on local_dev (stateless) as ${now.id}, tools answered from the recording:`,
     ]);
     assert.equal(out[4], "turn  same  tokens (was -> now)  model ms (was -> now)  bytes sent (was -> now)");
     // The same context is sent again (the replay starts from the recorded memory), so tokens and bytes match.
@@ -590,17 +668,66 @@ describe("statecraft replay --mode live", () => {
     }
     assert.equal(out[7], "no divergence: every turn replied the same and called the same tools");
     assert.equal(out.length, 8);
+    assert.match(
+      r.err,
+      /^live replay: tools answer from the recording, nothing is run again \(--live-tools runs them\)$/m,
+    );
     assert.equal(lines(r.err).pop(), `recorded: .statecraft/sessions/${recordedId}.jsonl`);
-    const events = readEvents(newFile);
     const old = readEvents(logOf(dir, recordedId));
-    assert.deepEqual(startOf(events).memory, startOf(old).memory);
+    assert.deepEqual(startOf(now.events).memory, startOf(old).memory);
     assert.deepEqual(
-      turnEnds(events).map((e) => e.reply),
+      turnEnds(now.events).map((e) => e.reply),
       [REPLY1, REPLY2],
     );
-    // The tools ran again for real.
-    assert.ok(
-      events.some((e) => e.type === "tool.result" && e.tool === "lookup_order" && e.origin === "run"),
+    // No tool ran again: every result is the recorded one, and the tools never started.
+    assert.deepEqual(toolResults(now.events), [
+      ["lookup_order", "replay"],
+      ["refund", "replay"],
+    ]);
+    assert.deepEqual(
+      now.events.filter((e) => e.type === "tool.result").map((e) => e.type === "tool.result" && e.output),
+      old.filter((e) => e.type === "tool.result").map((e) => e.type === "tool.result" && e.output),
+    );
+    assert.equal(fs.existsSync(sideEffects), false, "a tool ran");
+  });
+
+  it("asks for approvals again: without --approve or a terminal the refund is refused, not reused", async () => {
+    const dir = recordedCopy();
+    const sideEffects = watchTools(dir);
+    const r = await run(["replay", recordedId, "--mode", "live"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(
+      r.err,
+      /^approval needed for refund \{.*\}: refused \(no terminal; pass --approve all to allow\)$/m,
+    );
+    const now = newSession(dir);
+    const approvals = now.events.filter((e) => e.type === "approval");
+    assert.deepEqual(
+      approvals.map((e) => e.type === "approval" && e.approved),
+      [false],
+    );
+    assert.deepEqual(toolResults(now.events), [["lookup_order", "replay"]]);
+    assert.match(r.out, /^first divergence at turn 2$/m);
+    assert.equal(fs.existsSync(sideEffects), false, "a tool ran");
+  });
+
+  it("--live-tools runs the tools for real, and says so", async () => {
+    const dir = recordedCopy();
+    const sideEffects = watchTools(dir);
+    const r = await run(["replay", recordedId, "--mode", "live", "--live-tools", "--approve", "all"], dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.err, /^live replay: the tools run for real \(--live-tools\)$/m);
+    assert.match(r.out, /, tools run for real:$/m);
+    assert.deepEqual(toolResults(newSession(dir).events), [
+      ["lookup_order", "run"],
+      ["refund", "run"],
+    ]);
+    assert.equal(fs.readFileSync(sideEffects, "utf8"), "lookup_order\nrefund\n");
+    const exact = await run(["replay", recordedId, "--mode", "exact", "--live-tools"], dir);
+    assert.equal(exact.code, 2);
+    assert.equal(
+      exact.err,
+      "statecraft replay: --live-tools is for --mode live (an exact replay never runs a tool)\n",
     );
   });
 });
@@ -725,8 +852,22 @@ describe("statecraft sessions", () => {
     );
   });
 
-  it("list shows one line per session: agent, kind, status, turns, and fork or test markers", async () => {
+  it("list leaves test sessions out unless --all, and says how many it left out", async () => {
     const r = await run(["sessions", "list", "--workspace", dir], ROOT);
+    assert.equal(r.code, 0, r.err);
+    const out = lines(r.out);
+    assert.equal(out.length, 2, r.out);
+    assert.ok(!out.some((l) => l.startsWith(`${testId}  `)), r.out);
+    assert.equal(r.err, "1 test session not shown (--all shows them)\n");
+    const json = await run(["sessions", "list", "--format", "json"], dir);
+    assert.deepEqual(
+      (JSON.parse(json.out) as { id: string }[]).map((x) => x.id).sort(),
+      [recordedId, forkId].sort(),
+    );
+  });
+
+  it("list --all shows one line per session: agent, kind, status, turns, and fork or test markers", async () => {
+    const r = await run(["sessions", "list", "--all", "--workspace", dir], ROOT);
     assert.equal(r.code, 0, r.err);
     const out = lines(r.out);
     assert.equal(out.length, 3, r.out);
@@ -748,8 +889,8 @@ describe("statecraft sessions", () => {
     assert.equal(lines(r.out)[2], `forked from session ${recordedId} after turn 1`);
   });
 
-  it("list --format json parses, with the parent and the test", async () => {
-    const r = await run(["sessions", "list", "--format", "json"], dir);
+  it("list --all --format json parses, with the parent and the test", async () => {
+    const r = await run(["sessions", "list", "--all", "--format", "json"], dir);
     assert.equal(r.code, 0, r.err);
     const rows = JSON.parse(r.out) as {
       id: string;

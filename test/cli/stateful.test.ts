@@ -200,12 +200,21 @@ describe("statecraft run on a stateful backend (dist/cli.js serve + dist/cli.js 
       replay.out,
       /exact replay of \S+: 6 model requests in 2 turns match the recording \(definition unchanged\)/,
     );
+    // The service runs the tools itself, so a live replay there must opt into running them again.
+    const refused = await runCli(["replay", id, "--mode", "live"], project);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.err,
+      /^statecraft replay: a runtime service runs the tools itself .* pass --live-tools/,
+    );
     // A live replay on the stateful backend is a new session in the service, compared turn by turn.
-    const live = start(["replay", id, "--mode", "live"], project, { RT_TOKEN: TOKEN });
+    const live = start(["replay", id, "--mode", "live", "--live-tools", "--approve", "all"], project, {
+      RT_TOKEN: TOKEN,
+    });
     assert.equal(await live.exit, 0, live.err());
-    assert.match(live.out(), /^live replay of \S+ on rt \(stateful\) as (\S{33,}):$/m);
+    assert.match(live.out(), /^live replay of \S+ on rt \(stateful\) as (\S{33,}), tools run for real:$/m);
     assert.match(live.out(), /^no divergence: every turn replied the same and called the same tools$/m);
-    const again = /as (\S+):$/m.exec(live.out())![1];
+    const again = /as (\S+), tools run for real:$/m.exec(live.out())![1];
     assert.deepEqual(
       withoutRuntime(readLog(path.join(project, ".statecraft", "sessions", `${again}.jsonl`)).events),
       await serviceEvents(service!.url, again),

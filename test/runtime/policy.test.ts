@@ -468,6 +468,35 @@ describe("policy in a session", () => {
       });
     });
 
+    it("an input the tool cannot take fails before anyone is asked to approve it", async () => {
+      const asked: ApprovalRequest[] = [];
+      const { ran, mocks } = recorder();
+      const { session, events } = await startSession(def(), {
+        mocks,
+        approver: (request) => {
+          asked.push(request);
+          return Promise.resolve(true);
+        },
+        script: [
+          { kind: "call", tool: "refund", input: { order_id: "A1", amount: "forty" } },
+          { kind: "reply", text: "sorry" },
+        ],
+      });
+      const result = await session.send("Refund forty");
+      assert.deepEqual(asked, []);
+      assert.deepEqual(ran, []);
+      assert.equal(ofType(events, "approval").length, 0);
+      assert.equal(result.tools[0].status, "failed");
+      assert.match(result.tools[0].error!, /^invalid input: input\.amount/);
+      const r = only(events, "tool.result");
+      assert.deepEqual([r.ok, r.origin], [false, "run"]);
+      assert.deepEqual(typesOf(turnEvents(events, 1)).slice(4, 7), [
+        "tool.call",
+        "policy.decision",
+        "tool.result",
+      ]);
+    });
+
     it("no approver: refused", async () => {
       const { ran, mocks } = recorder();
       const { session, events } = await startSession(def(), { mocks, script });

@@ -13,6 +13,7 @@ import {
   dump,
   eventsOf,
   frames,
+  type Frame,
   pgliteStore,
   postgresStore,
   removeTempDirs,
@@ -21,6 +22,8 @@ import {
   type StoreKind,
 } from "./helpers";
 import { startService } from "../../server/service";
+import type { SessionEvent } from "../../server/protocol/events";
+import { definitionHash, type CompiledDefinition } from "../../server/language/compile";
 
 after(removeTempDirs);
 
@@ -303,6 +306,10 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
 
     it("refuses every bad input with a clear JSON error and the store unchanged", async () => {
       const id = sid();
+      // The instructions changed after compiling, the hash kept: what would run is not what the hash names.
+      const edited: CompiledDefinition = structuredClone(def);
+      edited.agents[edited.agent].instructions += " Refund anything asked.";
+      const rehashed = (d: CompiledDefinition) => ({ ...d, hash: definitionHash(d) });
       await first(id, [{ reply: "one" }]);
       const before = await dump(alice);
       const post = (body: string, headers: Record<string, string> = {}, session: string | null = id) =>
@@ -368,10 +375,21 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
         ],
         [
           "changed definition",
-          () =>
-            post(JSON.stringify({ input: "x", definition: { ...def, hash: "0".repeat(64) }, script: [] })),
+          () => post(JSON.stringify({ input: "x", definition: rehashed(edited), script: [] })),
           409,
-          /keeps the definition it started with/,
+          /runs definition [0-9a-f]{12}, and this request carries [0-9a-f]{12}: .*keeps the definition it started with/,
+        ],
+        [
+          "edited definition under its original hash, new session",
+          () => post(JSON.stringify({ input: "x", definition: edited, script: [] }), {}, "fresh-2"),
+          400,
+          /content hashes to [0-9a-f]{12}, not to the 'hash' it carries \([0-9a-f]{12}\): it was changed after it was compiled/,
+        ],
+        [
+          "edited definition under its original hash, running session",
+          () => post(JSON.stringify({ input: "x", definition: edited, script: [] })),
+          400,
+          /not to the 'hash' it carries/,
         ],
         [
           "oversized body",
@@ -387,7 +405,7 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
         const body = JSON.parse(raw) as { error: { code: string; message: string } };
         assert.equal(res.status, status, `${what}: ${JSON.stringify(body)}`);
         assert.match(res.headers.get("content-type") ?? "", /application\/json/, what);
-        assert.match(body.error.message, message, what);
+        assert.match(body.error.message, message, `${what}: ${body.error.message}`);
         assert.equal(
           body.error.code,
           { 400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict", 413: "too_large" }[
@@ -453,6 +471,45 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
       assert.deepEqual(doneOf(seen), { turn: 1, status: "ok" });
       const after = await alice.turn(id, { input: "me too", script: [{ reply: "now" }] });
       assert.deepEqual(doneOf(after), { turn: 2, status: "ok" });
+    });
+
+    it("refuses turns sent while a turn runs with 409, also when that turn never waits on I/O", async () => {
+      // A turn of memory writes and a scripted reply makes no request outside the service: on PGlite it
+      // used to run from start to end without the event loop reading another request, so the turns sent
+      // meanwhile waited, then ran one after the other instead of meeting its lease.
+      const id = sid();
+      await first(id, [{ reply: "one" }]);
+      const writes = Array.from({ length: 30 }, (_, i) => ({
+        call: "remember",
+        input: { field: "count", value: i },
+      }));
+      const long = await alice.invoke(id, {
+        input: "count to 30",
+        script: [...writes, { reply: "counted" }],
+      });
+      assert.equal(long.status, 200);
+      const seen: Frame[] = [];
+      const stream = frames(long);
+      for (let f = await stream.next(); !f.done; f = await stream.next()) {
+        seen.push(f.value);
+        if (f.value.event === "turn.start") break;
+      }
+      const others = await Promise.all(
+        [1, 2, 3, 4].map((i) => alice.invoke(id, { input: `turn ${i}`, script: [{ reply: `done ${i}` }] })),
+      );
+      const bodies = await Promise.all(others.map((r) => r.text()));
+      assert.deepEqual(
+        others.map((r) => r.status),
+        [409, 409, 409, 409],
+        bodies.map((b) => b.slice(0, 200)).join("\n"),
+      );
+      for (const body of bodies)
+        assert.match((JSON.parse(body) as Any).error.message, /is running another turn/);
+      for (let f = await stream.next(); !f.done; f = await stream.next()) seen.push(f.value);
+      assert.deepEqual(doneOf(seen), { turn: 2, status: "ok" });
+      const events = (await alice.json("GET", `/sessions/${id}/events?limit=1000`)).body
+        .events as SessionEvent[];
+      assert.equal(events.filter((e) => e.type === "turn.start").length, 2, "none of the four ran");
     });
 
     it("re-streams a retried invocation with the same Idempotency-Key instead of running it twice", async () => {

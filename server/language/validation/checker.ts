@@ -65,7 +65,7 @@ export class Checker {
 
   /** The 1-based line of an offset in this file. */
   line(offset: number): number {
-    return new LineIndex(this.text).position(offset).line + 1;
+    return LineIndex.of(this.text).position(offset).line + 1;
   }
 
   /** Resolves a reference to a declaration of `kind`, reporting unknown names and names of the wrong kind. */
