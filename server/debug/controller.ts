@@ -26,7 +26,6 @@ import {
   AgentSession,
   type ApprovalRequest,
   type EngineHooks,
-  type EngineOptions,
   type EngineStop,
   type MemoryWriteRequest,
 } from "../runtime/engine";
@@ -42,13 +41,13 @@ import type {
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
 import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
-import { McpPool } from "../runtime/mcp";
-import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
+import { InMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend, type ScriptStep } from "../runtime/model";
 import { decide, evaluate } from "../runtime/policy";
 import { compileFor, loadChecked, RunError, withBackend, type LoadedProgram } from "../runtime/prepare";
 import { replayExact, sessionStart, startState } from "../runtime/replay";
-import { newSessionId, readLog, SessionLogWriter, sessionsDir, type EventSink } from "../runtime/sessionLog";
+import { openSession, type OpenSessionOptions } from "../runtime/openSession";
+import { readLog } from "../runtime/sessionLog";
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
 import { connect } from "../service/embedded";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
@@ -665,16 +664,17 @@ export class DebugController {
     }
   }
 
-  private baseOptions(sink: EventSink, backend: ModelBackend, sessionId: string): EngineOptions {
+  /** What every session the debugger opens shares: its stops, its cancel, the launch's user and trust. */
+  private openOptions(backend: ModelBackend): OpenSessionOptions {
     const def = this.definition;
-    const { loaded, workspace } = this.prepared;
+    const { loaded, workspace, env } = this.prepared;
     return {
       definition: def,
       baseDir: path.dirname(loaded.root),
       backend,
       backendName: def.agents[def.agent].backend,
-      sink,
-      sessionId,
+      workspace,
+      env,
       user: this.prepared.user,
       signal: this.abort.signal,
       trusted: this.args.trusted !== false,
@@ -685,23 +685,14 @@ export class DebugController {
 
   private async runAgent(): Promise<void> {
     const backend = this.backend ?? this.backendFor(this.definition);
-    const sessionId = newSessionId();
-    const writer = new SessionLogWriter(
-      path.join(sessionsDir(this.prepared.workspace), `${sessionId}.jsonl`),
-    );
-    this.sessionFile = writer.file;
-    const mcp = Object.keys(this.definition.mcpServers).length
-      ? new McpPool(this.definition.mcpServers, path.dirname(this.prepared.loaded.root), this.prepared.env)
-      : undefined;
     let status: "ok" | "failed" | "stopped" = "ok";
     let reason: string | undefined;
-    const session = await AgentSession.start({
-      ...this.baseOptions(writer, backend, sessionId),
+    const { session, sessionId, file, close } = await openSession({
+      ...this.openOptions(backend),
       approver: (req) => this.askApproval(req),
-      memoryStore: new FileMemoryStore(path.join(this.prepared.workspace, ".statecraft", "memory")),
-      mcp: mcp?.call,
       onText: (t) => this.events.output(t, "stdout"),
     });
+    this.sessionFile = file;
     try {
       for (let input = await this.nextInput(); input !== undefined; input = await this.nextInput()) {
         const turn = await session.send(input);
@@ -716,10 +707,8 @@ export class DebugController {
       }
     } finally {
       if (this.cancelled) [status, reason] = ["stopped", "cancelled from the debugger"];
-      await session.end(status, reason);
-      writer.close();
-      await mcp?.close();
-      this.events.output(`session ${sessionId} (${status}): ${writer.file}\n`, "console");
+      await close(status, reason);
+      this.events.output(`session ${sessionId} (${status}): ${file}\n`, "console");
     }
   }
 
@@ -729,25 +718,21 @@ export class DebugController {
     const backend =
       spec.provider === "local" ? createBackend(spec, { env: this.prepared.env }) : this.backendFor(def);
     const queues = new TestQueues();
-    const sessionId = newSessionId();
-    const writer = new SessionLogWriter(
-      path.join(sessionsDir(this.prepared.workspace), `${sessionId}.jsonl`),
-    );
-    this.sessionFile = writer.file;
-    const session = await AgentSession.start({
-      ...this.baseOptions(writer, backend, sessionId),
+    const opened = await openSession({
+      ...this.openOptions(backend),
       source: path.relative(this.prepared.workspace, test.file).split(path.sep).join("/"),
       test: test.name,
       mocks: queues.mockProvider,
       approver: queues.approver,
       memoryStore: new InMemoryStore(),
     });
+    this.sessionFile = opened.file;
     let failures: { message: string; line: number }[] = [];
     let status: "ok" | "failed" | "stopped" = "ok";
     try {
       failures = await runTestSteps(
         test,
-        session,
+        opened.session,
         backend,
         queues,
         async (step) => {
@@ -763,8 +748,7 @@ export class DebugController {
       status = "failed";
     } finally {
       if (this.cancelled) status = "stopped";
-      await session.end(status, status === "stopped" ? "cancelled from the debugger" : undefined);
-      writer.close();
+      await opened.close(status, status === "stopped" ? "cancelled from the debugger" : undefined);
     }
     const file = path.relative(this.prepared.workspace, test.file);
     if (status === "stopped") this.events.output(`test ${JSON.stringify(test.name)}: cancelled\n`, "console");
