@@ -103,7 +103,7 @@ export async function replayCommand(argv: string[], io: CliIO): Promise<number> 
         ? undefined
         : start.backend.name;
       const current: CompiledDefinition = compileFor(loaded, start.agent, backendName);
-      const r = await replayExact(events, current, path.dirname(loaded.root), restore);
+      const r = await replayExact(events, current, path.dirname(loaded.root), { restore });
       if (r.unfinishedTurn !== undefined)
         io.stderr(
           `warning: turn ${r.unfinishedTurn} is not finished in the recording (the run was interrupted); it was not replayed\n`,

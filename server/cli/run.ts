@@ -6,15 +6,14 @@ import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
 import { readScript } from "../backends/script";
 import { compileBackend, type CompiledDefinition } from "../language/compile";
-import { AgentSession, type EngineOptions } from "../runtime/engine";
+import type { EngineOptions } from "../runtime/engine";
 import type { BackendInfo, BackendList } from "../protocol/cli";
 import type { UserInfo } from "../protocol/events";
 import { modelProviders, orList } from "../language/providers";
-import { McpPool } from "../runtime/mcp";
-import { FileMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { agentNames, compileFor, loadChecked, RunError } from "../runtime/prepare";
-import { newSessionId, SessionLogError, SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
+import { openSession } from "../runtime/openSession";
+import { SessionLogError } from "../runtime/sessionLog";
 import { formatDiagnostic, locate } from "./check";
 import { activityPrinter, conversation } from "./conversation";
 import { driveRemote } from "./remote";
@@ -63,27 +62,17 @@ export async function driveSession(
   o: DriveOptions,
 ): Promise<{ code: number; file: string; sessionId: string }> {
   const talk = conversation(io, o);
-  const mcp = Object.keys(o.definition.mcpServers).length
-    ? new McpPool(o.definition.mcpServers, o.baseDir, io.env)
-    : undefined;
-  const sessionId = newSessionId();
-  const writer = new SessionLogWriter(
-    path.join(sessionsDir(o.workspace), `${sessionId}.jsonl`),
-    activityPrinter(io),
-  );
-  const session = await AgentSession.start({
+  const { session, sessionId, file, close } = await openSession({
     definition: o.definition,
     baseDir: o.baseDir,
     backend: o.backend,
     backendName: o.backendName,
-    sink: writer,
-    sessionId,
+    workspace: o.workspace,
+    env: io.env,
+    listener: activityPrinter(io),
     user: o.user,
     approver: talk.approver,
-    memoryStore: new FileMemoryStore(path.join(o.workspace, ".statecraft", "memory")),
     onText: (t) => io.stdout(t),
-    mcp: mcp?.call,
-    env: io.env,
     trusted: o.trusted ?? true,
     source: o.source,
     restore: o.restore,
@@ -106,16 +95,12 @@ export async function driveSession(
     }
   } finally {
     talk.close();
-    await mcp?.close();
-    await session.end(code === 0 ? "ok" : "failed");
-    writer.close();
+    await close(code === 0 ? "ok" : "failed");
   }
   // The turns this session ran (a fork's turn numbers continue its parent's).
   const turns = session.turn - (o.restore?.turn ?? 0);
-  io.stderr(
-    `session ${sessionId}: ${displayPath(writer.file, io.cwd)} (${turns} turn${turns === 1 ? "" : "s"})\n`,
-  );
-  return { code, file: writer.file, sessionId };
+  io.stderr(`session ${sessionId}: ${displayPath(file, io.cwd)} (${turns} turn${turns === 1 ? "" : "s"})\n`);
+  return { code, file, sessionId };
 }
 
 /** The local backend with a script, or a clear reason why it cannot run. */

@@ -26,14 +26,11 @@ import {
   AgentSession,
   type ApprovalRequest,
   type EngineHooks,
-  type EngineOptions,
   type EngineStop,
   type MemoryWriteRequest,
-  type MockProvider,
 } from "../runtime/engine";
 import type {
   ContextSnapshotEvent,
-  ManualEditEvent,
   ModelResponseEvent,
   SessionEvent,
   ToolCallRequest,
@@ -44,28 +41,13 @@ import type {
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
 import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
-import { McpPool } from "../runtime/mcp";
-import { FileMemoryStore, InMemoryStore } from "../runtime/memoryStore";
+import { InMemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend, type ScriptStep } from "../runtime/model";
 import { decide, evaluate } from "../runtime/policy";
 import { compileFor, loadChecked, RunError, withBackend, type LoadedProgram } from "../runtime/prepare";
-import {
-  CassetteBackend,
-  firstDifference,
-  describeDifference,
-  editsBySeq,
-  redoMemoryEdit,
-  sessionStart,
-  startState,
-} from "../runtime/replay";
-import {
-  MemorySink,
-  newSessionId,
-  readLog,
-  SessionLogWriter,
-  sessionsDir,
-  type EventSink,
-} from "../runtime/sessionLog";
+import { replayExact, sessionStart, startState } from "../runtime/replay";
+import { openSession, type OpenSessionOptions } from "../runtime/openSession";
+import { readLog } from "../runtime/sessionLog";
 import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
 import { connect } from "../service/embedded";
 import { SpecMap, type BreakTarget, type Location } from "./specMap";
@@ -259,15 +241,8 @@ export class DebugController {
   private remote: { spec: CompiledBackend; turns?: ScriptStep[][] } | undefined;
   /** The view's queue of events (and approvals) waiting to go through the stop logic, in order. */
   private viewChain: Promise<void> = Promise.resolve();
-  private replayCheck:
-    | {
-        recorded: ContextSnapshotEvent[];
-        compared: number;
-        divergence?: string;
-        /** Edits made by hand in the recorded session, by the seq of the event they followed. */
-        edits: Map<number, ManualEditEvent[]>;
-      }
-    | undefined;
+  /** The first difference an exact replay found; `shown` once the run has stopped there. */
+  private divergence: { summary: string; shown: boolean } | undefined;
 
   private constructor(
     readonly args: LaunchArgs,
@@ -689,16 +664,17 @@ export class DebugController {
     }
   }
 
-  private baseOptions(sink: EventSink, backend: ModelBackend, sessionId: string): EngineOptions {
+  /** What every session the debugger opens shares: its stops, its cancel, the launch's user and trust. */
+  private openOptions(backend: ModelBackend): OpenSessionOptions {
     const def = this.definition;
-    const { loaded, workspace } = this.prepared;
+    const { loaded, workspace, env } = this.prepared;
     return {
       definition: def,
       baseDir: path.dirname(loaded.root),
       backend,
       backendName: def.agents[def.agent].backend,
-      sink,
-      sessionId,
+      workspace,
+      env,
       user: this.prepared.user,
       signal: this.abort.signal,
       trusted: this.args.trusted !== false,
@@ -710,23 +686,14 @@ export class DebugController {
 
   private async runAgent(): Promise<void> {
     const backend = this.backend ?? this.backendFor(this.definition);
-    const sessionId = newSessionId();
-    const writer = new SessionLogWriter(
-      path.join(sessionsDir(this.prepared.workspace), `${sessionId}.jsonl`),
-    );
-    this.sessionFile = writer.file;
-    const mcp = Object.keys(this.definition.mcpServers).length
-      ? new McpPool(this.definition.mcpServers, path.dirname(this.prepared.loaded.root), this.prepared.env)
-      : undefined;
     let status: "ok" | "failed" | "stopped" = "ok";
     let reason: string | undefined;
-    const session = await AgentSession.start({
-      ...this.baseOptions(writer, backend, sessionId),
+    const { session, sessionId, file, close } = await openSession({
+      ...this.openOptions(backend),
       approver: (req) => this.askApproval(req),
-      memoryStore: new FileMemoryStore(path.join(this.prepared.workspace, ".statecraft", "memory")),
-      mcp: mcp?.call,
       onText: (t) => this.events.output(t, "stdout"),
     });
+    this.sessionFile = file;
     try {
       for (let input = await this.nextInput(); input !== undefined; input = await this.nextInput()) {
         const turn = await session.send(input);
@@ -741,10 +708,8 @@ export class DebugController {
       }
     } finally {
       if (this.cancelled) [status, reason] = ["stopped", "cancelled from the debugger"];
-      await session.end(status, reason);
-      writer.close();
-      await mcp?.close();
-      this.events.output(`session ${sessionId} (${status}): ${writer.file}\n`, "console");
+      await close(status, reason);
+      this.events.output(`session ${sessionId} (${status}): ${file}\n`, "console");
     }
   }
 
@@ -754,25 +719,21 @@ export class DebugController {
     const backend =
       spec.provider === "local" ? createBackend(spec, { env: this.prepared.env }) : this.backendFor(def);
     const queues = new TestQueues();
-    const sessionId = newSessionId();
-    const writer = new SessionLogWriter(
-      path.join(sessionsDir(this.prepared.workspace), `${sessionId}.jsonl`),
-    );
-    this.sessionFile = writer.file;
-    const session = await AgentSession.start({
-      ...this.baseOptions(writer, backend, sessionId),
+    const opened = await openSession({
+      ...this.openOptions(backend),
       source: path.relative(this.prepared.workspace, test.file).split(path.sep).join("/"),
       test: test.name,
       mocks: queues.mockProvider,
       approver: queues.approver,
       memoryStore: new InMemoryStore(),
     });
+    this.sessionFile = opened.file;
     let failures: { message: string; line: number }[] = [];
     let status: "ok" | "failed" | "stopped" = "ok";
     try {
       failures = await runTestSteps(
         test,
-        session,
+        opened.session,
         backend,
         queues,
         async (step) => {
@@ -788,8 +749,7 @@ export class DebugController {
       status = "failed";
     } finally {
       if (this.cancelled) status = "stopped";
-      await session.end(status, status === "stopped" ? "cancelled from the debugger" : undefined);
-      writer.close();
+      await opened.close(status, status === "stopped" ? "cancelled from the debugger" : undefined);
     }
     const file = path.relative(this.prepared.workspace, test.file);
     if (status === "stopped") this.events.output(`test ${JSON.stringify(test.name)}: cancelled\n`, "console");
@@ -801,80 +761,40 @@ export class DebugController {
       );
   }
 
+  /** The exact replay of a session log (runtime/replay.ts), with the debugger's stops at every event. */
   private async runReplay(events: SessionEvent[]): Promise<void> {
-    const start = sessionStart(events);
-    const completed = new Set(events.filter((e) => e.type === "turn.end").map((e) => e.turn));
-    const responses = events.filter((e): e is ModelResponseEvent => e.type === "model.response");
-    const results = new Map<string, ToolResultEvent>();
-    for (const e of events) if (e.type === "tool.result") results.set(e.callId, e);
-    const approvals = new Map<string, boolean>();
-    for (const e of events) if (e.type === "approval") approvals.set(e.callId, e.approved);
-    this.replayCheck = {
-      recorded: events.filter(
-        (e): e is ContextSnapshotEvent => e.type === "context.snapshot" && completed.has(e.turn),
-      ),
-      compared: 0,
-      edits: editsBySeq(events),
-    };
-    const backend = new CassetteBackend(
-      responses,
-      start.backend.name,
-      start.backend.kind,
-      start.backend.provider,
-    );
-    const mocks: MockProvider = (_tool, _input, callId) => {
-      const r = results.get(callId);
-      if (!r) return { ok: false, error: "the recording has no result for this call" };
-      return r.ok ? { ok: true, output: r.output ?? null } : { ok: false, error: r.error ?? "failed" };
-    };
     const dir = path.dirname(this.prepared.replay!.file);
     const restore = startState(events, (id) => readLog(path.join(dir, `${id}.jsonl`)).events);
-    const session = await AgentSession.start({
-      ...this.baseOptions(new MemorySink(), backend, start.sessionId),
-      backendName: start.backend.name,
-      user: start.user,
-      restore: restore
-        ? {
-            ...restore,
-            agent: restore.agent in this.definition.agents ? restore.agent : this.definition.agent,
+    const out = (text: string) => this.events.output(text, "console");
+    const result = await replayExact(events, this.definition, path.dirname(this.prepared.loaded.root), {
+      restore: restore && {
+        ...restore,
+        agent: restore.agent in this.definition.agents ? restore.agent : this.definition.agent,
+      },
+      signal: this.abort.signal,
+      hooks: {
+        ...this.hooks(),
+        onDivergence: (d) => (this.divergence = { summary: d.summary, shown: false }),
+        onApproval: (req, approved) =>
+          out(`  (replay) ${req.tool}: ${approved ? "approved" : "refused"} as recorded\n`),
+        onEdit: (edit) => {
+          const p = this.pending;
+          if (edit.target === "tool.input" && p && p.callId === edit.callId) {
+            const next = structuredClone(p.input);
+            if (setPath(next, edit.field.split("."), edit.after) !== SET_FAILED)
+              Object.assign(p, { input: next, edited: true });
           }
-        : undefined,
-      memoryStore: new InMemoryStore(),
-      mocks,
-      approver: (req) => {
-        const approved = approvals.get(req.callId) ?? false;
-        this.events.output(
-          `  (replay) ${req.tool}: ${approved ? "approved" : "refused"} as recorded\n`,
-          "console",
-        );
-        return Promise.resolve(approved);
+          out(
+            `  (replay) edited ${edit.target === "memory" ? "memory" : `${edit.tool ?? ""} input`} ${edit.field} as recorded\n`,
+          );
+        },
       },
     });
-    const inputs = events
-      .filter(
-        (e): e is Extract<SessionEvent, { type: "turn.start" }> =>
-          e.type === "turn.start" && completed.has(e.turn),
-      )
-      .map((e) => e.input);
-    try {
-      for (const input of inputs) {
-        if (this.cancelled || this.replayCheck.divergence) break;
-        const turn = await session.send(input);
-        if (turn.status === "failed" && !this.cancelled) {
-          this.replayCheck.divergence ??= `turn ${turn.turn} could not be replayed: ${turn.reason}`;
-          break;
-        }
-      }
-    } finally {
-      await session.end(this.cancelled ? "stopped" : "ok");
-    }
-    const check = this.replayCheck;
     if (this.cancelled) return;
-    if (check.divergence) this.events.output(`replay diverged: ${check.divergence}\n`, "stderr");
+    if (result.divergence) this.events.output(`replay diverged: ${result.divergence.summary}\n`, "stderr");
     else
-      this.events.output(
-        `replay matched the recording: ${inputs.length} turn${inputs.length === 1 ? "" : "s"}, ${check.compared} model call${check.compared === 1 ? "" : "s"}\n`,
-        "console",
+      out(
+        `replay matched the recording: ${result.turns} turn${result.turns === 1 ? "" : "s"}, ${result.requests} model call${result.requests === 1 ? "" : "s"}\n`,
       );
   }
 
@@ -886,9 +806,6 @@ export class DebugController {
     if (e.type === "manual.edit") return;
     this.track(e);
     if (this.cancelled) return;
-    if (e.type === "context.snapshot" && this.replayCheck) this.compareReplay(e);
-    if (this.replayCheck?.edits.has(e.seq))
-      await this.replayEdits(this.replayCheck.edits.get(e.seq)!, session as AgentSession);
     await this.reach({ kind: "event", event: e });
     if (
       this.pending &&
@@ -896,41 +813,6 @@ export class DebugController {
         (e.type === "approval" && !e.approved && e.callId === this.pending.callId))
     )
       this.pending = undefined;
-  }
-
-  /** Makes the recorded session's hand edits again, at the same point, so that the replay matches it. */
-  private async replayEdits(edits: ManualEditEvent[], session: AgentSession): Promise<void> {
-    for (const edit of edits) {
-      const fieldPath = edit.field.split(".");
-      if (edit.target === "memory") redoMemoryEdit(session, edit);
-      else if (this.pending && this.pending.callId === edit.callId) {
-        const next = structuredClone(this.pending.input);
-        if (setPath(next, fieldPath, edit.after) !== SET_FAILED)
-          Object.assign(this.pending, { input: next, edited: true });
-      }
-      const { type: _t, seq: _s, ts: _ts, turn: _turn, ...rest } = edit;
-      await session.recordEdit(rest);
-      this.events.output(
-        `  (replay) edited ${edit.target === "memory" ? "memory" : `${edit.tool ?? ""} input`} ${edit.field} as recorded\n`,
-        "console",
-      );
-    }
-  }
-
-  private compareReplay(e: ContextSnapshotEvent): void {
-    const check = this.replayCheck!;
-    if (check.divergence) return;
-    const recorded = check.recorded[check.compared++];
-    if (!recorded) {
-      check.divergence = `turn ${e.turn}: the current definition makes a model call the recording does not have`;
-    } else {
-      const d = firstDifference(
-        { messages: recorded.messages, tools: recorded.tools },
-        { messages: e.messages, tools: e.tools },
-      );
-      if (d)
-        check.divergence = `turn ${recorded.turn}, model call ${recorded.step + 1}: ${describeDifference(d)}`;
-    }
   }
 
   private track(e: SessionEvent): void {
@@ -1098,8 +980,12 @@ export class DebugController {
       return { reason: "limit reached", description: "Limit reached", text: pos.event.reason };
     if (pos.kind === "error" && this.filters.has("modelError"))
       return { reason: "exception", description: "Model call failed", text: pos.reason };
-    if (this.replayCheck?.divergence && pos.kind === "event" && pos.event.type === "context.snapshot")
-      return { reason: "exception", description: "Replay diverged", text: this.replayCheck.divergence };
+    // A replay stops where it diverged, and at every model call after that.
+    const d = this.divergence;
+    if (d && pos.kind === "event" && (!d.shown || pos.event.type === "context.snapshot")) {
+      d.shown = true;
+      return { reason: "exception", description: "Replay diverged", text: d.summary };
+    }
     const step = this.stepWants(pos);
     if (step) return { reason: step, description: step === "pause" ? "Paused" : `Step: ${describe(pos)}` };
     return undefined;

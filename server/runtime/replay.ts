@@ -5,7 +5,13 @@
 // fork restores the state at turn N into a new session.
 
 import type { CompiledDefinition, Json } from "../language/compile";
-import { AgentSession, type EngineOptions, type MockProvider } from "./engine";
+import {
+  AgentSession,
+  type ApprovalRequest,
+  type EngineHooks,
+  type EngineOptions,
+  type MockProvider,
+} from "./engine";
 import { SET_FAILED, setPath } from "./jsonPath";
 import type {
   ContextSnapshotEvent,
@@ -194,11 +200,20 @@ export function describeDifference(d: Difference): string {
   return `${d.path}: recorded ${clip(d.recorded)}, now ${clip(d.now)}`;
 }
 
-/**
- * Exact replay: the current definition re-run against the recording. Every
- * model request the engine would send now is compared with the recorded
- * context snapshot at the same turn and step.
- */
+/** A recorded model call the replayed turn did not make. */
+function noLongerMade(next: ContextSnapshotEvent): Divergence {
+  return {
+    turn: next.turn,
+    step: next.step,
+    difference: {
+      path: "model call",
+      recorded: `call ${next.step + 1} of turn ${next.turn}`,
+      now: undefined,
+    },
+    summary: `turn ${next.turn}: the recording has a model call (${next.step + 1}) that the current definition no longer makes`,
+  };
+}
+
 /** The hand edits a session recorded (the debugger's), keyed by the seq of the event each followed. */
 export function editsBySeq(events: SessionEvent[]): Map<number, ManualEditEvent[]> {
   const edits = new Map<number, ManualEditEvent[]>();
@@ -217,12 +232,40 @@ export function redoMemoryEdit(session: AgentSession, edit: ManualEditEvent): vo
     session.memory = next as Record<string, Json>;
 }
 
+/**
+ * What a caller that follows an exact replay (the debugger) hooks into. The
+ * engine hooks are the caller's own, awaited where the engine awaits them
+ * (`afterEvent` after the replay has compared the event, so a divergence found
+ * there is already known); the others tell what the replay did for it.
+ */
+export interface ReplayHooks extends EngineHooks {
+  /** The first divergence, as soon as it is found: before `afterEvent` of the event that showed it. */
+  onDivergence?: (divergence: Divergence) => void;
+  /** A recorded approval answered a request again. */
+  onApproval?: (request: ApprovalRequest, approved: boolean) => void;
+  /** A recorded hand edit was made again: after `afterEvent` of the event it followed, as it was made then. */
+  onEdit?: (edit: ManualEditEvent) => void;
+}
+
+export interface ReplayOptions {
+  /** The state the session started from (a fork's: see startState); by default none, with the recorded memory. */
+  restore?: RestoredState;
+  hooks?: ReplayHooks;
+  /** Cancels the replay: the turn is unwound and the session ends "stopped". */
+  signal?: AbortSignal;
+}
+
+/**
+ * Exact replay: the current definition re-run against the recording. Every
+ * model request the engine would send now is compared with the recorded
+ * context snapshot at the same turn and step, and every turn must make all the
+ * model calls the recording made in it. The first difference stops the replay.
+ */
 export async function replayExact(
   events: SessionEvent[],
   current: CompiledDefinition,
   baseDir: string,
-  /** The state the session started from (a fork's: see startState); by default none, with the recorded memory. */
-  restore?: RestoredState,
+  { restore, hooks, signal }: ReplayOptions = {},
 ): Promise<ExactReplayResult> {
   const start = sessionStart(events);
   // A log cut short (a crash mid-turn) is replayed up to its last complete turn.
@@ -234,9 +277,13 @@ export async function replayExact(
     (e): e is ContextSnapshotEvent => e.type === "context.snapshot" && completed.has(e.turn),
   );
   const responses = events.filter((e): e is ModelResponseEvent => e.type === "model.response");
-  const approvals = events.filter((e) => e.type === "approval");
+  const approvals = new Map<string, boolean>();
+  for (const e of events) if (e.type === "approval") approvals.set(e.callId, e.approved);
   const tools = toolCassette(events);
   const edits = editsBySeq(events);
+  /** Tool inputs as the recording ran them: the model's, with the hand edits made again. */
+  const inputs = new Map<string, Json>();
+  const editedInputs = new Set<string>();
   const backend = new CassetteBackend(
     responses,
     start.backend.name,
@@ -246,99 +293,127 @@ export async function replayExact(
   let divergence: Divergence | undefined;
   let compared = 0;
   const stop = new AbortController();
-  const sink = new MemorySink();
+  const diverge = (d: Divergence) => {
+    divergence = d;
+    hooks?.onDivergence?.(d);
+  };
+  const check = (e: SessionEvent) => {
+    if (e.type === "turn.end" && e.status !== "failed") {
+      // A turn that ends with calls of it still unmatched no longer makes them (a limit, a changed tool).
+      const next = recordedSnapshots[compared];
+      if (next && next.turn <= e.turn) diverge(noLongerMade(next));
+      return;
+    }
+    if (e.type !== "context.snapshot") return;
+    const recorded = recordedSnapshots[compared++];
+    if (!recorded) {
+      diverge({
+        turn: e.turn,
+        step: e.step,
+        difference: { path: "model call", recorded: undefined, now: `call ${e.step} of turn ${e.turn}` },
+        summary: `turn ${e.turn}: the current definition makes a model call the recording does not have (it recorded ${recordedSnapshots.length})`,
+      });
+      return;
+    }
+    // Equal JSON is the common case and much cheaper than a deep walk; the walk only explains a difference.
+    const same =
+      JSON.stringify(recorded.messages) === JSON.stringify(e.messages) &&
+      JSON.stringify(recorded.tools) === JSON.stringify(e.tools);
+    const d = same
+      ? undefined
+      : firstDifference(
+          { messages: recorded.messages, tools: recorded.tools },
+          { messages: e.messages, tools: e.tools },
+        );
+    if (d)
+      diverge({
+        turn: recorded.turn,
+        step: recorded.step,
+        difference: d,
+        summary: `turn ${recorded.turn}, model call ${recorded.step + 1}: ${describeDifference(d)}`,
+      });
+  };
+  // Hand edits change what later calls send: make them again where they were made, and record them, so
+  // the replayed events keep the recorded numbering. An edit of a call's input changes what a memory
+  // write stores; a tool's result comes from the recording whatever its input.
+  const redo = async (edit: ManualEditEvent, session: AgentSession) => {
+    if (edit.target === "memory") redoMemoryEdit(session, edit);
+    else if (edit.callId && inputs.has(edit.callId)) {
+      const next = structuredClone(inputs.get(edit.callId)!);
+      if (setPath(next, edit.field.split("."), edit.after) !== SET_FAILED) {
+        inputs.set(edit.callId, next);
+        editedInputs.add(edit.callId);
+      }
+    }
+    hooks?.onEdit?.(edit);
+    const { type: _t, seq: _s, ts: _ts, turn: _turn, ...rest } = edit;
+    await session.recordEdit(rest);
+  };
+  const edited = (callId: string) =>
+    editedInputs.has(callId) ? structuredClone(inputs.get(callId)!) : undefined;
   const options: EngineOptions = {
     definition: current,
     baseDir,
     backend,
     backendName: start.backend.name,
-    sink,
+    sink: new MemorySink(),
     sessionId: start.sessionId,
     user: start.user,
     memoryStore: new InMemoryStore(),
     restore:
       restore ??
       (start.memory ? { history: [], memory: start.memory, agent: current.agent, turn: 0 } : undefined),
-    signal: stop.signal,
+    signal: signal ? AbortSignal.any([stop.signal, signal]) : stop.signal,
     approver: (req) => {
-      const a = approvals.find((x) => x.type === "approval" && x.callId === req.callId);
-      return Promise.resolve(a?.type === "approval" ? a.approved : false);
+      const approved = approvals.get(req.callId) ?? false;
+      hooks?.onApproval?.(req, approved);
+      return Promise.resolve(approved);
     },
     // Tool results come from the recording, by call id: the cassette's calls carry the recorded ids.
     mocks: (_tool, _input, callId) =>
       tools(callId) ?? { ok: false, error: "the recording has no result for this call" },
     hooks: {
       afterEvent: async (e, session) => {
-        // Hand edits of memory change what later calls send: make them again where they were made, and
-        // record them, so the replayed events keep the recorded numbering. (Edits of a pending call's
-        // input need no redo: the call's result comes from the recording.)
-        const made = e.type === "manual.edit" ? undefined : edits.get(e.seq);
-        for (const edit of made ?? []) {
-          if (edit.target === "memory") redoMemoryEdit(session, edit);
-          const { type: _t, seq: _s, ts: _ts, turn: _turn, ...rest } = edit;
-          await session.recordEdit(rest);
-        }
-        if (divergence || e.type !== "context.snapshot") return;
-        const recorded = recordedSnapshots[compared++];
-        if (!recorded) {
-          divergence = {
-            turn: e.turn,
-            step: e.step,
-            difference: { path: "model call", recorded: undefined, now: `call ${e.step} of turn ${e.turn}` },
-            summary: `turn ${e.turn}: the current definition makes a model call the recording does not have (it recorded ${recordedSnapshots.length})`,
-          };
-          stop.abort();
-          return;
-        }
-        // Equal JSON is the common case and much cheaper than a deep walk; the walk only explains a difference.
-        const same =
-          JSON.stringify(recorded.messages) === JSON.stringify(e.messages) &&
-          JSON.stringify(recorded.tools) === JSON.stringify(e.tools);
-        const d = same
-          ? undefined
-          : firstDifference(
-              { messages: recorded.messages, tools: recorded.tools },
-              { messages: e.messages, tools: e.tools },
-            );
-        if (d) {
-          divergence = {
-            turn: recorded.turn,
-            step: recorded.step,
-            difference: d,
-            summary: `turn ${recorded.turn}, model call ${recorded.step + 1}: ${describeDifference(d)}`,
-          };
-          stop.abort();
-        }
+        if (e.type === "tool.call") inputs.set(e.callId, e.input);
+        const known = divergence;
+        if (!known && !signal?.aborted && e.type !== "manual.edit") check(e);
+        await hooks?.afterEvent?.(e, session);
+        if (divergence && !known) stop.abort();
+        else if (e.type !== "manual.edit")
+          for (const edit of edits.get(e.seq) ?? []) await redo(edit, session);
       },
+      beforeToolRun: async (call, session) => {
+        const theirs = await hooks?.beforeToolRun?.(call, session);
+        return edited(call.id) ?? theirs;
+      },
+      beforeMemoryWrite: async (write, session) => {
+        const theirs = await hooks?.beforeMemoryWrite?.(write, session);
+        const input = edited(write.callId);
+        return input && typeof input === "object" && !Array.isArray(input) && "value" in input
+          ? input.value
+          : theirs;
+      },
+      onStop: hooks?.onStop,
     },
   };
   const session = await AgentSession.start(options);
   for (const input of inputsOf(events.filter((e) => e.type !== "turn.start" || completed.has(e.turn)))) {
-    if (divergence) break;
+    if (divergence || signal?.aborted) break;
     const r = await session.send(input);
-    if (r.status === "failed" && !divergence) {
-      divergence = {
+    if (r.status === "failed" && !divergence && !signal?.aborted) {
+      diverge({
         turn: r.turn,
         step: 0,
         difference: { path: "turn", recorded: "completed", now: r.reason },
         summary: `turn ${r.turn} could not be replayed: ${r.reason}`,
-      };
+      });
       break;
     }
   }
-  if (!divergence && compared < recordedSnapshots.length) {
-    const next = recordedSnapshots[compared];
-    divergence = {
-      turn: next.turn,
-      step: next.step,
-      difference: {
-        path: "model call",
-        recorded: `call ${next.step + 1} of turn ${next.turn}`,
-        now: undefined,
-      },
-      summary: `turn ${next.turn}: the recording has a model call (${next.step + 1}) that the current definition no longer makes`,
-    };
+  if (!divergence && !signal?.aborted && compared < recordedSnapshots.length) {
+    diverge(noLongerMade(recordedSnapshots[compared]));
   }
+  await session.end(signal?.aborted ? "stopped" : "ok");
   return {
     matched: !divergence,
     turns: session.turn - (options.restore?.turn ?? 0),

@@ -9,12 +9,10 @@ import type { TestFailure, TestResult } from "../protocol/cli";
 import type { TestIR, TestStepIR } from "../language/compileTests";
 import { AgentSession, type ApprovalRequest, type MockProvider, type TurnResult } from "./engine";
 import type { McpCaller, ToolOutcome } from "./tools";
-import { McpPool } from "./mcp";
-import type { MemoryStore } from "./memoryStore";
-import { InMemoryStore } from "./memoryStore";
+import { InMemoryStore, type MemoryStore } from "./memoryStore";
 import { BackendError, type BackendFactory, type ModelBackend } from "./model";
 import { compileFor, RunError, withBackend, type LoadedProgram } from "./prepare";
-import { newSessionId, SessionLogWriter, sessionsDir } from "./sessionLog";
+import { openSession, type OpenedSession } from "./openSession";
 
 export interface TestRunOptions {
   workspace: string;
@@ -158,9 +156,7 @@ export async function runTest(
     result.passed = false;
     result.failures.push({ message, line: step?.line ?? test.line, step: step?.source });
   };
-  let session: AgentSession | undefined;
-  let writer: SessionLogWriter | undefined;
-  let pool: McpPool | undefined;
+  let opened: OpenedSession | undefined;
   try {
     // A test names its backend, or runs on the built-in local one (language.md, tests): an agent whose
     // own backend is a local one keeps it, any other is swapped for local so the test stays offline.
@@ -172,41 +168,33 @@ export async function runTest(
     const backendSpec = definition.backends[definition.agents[definition.agent].backend];
     const backend = options.createBackend(backendSpec, { env: options.env });
     const queues = new TestQueues();
-    if (!options.mcp && Object.keys(definition.mcpServers).length)
-      pool = new McpPool(definition.mcpServers, path.dirname(loaded.root), options.env);
-    const sessionId = newSessionId();
-    writer = new SessionLogWriter(path.join(sessionsDir(options.workspace), `${sessionId}.jsonl`));
-    result.sessionFile = writer.file;
-    session = await AgentSession.start({
+    opened = await openSession({
       definition,
       baseDir: path.dirname(loaded.root),
       backend,
       backendName: backendSpec.name,
-      sink: writer,
-      sessionId,
+      workspace: options.workspace,
+      env: options.env,
       user: test.user,
       mocks: queues.mockProvider,
       memoryStore: options.memoryStore ?? new InMemoryStore(),
-      mcp: options.mcp ?? pool?.call,
-      env: options.env,
+      mcp: options.mcp,
       trusted: options.trusted ?? true,
       source: path.relative(options.workspace, test.file).split(path.sep).join("/"),
       test: test.name,
       approver: queues.approver,
     });
-    const failures = await runTestSteps(test, session, backend, queues);
+    result.sessionFile = opened.file;
+    const failures = await runTestSteps(test, opened.session, backend, queues);
     if (failures.length) result.passed = false;
     result.failures.push(...failures);
-    await session.end(result.passed ? "ok" : "failed");
+    await opened.close(result.passed ? "ok" : "failed");
   } catch (err) {
     // A test that cannot run (a backend that is not configured, a bug) fails with the reason; the others go on.
     const message =
       err instanceof BackendError || err instanceof RunError ? err.message : `internal error: ${String(err)}`;
     fail(message);
-    await session?.end("failed", message);
-  } finally {
-    writer?.close();
-    await pool?.close();
+    await opened?.close("failed", message);
   }
   result.durationMs = performance.now() - t0;
   return result;

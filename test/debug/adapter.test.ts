@@ -4,10 +4,11 @@
 // from the Debug Console, replay, cancellation. Needs `npm run build` first.
 
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { SessionEvent } from "../../server/protocol/events";
-import { FIXTURES, lineOf, onlyLog, Session, SHOP, tempWorkspace } from "./harness";
+import { FIXTURES, lineOf, onlyLog, ROOT, Session, SHOP, tempWorkspace } from "./harness";
 import { waitFor } from "../helpers/waitFor";
 
 const SCRIPT = (name: string) => path.join(FIXTURES, `${name}.script.json`);
@@ -290,6 +291,52 @@ describe("debug adapter (statecraft dap)", function () {
     assert.match(s.output, /replay matched the recording: 2 turns, 5 model calls/);
     // A replay writes no new log.
     assert.equal(fs.readdirSync(path.join(ws, ".statecraft", "sessions")).length, 1);
+  });
+
+  it("a replay whose definition now makes fewer model calls diverges, as statecraft replay --mode exact says", async () => {
+    // A copy of the program, so that its policy can change after the recording.
+    const program = path.join(ws, "shop.agent");
+    fs.cpSync(path.join(FIXTURES, "tools"), path.join(ws, "tools"), { recursive: true });
+    fs.copyFileSync(SHOP, program);
+    await s.launch(lookups({ program }));
+    await s.waitTerminated();
+    const log = path.join(
+      ws,
+      ".statecraft",
+      "sessions",
+      fs.readdirSync(path.join(ws, ".statecraft", "sessions"))[0],
+    );
+    await s.stop();
+    const source = fs.readFileSync(program, "utf8");
+    fs.writeFileSync(program, source.replace("max_tool_calls: 10", "max_tool_calls: 10\n    max_tokens: 1"));
+
+    const cli = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "dist", "cli.js"), "replay", log, "--mode", "exact"],
+      {
+        cwd: ws,
+        encoding: "utf8",
+      },
+    );
+    assert.equal(cli.status, 1, cli.stdout + cli.stderr);
+    const missing = "turn 1: the recording has a model call (2) that the current definition no longer makes";
+    assert.ok(cli.stdout.includes(missing), cli.stdout);
+
+    s = new Session();
+    await s.start();
+    await s.launch({ replay: log, cwd: ws });
+    // The new limit denies turn 1's first tool call, then stops the turn before its second model call;
+    // the replay then stops where it diverged: at the end of that turn.
+    for (let i = 0; i < 2; i++) {
+      await s.expectStop("limit reached");
+      await s.dc.continueRequest({ threadId: 1 });
+    }
+    const stop = await s.nextStop();
+    assert.deepEqual([stop.body.reason, stop.body.text], ["exception", missing]);
+    await s.dc.continueRequest({ threadId: 1 });
+    await s.waitTerminated();
+    assert.ok(s.output.includes(`replay diverged: ${missing}\n`), s.output);
+    assert.doesNotMatch(s.output, /replay matched/);
   });
 
   it("disconnect cancels the run: the tool never runs and the log ends stopped", async () => {

@@ -44,4 +44,38 @@ describe("exact replay of hand edits", () => {
     assert.equal(result.matched, true);
     assert.equal(result.requests, 2);
   });
+
+  it("redoes a recorded edit of a memory write's value, so the memory later calls send matches", async () => {
+    const definition = compileSource(SOURCE);
+    // What the debugger does when the user, stopped at the model's remember call, edits its value.
+    const h = await startSession(definition, {
+      script: [
+        { kind: "call", tool: "remember", input: { field: "mood", value: "sad" } },
+        { kind: "reply", text: "Noted." },
+      ],
+      hooks: {
+        afterEvent: async (e, session) => {
+          if (e.type === "tool.call" && e.tool === "remember")
+            await session.recordEdit({
+              target: "tool.input",
+              callId: e.callId,
+              tool: "remember",
+              field: "value",
+              before: "sad",
+              after: "cheerful",
+              by: "debugger",
+            });
+        },
+        beforeMemoryWrite: () => "cheerful",
+      },
+    });
+    assert.equal((await h.session.send("I feel great")).status, "ok");
+    await h.session.end();
+
+    const [, second] = ofType(h.events, "context.snapshot");
+    assert.match(JSON.stringify(second.messages), /cheerful/, "the edited value reached the model");
+    const result = await replayExact(h.events, definition, os.tmpdir());
+    assert.equal(result.divergence?.summary, undefined);
+    assert.equal(result.requests, 2);
+  });
 });
