@@ -678,7 +678,6 @@ export class DebugController {
       user: this.prepared.user,
       signal: this.abort.signal,
       trusted: this.args.trusted !== false,
-      env: this.prepared.env,
       hooks: this.hooks(),
       source: path.relative(workspace, loaded.root).split(path.sep).join("/"),
     };

@@ -186,6 +186,45 @@ describe("Session Explorer nodes", () => {
       assert.deepEqual(await read(), await read());
     });
 
+    it("groups the sessions of test runs under one Test runs node, so runs stay in view", async () => {
+      const workspace = tempDir("statecraft-client-");
+      const run = "20261126-060000-run001";
+      const tested = "20261126-060100-test01";
+      writeLog(workspace, run, await record([LOOKUP]));
+      const events = await record([LOOKUP]);
+      // What the test runner writes: session.start names the test.
+      writeLog(
+        workspace,
+        tested,
+        events.map((e) => (e.type === "session.start" ? { ...e, test: "finds the order" } : e)),
+      );
+      const source = new FolderSource("folder:2", "ws", workspace);
+      await source.scan();
+      const grouped = new SessionStore();
+      grouped.setSources([source]);
+      const [top] = await childrenOf(grouped);
+      const under = await childrenOf(grouped, top);
+      assert.deepEqual(
+        under.map((n) => n.id),
+        [`session:folder:2/${run}`, "tests:folder:2"],
+      );
+      const group = under[1];
+      assert.deepEqual(await describeNode(grouped, group), {
+        label: "Test runs",
+        description: "1 session",
+        tooltip: "Sessions recorded by statecraft test and the Testing view, one per test run",
+        icon: "beaker",
+      });
+      const tests = await childrenOf(grouped, group);
+      assert.deepEqual(
+        tests.map((n) => n.id),
+        [`session:folder:2/${tested}`],
+      );
+      assert.equal(parentId(tests[0]), group.id);
+      assert.equal(parentId(group), top.id);
+      assert.equal(parentId(under[0]), top.id);
+    });
+
     it("a node whose session is gone still reads, and an empty store has no top nodes", async () => {
       const gone: NodeData = {
         kind: "turn",

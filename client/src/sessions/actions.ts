@@ -38,6 +38,8 @@ interface Target {
   /** Replay: exact or live; live: the backend. */
   mode?: "exact" | "live";
   backend?: string;
+  /** Live replay: run the tools for real (--live-tools) instead of answering them from the recording. */
+  liveTools?: boolean;
   /** Fork: the message, the local model's scripted reply, the approval answer. */
   input?: string;
   reply?: string;
@@ -346,9 +348,7 @@ async function replay(deps: ActionDeps, arg: unknown) {
   const args = ["replay", await logFile(deps, r), "--mode", mode, "--workspace", workspace];
   if (mode === "live") {
     if (!vscode.workspace.isTrusted)
-      throw new Error(
-        "a live replay runs the agent's tools; trust the workspace first (Manage Workspace Trust)",
-      );
+      throw new Error("a live replay runs the agent; trust the workspace first (Manage Workspace Trust)");
     const backend = await pickBackend(
       deps,
       await agentFile(deps, r, model),
@@ -356,6 +356,29 @@ async function replay(deps: ActionDeps, arg: unknown) {
       model.start?.backend.name,
     );
     args.push("--backend", backend.name, "--approve", r.options.approve ?? "none");
+    // Tools answer from the recording unless asked, so nothing is booked or refunded twice; a runtime
+    // service runs the tools itself, so a stateful replay always runs them (the CLI refuses otherwise).
+    const liveTools =
+      r.options.liveTools ??
+      (backend.kind === "stateful" ||
+        asked(
+          await vscode.window.showQuickPick(
+            [
+              {
+                label: "Tools answer from the recording",
+                description: "nothing the tools did (a booking, a refund) is done again",
+                live: false,
+              },
+              {
+                label: "Run the tools for real",
+                description: "--live-tools: side effects happen again",
+                live: true,
+              },
+            ],
+            { placeHolder: `Live replay of ${model.id} on ${backend.name}: the tools` },
+          ),
+        ).live);
+    if (liveTools) args.push("--live-tools");
   }
   const result = await withCli(deps, `${mode} replay of ${model.id}`, args, workspace);
   await deps.rescan();

@@ -14,7 +14,9 @@ type EventType = SessionEvent["type"];
 
 export type NodeData =
   | { kind: "source"; id: string; sourceId: string }
-  | { kind: "session"; id: string; sourceId: string; sessionId: string }
+  /** The sessions `statecraft test` and the Testing view recorded, grouped so that runs stay in view. */
+  | { kind: "tests"; id: string; sourceId: string }
+  | { kind: "session"; id: string; sourceId: string; sessionId: string; test?: true }
   | { kind: "turn"; id: string; sourceId: string; sessionId: string; turn: number }
   | { kind: "event"; id: string; sourceId: string; sessionId: string; turn: number; seq: number }
   | {
@@ -37,6 +39,7 @@ export interface Display {
 }
 
 export const sourceNodeId = (sourceId: string) => `source:${sourceId}`;
+export const testsNodeId = (sourceId: string) => `tests:${sourceId}`;
 export const sessionNodeId = (sourceId: string, sessionId: string) => `session:${sourceId}/${sessionId}`;
 export const turnNodeId = (sourceId: string, sessionId: string, turn: number) =>
   `turn:${sourceId}/${sessionId}/${turn}`;
@@ -53,15 +56,20 @@ export async function childrenOf(store: SessionStore, element?: NodeData): Promi
     case "source": {
       const source = store.source(element.sourceId);
       if (!source) return [];
+      const tests = testSessionIds(source);
       return [
         ...sourceInfo(source, element.id),
-        ...sessionIds(source).map((sessionId) => ({
-          kind: "session" as const,
-          id: sessionNodeId(source.id, sessionId),
-          sourceId: source.id,
-          sessionId,
-        })),
+        ...sessionIds(source)
+          .filter((id) => !tests.includes(id))
+          .map((sessionId) => sessionNode(source.id, sessionId)),
+        ...(tests.length
+          ? [{ kind: "tests" as const, id: testsNodeId(source.id), sourceId: source.id }]
+          : []),
       ];
+    }
+    case "tests": {
+      const source = store.source(element.sourceId);
+      return source ? testSessionIds(source).map((sessionId) => sessionNode(source.id, sessionId, true)) : [];
     }
     case "session": {
       let model: SessionModel | undefined;
@@ -95,8 +103,10 @@ export async function childrenOf(store: SessionStore, element?: NodeData): Promi
 /** The id of a node's parent; undefined for a source and an info line. */
 export function parentId(element: NodeData): string | undefined {
   switch (element.kind) {
-    case "session":
+    case "tests":
       return sourceNodeId(element.sourceId);
+    case "session":
+      return element.test ? testsNodeId(element.sourceId) : sourceNodeId(element.sourceId);
     case "turn":
       return sessionNodeId(element.sourceId, element.sessionId);
     case "event":
@@ -117,6 +127,16 @@ export async function describeNode(store: SessionStore, element: NodeData): Prom
         description:
           source?.kind === "runtime" ? `${source.config.url} · stateful runtime` : ".statecraft/sessions",
         icon: source?.kind === "runtime" ? "cloud" : "folder",
+      };
+    }
+    case "tests": {
+      const source = store.source(element.sourceId);
+      const n = source ? testSessionIds(source).length : 0;
+      return {
+        label: "Test runs",
+        description: `${n} session${n === 1 ? "" : "s"}`,
+        tooltip: "Sessions recorded by statecraft test and the Testing view, one per test run",
+        icon: "beaker",
       };
     }
     case "session": {
@@ -147,6 +167,26 @@ export async function describeNode(store: SessionStore, element: NodeData): Prom
 
 function sessionIds(source: Source): string[] {
   return source.kind === "folder" ? source.sessions().map((s) => s.id) : source.summaries.map((s) => s.id);
+}
+
+/** A folder's sessions recorded by test runs (`session.start.test`); a runtime's are listed as they are. */
+function testSessionIds(source: Source): string[] {
+  return source.kind === "folder"
+    ? source
+        .sessions()
+        .filter((s) => s.start?.test)
+        .map((s) => s.id)
+    : [];
+}
+
+function sessionNode(sourceId: string, sessionId: string, test?: true): NodeData {
+  return {
+    kind: "session",
+    id: sessionNodeId(sourceId, sessionId),
+    sourceId,
+    sessionId,
+    ...(test && { test }),
+  };
 }
 
 function sourceInfo(source: Source, parentId: string): NodeData[] {

@@ -60,6 +60,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
       case "session":
         item.contextValue = `statecraft.${element.kind}.${this.store.source(element.sourceId)?.kind ?? "folder"}`;
         break;
+      case "tests":
+        item.contextValue = "statecraft.tests";
+        break;
       case "turn":
         item.contextValue = "statecraft.turn";
         break;
@@ -91,6 +94,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
 
 const COLLAPSIBLE: Record<NodeData["kind"], vscode.TreeItemCollapsibleState> = {
   source: vscode.TreeItemCollapsibleState.Expanded,
+  tests: vscode.TreeItemCollapsibleState.Collapsed,
   session: vscode.TreeItemCollapsibleState.Collapsed,
   turn: vscode.TreeItemCollapsibleState.Collapsed,
   snapshot: vscode.TreeItemCollapsibleState.None,
