@@ -23,19 +23,18 @@ import {
 } from "@vscode/debugadapter";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import type { Json } from "../language/compile";
+import type { BreakpointSpec, ResolvedBreakpoint } from "./breakpoints";
 import {
   DebugController,
-  describe,
   EXCEPTION_FILTERS,
-  LaunchError,
-  type BreakpointSpec,
   type ControllerEvents,
-  type ResolvedBreakpoint,
   type ResumeMode,
   type StopInfo,
-  REMOTE_EDIT_REFUSED,
 } from "./controller";
 import { evaluateIn, parseExpression } from "./expr";
+import { LaunchError } from "./launch";
+import { describe } from "./positions";
+import { REMOTE_EDIT_REFUSED } from "./sessionView";
 import type { Location } from "./specMap";
 import type { LaunchArgs } from "../protocol/debug";
 import { MEMORY_TOOL } from "../protocol/names";

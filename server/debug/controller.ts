@@ -1,27 +1,17 @@
-// The debugger's engine side, free of the protocol: prepares a launch (an
-// agent run, one test block, or the exact replay of a session log), runs it
-// on the engine with hooks at every event and before every tool run and
-// memory write, and decides at each of these points whether to stop: a
-// breakpoint, a step, an approval, a tool error, a limit, a failed model call.
-// While stopped, the state is inspected and edited here; edits are recorded
-// in the session log as `manual.edit` events.
+// The debugger's engine side, free of the protocol: runs a prepared launch
+// (launch.ts: an agent run, one test block, or the exact replay of a session
+// log) with hooks at every event and before every tool run and memory write,
+// and decides at each of these points whether to stop: a breakpoint
+// (breakpoints.ts), a step, an approval, a tool error, a limit, a failed model
+// call. While stopped, the state is inspected and edited here; edits are
+// recorded in the session log as `manual.edit` events.
 
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { createBackend } from "../backends";
-import { readScript, scriptTurns, toWireScript } from "../backends/script";
+import { toWireScript } from "../backends/script";
 import { RemoteSession } from "../backends/statefulSession";
-import {
-  compileBackend,
-  type CompiledAgent,
-  type CompiledBackend,
-  type CompiledDefinition,
-  type CompiledMemory,
-  type Json,
-  type JsonSchema,
-} from "../language/compile";
-import { compileTest, findTests, type TestIR } from "../language/compileTests";
-import { LineIndex } from "../language/lineIndex";
+import type { CompiledDefinition, Json, JsonSchema } from "../language/compile";
+import type { TestIR } from "../language/compileTests";
 import {
   AgentSession,
   type ApprovalRequest,
@@ -35,27 +25,31 @@ import type {
   SessionEvent,
   ToolCallRequest,
   ToolResultEvent,
-  Usage,
-  UserInfo,
 } from "../protocol/events";
 import { SET_FAILED, setPath } from "../runtime/jsonPath";
 import { runTestSteps, TestQueues, type TestStep } from "../runtime/testRunner";
 import { validateJson } from "../runtime/jsonSchema";
 import { InMemoryStore } from "../runtime/memoryStore";
-import { BackendError, type ModelBackend, type ScriptStep } from "../runtime/model";
-import { decide, evaluate } from "../runtime/policy";
-import { compileFor, loadChecked, RunError, withBackend, type LoadedProgram } from "../runtime/prepare";
-import { replayExact, sessionStart, startState } from "../runtime/replay";
+import { BackendError, type ModelBackend } from "../runtime/model";
+import { decide } from "../runtime/policy";
+import { replayExact, startState } from "../runtime/replay";
 import { openSession, type OpenSessionOptions } from "../runtime/openSession";
 import { readLog } from "../runtime/sessionLog";
-import { evaluateIn, parseExpression, parseHitCondition, truthy, type Scope } from "./expr";
+import {
+  matches,
+  resolveBreakpoints,
+  type BreakpointSpec,
+  type MatchContext,
+  type ResolvedBreakpoint,
+} from "./breakpoints";
+import { evaluateIn, truthy, type Scope } from "./expr";
+import { launchBackend, LaunchError, prepareLaunch, type PreparedLaunch, type RemoteLaunch } from "./launch";
+import { actingLocation, describe, type Position } from "./positions";
+import { REMOTE_EDIT_REFUSED, RemoteView, type SessionView } from "./sessionView";
 import { connect } from "../service/embedded";
-import { SpecMap, type BreakTarget, type Location } from "./specMap";
+import type { Location, SpecMap } from "./specMap";
 import type { LaunchArgs } from "../protocol/debug";
 import { MEMORY_TOOL } from "../protocol/names";
-
-/** A launch that cannot start, with a message that says what to change. */
-export class LaunchError extends Error {}
 
 /** Thrown from a hook to unwind the engine once the debugger cancelled the run. */
 class Cancelled extends Error {
@@ -63,15 +57,6 @@ class Cancelled extends Error {
     super("cancelled from the debugger");
   }
 }
-
-export type Position =
-  | { kind: "event"; event: SessionEvent }
-  | { kind: "tool.run"; call: ToolCallRequest }
-  | { kind: "memory.write"; write: MemoryWriteRequest }
-  | { kind: "approval"; request: ApprovalRequest }
-  | { kind: "limit" | "error"; reason: string }
-  | { kind: "test.step"; step: TestStep }
-  | { kind: "input" };
 
 export interface StopInfo {
   reason: string;
@@ -87,23 +72,6 @@ export interface PendingCall {
   input: Json;
   original: Json;
   edited: boolean;
-}
-
-export interface BreakpointSpec {
-  line: number;
-  condition?: string;
-  hitCondition?: string;
-}
-
-export interface ResolvedBreakpoint {
-  id: number;
-  verified: boolean;
-  line: number;
-  message?: string;
-  target?: BreakTarget;
-  condition?: ReturnType<typeof parseExpression> & { ok: true };
-  hit?: (hits: number) => boolean;
-  hits: number;
 }
 
 export interface ControllerEvents {
@@ -130,89 +98,6 @@ export const EXCEPTION_FILTERS = [
   },
 ];
 
-interface Prepared {
-  loaded: LoadedProgram;
-  definition: CompiledDefinition;
-  map: SpecMap;
-  workspace: string;
-  env: NodeJS.ProcessEnv;
-  user: UserInfo;
-  test?: TestIR;
-  replay?: { file: string; events: SessionEvent[] };
-}
-
-let nextBreakpointId = 1;
-
-/** What the debugger reads of a session: the engine's own, or a view rebuilt from a runtime's events. */
-export interface SessionView {
-  activeAgent: string;
-  turn: number;
-  toolCalls: number;
-  usage: Usage;
-  memory: Record<string, Json>;
-  agent(name?: string): CompiledAgent;
-  memorySpec(agent?: CompiledAgent): CompiledMemory | undefined;
-}
-
-/**
- * A stateful backend's session as the debugger sees it: the runtime service runs the turn, and
- * this view follows the events it commits (memory from memory.snapshot and memory.write, usage
- * from model.response, the active agent from turn.start and handoff).
- */
-export class RemoteView implements SessionView {
-  activeAgent: string;
-  turn = 0;
-  toolCalls = 0;
-  usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  memory: Record<string, Json> = {};
-
-  constructor(private readonly definition: CompiledDefinition) {
-    this.activeAgent = definition.agent;
-  }
-
-  agent(name = this.activeAgent): CompiledAgent {
-    const a = this.definition.agents[name];
-    if (!a) throw new Error(`agent '${name}' is not in the compiled definition`);
-    return a;
-  }
-
-  memorySpec(agent = this.agent()): CompiledMemory | undefined {
-    return agent.memory ? this.definition.memories[agent.memory] : undefined;
-  }
-
-  apply(e: SessionEvent): void {
-    switch (e.type) {
-      case "turn.start":
-        this.turn = e.turn;
-        this.activeAgent = e.agent;
-        break;
-      case "handoff":
-        this.activeAgent = e.to;
-        break;
-      case "memory.snapshot":
-        this.memory = structuredClone(e.values);
-        break;
-      case "memory.write":
-        if (e.ok) this.memory = { ...this.memory, [e.field]: structuredClone(e.value) };
-        break;
-      case "model.response":
-        this.usage = {
-          ...this.usage,
-          inputTokens: this.usage.inputTokens + e.usage.inputTokens,
-          outputTokens: this.usage.outputTokens + e.usage.outputTokens,
-        };
-        break;
-      case "tool.result":
-        if (this.definition.tools[e.tool]) this.toolCalls++;
-        break;
-    }
-  }
-}
-
-/** Why nothing can be edited while debugging a stateful backend. */
-export const REMOTE_EDIT_REFUSED =
-  "the pending call runs in the runtime service, which holds this session's state: the debugger shows its events but cannot change them; to edit inputs or memory, debug the agent on a stateless backend";
-
 export class DebugController {
   readonly map: SpecMap;
   session: SessionView | undefined;
@@ -236,9 +121,6 @@ export class DebugController {
   private breakpoints = new Map<string, ResolvedBreakpoint[]>();
   private filters = new Set(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter));
   private finished = false;
-  private backend: ModelBackend | undefined;
-  /** A stateful backend: the runtime service runs the session; `turns` are a local provider's scripts. */
-  private remote: { spec: CompiledBackend; turns?: ScriptStep[][] } | undefined;
   /** The view's queue of events (and approvals) waiting to go through the stop logic, in order. */
   private viewChain: Promise<void> = Promise.resolve();
   /** The first difference an exact replay found; `shown` once the run has stopped there. */
@@ -246,7 +128,7 @@ export class DebugController {
 
   private constructor(
     readonly args: LaunchArgs,
-    private readonly prepared: Prepared,
+    private readonly prepared: PreparedLaunch,
     private readonly events: ControllerEvents,
   ) {
     this.map = prepared.map;
@@ -255,111 +137,7 @@ export class DebugController {
 
   /** Loads and checks the program and chooses what to run; a LaunchError says what is wrong. */
   static prepare(args: LaunchArgs, events: ControllerEvents, baseEnv: NodeJS.ProcessEnv): DebugController {
-    const env = { ...baseEnv, ...(args.env ?? {}) };
-    if (
-      args.inputs !== undefined &&
-      (!Array.isArray(args.inputs) || args.inputs.some((i) => typeof i !== "string"))
-    )
-      throw new LaunchError(`"inputs" must be an array of user messages (strings)`);
-    if (args.test !== undefined && args.replay !== undefined)
-      throw new LaunchError(`"test" and "replay" cannot be combined: debug a test, or replay a session log`);
-    let replay: Prepared["replay"];
-    const baseCwd = args.cwd ? path.resolve(args.cwd) : undefined;
-    let program = args.program ? path.resolve(baseCwd ?? process.cwd(), args.program) : undefined;
-    if (args.replay !== undefined) {
-      const file = path.resolve(baseCwd ?? process.cwd(), args.replay);
-      if (!fs.existsSync(file))
-        throw new LaunchError(
-          `"replay": no session log at ${file} (session logs are under .statecraft/sessions/)`,
-        );
-      const events = readLog(file).events;
-      let start;
-      try {
-        start = sessionStart(events);
-      } catch (err) {
-        throw new LaunchError(`"replay": ${file}: ${(err as Error).message}`);
-      }
-      replay = { file, events };
-      if (!program) {
-        if (!start.source)
-          throw new LaunchError(
-            `"replay": the log does not say which .agent file it ran; add "program" to the launch configuration`,
-          );
-        const workspace = baseCwd ?? path.resolve(path.dirname(file), "..", "..");
-        program = path.resolve(workspace, start.source);
-      }
-    }
-    if (!program)
-      throw new LaunchError(
-        `"program" is required: the .agent file to debug (or "replay": a session log to step through)`,
-      );
-    if (!fs.existsSync(program)) throw new LaunchError(`"program": cannot read ${program}`);
-    const workspace = baseCwd ?? path.dirname(program);
-    let loaded: LoadedProgram;
-    let definition: CompiledDefinition;
-    let test: TestIR | undefined;
-    try {
-      loaded = loadChecked(program);
-      if (args.test !== undefined) {
-        const found = findTests(loaded.program, [loaded.root]).filter(
-          (t) => t.decl.name && t.decl.name.type === "String" && t.decl.name.value === args.test,
-        );
-        if (!found.length) {
-          const names = findTests(loaded.program, [loaded.root]).map((t) =>
-            t.decl.name?.type === "String" ? JSON.stringify(t.decl.name.value) : "?",
-          );
-          throw new LaunchError(
-            `"test": no test ${JSON.stringify(args.test)} in ${path.basename(program)} or its imports${names.length ? `; tests: ${names.join(", ")}` : ""}`,
-          );
-        }
-        test = compileTest(loaded.program, found[0].file, found[0].decl);
-        definition = compileFor(loaded, test.agent, test.backend);
-      } else if (replay) {
-        const start = sessionStart(replay.events);
-        definition = compileFor(loaded, args.agent ?? start.agent);
-        const recordedBackend = start.backend.name;
-        if (definition.agents[definition.agent].backend !== recordedBackend) {
-          try {
-            definition = withBackend(loaded, definition, recordedBackend);
-          } catch {
-            // A backend no longer declared: the cassette answers instead of it anyway.
-          }
-        }
-      } else {
-        definition = compileFor(loaded, args.agent, args.backend);
-      }
-    } catch (err) {
-      if (err instanceof RunError) {
-        const lines = err.diagnostics.slice(0, 5).map((d) => {
-          const text = err.program?.get(d.path)?.file.text ?? "";
-          const p = new LineIndex(text).position(d.span.start);
-          return `\n  ${path.relative(workspace, d.path) || d.path}:${p.line + 1}:${p.character + 1}: ${d.message}`;
-        });
-        const msg = err.message
-          .replace(/^--agent is required/, `"agent" is required`)
-          .replace("--backend NAME", `"backend"`);
-        throw new LaunchError(`${msg}${lines.join("")}`);
-      }
-      throw err;
-    }
-    let user: UserInfo;
-    if (typeof args.user === "string") user = { id: args.user };
-    else if (args.user && typeof args.user === "object" && typeof args.user.id === "string")
-      user = { id: args.user.id, name: args.user.name };
-    else user = test?.user ?? (replay ? sessionStart(replay.events).user : undefined) ?? { id: "local-user" };
-    const map = new SpecMap(loaded, definition, test);
-    const controller = new DebugController(
-      args,
-      { loaded, definition, map, workspace, env, user, test, replay },
-      events,
-    );
-    // A backend that cannot run (no script for the local one, a provider without a client) fails the launch.
-    if (!test && !replay) {
-      const spec = definition.backends[definition.agents[definition.agent].backend];
-      if (spec.kind === "stateful") controller.remote = controller.remoteFor(spec);
-      else controller.backend = controller.backendFor(definition);
-    }
-    return controller;
+    return new DebugController(args, prepareLaunch(args, baseEnv), events);
   }
 
   get definition(): CompiledDefinition {
@@ -372,7 +150,7 @@ export class DebugController {
 
   /** The session runs in a runtime service (a stateful backend): stops are stops of the view. */
   get isRemote(): boolean {
-    return this.remote !== undefined;
+    return this.prepared.remote !== undefined;
   }
 
   get testIR(): TestIR | undefined {
@@ -394,30 +172,9 @@ export class DebugController {
   // ---- breakpoints ------------------------------------------------------------------
 
   setBreakpoints(file: string, specs: (BreakpointSpec & { id?: number })[]): ResolvedBreakpoint[] {
-    const out = specs.map((s): ResolvedBreakpoint => {
-      const r = this.map.resolve(file, s.line);
-      const bp: ResolvedBreakpoint = {
-        id: s.id ?? nextBreakpointId++,
-        verified: !!r.target,
-        line: r.line,
-        message: r.message,
-        target: r.target,
-        hits: 0,
-      };
-      if (bp.verified && s.condition?.trim()) {
-        const c = parseExpression(s.condition);
-        if (!c.ok) Object.assign(bp, { verified: false, message: `condition: ${c.error}` });
-        else bp.condition = c;
-      }
-      if (bp.verified && s.hitCondition?.trim()) {
-        const h = parseHitCondition(s.hitCondition);
-        if (typeof h === "string") Object.assign(bp, { verified: false, message: h });
-        else bp.hit = h;
-      }
-      return bp;
-    });
-    this.breakpoints.set(path.resolve(file), out);
-    return out;
+    const resolved = resolveBreakpoints(this.map, file, specs);
+    this.breakpoints.set(path.resolve(file), resolved);
+    return resolved;
   }
 
   setExceptionFilters(filters: string[]): void {
@@ -429,7 +186,7 @@ export class DebugController {
     const ids: number[] = [];
     for (const list of this.breakpoints.values())
       for (const bp of list) {
-        if (!bp.target || !bp.verified || !this.matches(bp.target, pos)) continue;
+        if (!bp.target || !bp.verified || !matches(bp.target, pos, this.matchContext())) continue;
         if (bp.condition) {
           let ok: boolean;
           try {
@@ -450,55 +207,18 @@ export class DebugController {
     return ids;
   }
 
-  private matches(t: BreakTarget, pos: Position): boolean {
-    switch (t.kind) {
-      case "agent":
-        return (
-          pos.kind === "event" &&
-          ((pos.event.type === "turn.start" && pos.event.agent === t.agent) ||
-            (pos.event.type === "handoff" && pos.event.to === t.agent))
-        );
-      case "tool":
-        if (this.remote)
-          // The runtime runs the tool: the view stops where the policy let the call through.
-          return (
-            pos.kind === "event" &&
-            pos.event.type === "policy.decision" &&
-            pos.event.tool === t.tool &&
-            pos.event.decision !== "deny"
-          );
-        return pos.kind === "tool.run" && pos.call.name === t.tool;
-      case "memory":
-        if (this.remote)
-          return pos.kind === "event" && pos.event.type === "memory.write" && pos.event.memory === t.memory;
-        return pos.kind === "memory.write" && pos.write.memory === t.memory;
-      case "step":
-        return pos.kind === "test.step" && pos.step.line === t.line;
-      case "policy": {
-        if (this.session?.activeAgent !== t.agent) return false;
-        if (pos.kind === "limit")
-          return t.rule.type === "any" || (t.rule.type === "limit" && pos.reason.startsWith(t.rule.name));
-        if (pos.kind !== "event" || pos.event.type !== "policy.decision") return false;
-        const e = pos.event;
-        switch (t.rule.type) {
-          case "any":
-            return true;
-          case "approval":
-            return e.decision === "approval";
-          case "limit":
-            return e.check === "limit" && (e.reason ?? "").startsWith(t.rule.name);
-          case "deny": {
-            if (e.check !== "deny") return false;
-            const agent = this.definition.agents[t.agent];
-            const input = this.pending?.callId === e.callId ? this.pending.original : null;
-            const first = agent.policy.deny.findIndex(
-              (r) => r.tool === e.tool && truthy(evaluate(r.when, input)),
-            );
-            return first === t.rule.index;
-          }
-        }
-      }
-    }
+  private matchContext(): MatchContext {
+    return {
+      remote: this.isRemote,
+      activeAgent: this.session?.activeAgent,
+      definition: this.definition,
+      callInput: (callId) => this.callInput(callId),
+    };
+  }
+
+  /** The input the model gave a call, if it is the pending one: what the policy decided on. */
+  private callInput(callId: string): Json {
+    return this.pending?.callId === callId ? this.pending.original : null;
   }
 
   // ---- running ----------------------------------------------------------------------
@@ -517,7 +237,7 @@ export class DebugController {
     try {
       if (this.prepared.test) await this.runTest(this.prepared.test);
       else if (this.prepared.replay) await this.runReplay(this.prepared.replay.events);
-      else if (this.remote) await this.runRemote(this.remote);
+      else if (this.prepared.remote) await this.runRemote(this.prepared.remote);
       else await this.runAgent();
     } catch (err) {
       const message =
@@ -527,65 +247,6 @@ export class DebugController {
       this.events.output(`statecraft debug: ${message}\n`, "stderr");
     } finally {
       this.finished = true;
-    }
-  }
-
-  private backendFor(def: CompiledDefinition): ModelBackend {
-    const spec = def.backends[def.agents[def.agent].backend];
-    if (spec.kind === "stateful") {
-      const stateless = this.prepared.loaded.program
-        .symbols(this.prepared.loaded.root)
-        .ofKind("backend")
-        .filter((b) => compileBackend(b.decl).kind === "stateless")
-        .map((b) => b.name);
-      throw new LaunchError(
-        `backend '${spec.name}' is stateful: a test block runs in the debugger's own engine, not in a runtime service. ` +
-          `Debug the test on a stateless backend (its "backend:" ${[...new Set(stateless)].map((n) => JSON.stringify(n)).join(" | ") || '"local"'}), ` +
-          `or debug the agent itself on '${spec.name}' (a launch without "test")`,
-      );
-    }
-    let backend: ModelBackend;
-    try {
-      backend = createBackend(spec, { env: this.prepared.env });
-    } catch (err) {
-      if (err instanceof BackendError) throw new LaunchError(err.message);
-      throw err;
-    }
-    if (backend.scripted) {
-      if (!this.args.script) {
-        const others = this.prepared.loaded.program
-          .symbols(this.prepared.loaded.root)
-          .ofKind("backend")
-          .map((s) => s.name)
-          .filter((n) => n !== spec.name);
-        throw new LaunchError(
-          `agent '${def.agent}' runs on the local backend, which only plays back scripted replies: add "script": "<file>.json" to the launch configuration` +
-            (others.length ? `, or set "backend" to one of ${others.join(", ")}` : ""),
-        );
-      }
-      try {
-        backend.scripted.enqueue(
-          ...readScript(path.resolve(this.args.cwd ?? this.prepared.workspace, this.args.script)),
-        );
-      } catch (err) {
-        throw new LaunchError(`"script": ${(err as Error).message}`);
-      }
-    }
-    return backend;
-  }
-
-  /** Checks a stateful backend's launch: a local provider plays back the launch's "script". */
-  private remoteFor(spec: CompiledBackend): { spec: CompiledBackend; turns?: ScriptStep[][] } {
-    if (spec.provider !== "local") return { spec };
-    if (!this.args.script)
-      throw new LaunchError(
-        `agent '${this.definition.agent}' runs on '${spec.name}', whose provider local only plays back scripted replies: add "script": "<file>.json" to the launch configuration`,
-      );
-    try {
-      const steps = readScript(path.resolve(this.args.cwd ?? this.prepared.workspace, this.args.script));
-      return { spec, turns: scriptTurns(steps) };
-    } catch (err) {
-      throw new LaunchError(`"script": ${(err as Error).message}`);
     }
   }
 
@@ -605,7 +266,7 @@ export class DebugController {
    * session log and then goes through the stop logic. The view stops; the turn goes on, except
    * at an approval, which the service holds until it is answered here.
    */
-  private async runRemote(remote: { spec: CompiledBackend; turns?: ScriptStep[][] }): Promise<void> {
+  private async runRemote(remote: RemoteLaunch): Promise<void> {
     const { loaded, workspace, env } = this.prepared;
     const runtime = await connect(remote.spec, { workspace, baseDir: path.dirname(loaded.root), env });
     const view = new RemoteView(this.definition);
@@ -684,7 +345,7 @@ export class DebugController {
   }
 
   private async runAgent(): Promise<void> {
-    const backend = this.backend ?? this.backendFor(this.definition);
+    const backend = this.prepared.backend ?? launchBackend(this.prepared, this.args, this.definition);
     let status: "ok" | "failed" | "stopped" = "ok";
     let reason: string | undefined;
     const { session, sessionId, file, close } = await openSession({
@@ -716,7 +377,9 @@ export class DebugController {
     const def = this.definition;
     const spec = def.backends[def.agents[def.agent].backend];
     const backend =
-      spec.provider === "local" ? createBackend(spec, { env: this.prepared.env }) : this.backendFor(def);
+      spec.provider === "local"
+        ? createBackend(spec, { env: this.prepared.env })
+        : launchBackend(this.prepared, this.args, def);
     const queues = new TestQueues();
     const opened = await openSession({
       ...this.openOptions(backend),
@@ -1214,7 +877,7 @@ export class DebugController {
    * policy, and recorded as a manual edit. Returns an error message, or undefined.
    */
   async editPendingInput(fieldPath: string[], value: Json): Promise<string | undefined> {
-    if (this.remote) return REMOTE_EDIT_REFUSED;
+    if (this.isRemote) return REMOTE_EDIT_REFUSED;
     const p = this.pending;
     const s = this.session as AgentSession | undefined;
     if (!p || !s) return "there is no pending tool call to edit";
@@ -1264,7 +927,7 @@ export class DebugController {
 
   /** Sets a memory field (or a part of one) of the active agent; checked and recorded. */
   async editMemory(fieldPath: string[], value: Json): Promise<string | undefined> {
-    if (this.remote) return REMOTE_EDIT_REFUSED;
+    if (this.isRemote) return REMOTE_EDIT_REFUSED;
     const s = this.session as AgentSession | undefined;
     if (!s) return "the session has not started";
     if (this.isReplay) return "a replay plays the recording back: fork the session to change it";
@@ -1295,121 +958,19 @@ export class DebugController {
     return undefined;
   }
 
-  /** Where the position acts in the spec: the declaration's line. */
+  /** Where the current position acts in the spec: the declaration's line. */
   actingLocation(): Location | undefined {
-    const pos = this.position;
-    const agent = this.session?.activeAgent ?? this.definition.agent;
-    const m = this.map;
-    if (!pos) return m.agentLocation(agent);
-    switch (pos.kind) {
-      case "tool.run":
-        return m.toolLocation(pos.call.name) ?? m.agentLocation(agent);
-      case "memory.write":
-        return m.memoryLocation(pos.write.memory) ?? m.agentLocation(agent);
-      case "approval":
-        return m.policyLocation(agent, "require_approval");
-      case "test.step":
-        return { path: this.prepared.test!.file, line: pos.step.line };
-      case "limit": {
-        const name = /^(max_turns|max_tool_calls|max_tokens)/.exec(pos.reason)?.[1];
-        return name ? m.policyLocation(agent, name) : m.agentLocation(agent);
-      }
-      case "error":
-      case "input":
-        return m.agentLocation(agent);
-      case "event": {
-        const e = pos.event;
-        switch (e.type) {
-          case "tool.call":
-          case "tool.result":
-            return (
-              m.toolLocation(e.tool) ??
-              (e.tool === MEMORY_TOOL ? this.memoryOf(agent) : undefined) ??
-              m.agentLocation(agent)
-            );
-          case "policy.decision": {
-            if (e.check === "deny") {
-              const a = this.definition.agents[agent];
-              const input = this.pending?.callId === e.callId ? this.pending.original : null;
-              const i = a.policy.deny.findIndex((r) => r.tool === e.tool && truthy(evaluate(r.when, input)));
-              if (i >= 0) return m.denyLocation(agent, i);
-            }
-            if (e.check === "approval") return m.policyLocation(agent, "require_approval");
-            if (e.check === "limit") {
-              const name = /^(max_tool_calls|max_tokens)/.exec(e.reason ?? "")?.[1];
-              return m.policyLocation(agent, name);
-            }
-            if (e.decision === "allow") return m.toolLocation(e.tool) ?? m.agentLocation(agent);
-            return m.policyLocation(agent);
-          }
-          case "approval":
-            return m.policyLocation(agent, "require_approval");
-          case "memory.write":
-          case "memory.snapshot":
-            return (e.memory ? m.memoryLocation(e.memory) : undefined) ?? m.agentLocation(agent);
-          case "handoff":
-            return m.agentLocation(e.to);
-          default:
-            return (
-              m.agentLocation("agent" in e && typeof e.agent === "string" ? e.agent : agent) ??
-              m.agentLocation(agent)
-            );
-        }
-      }
-    }
-  }
-
-  private memoryOf(agent: string): Location | undefined {
-    const mem = this.definition.agents[agent]?.memory;
-    return mem ? this.map.memoryLocation(mem) : undefined;
+    return actingLocation(this.position, {
+      map: this.map,
+      definition: this.definition,
+      agent: this.session?.activeAgent ?? this.definition.agent,
+      testFile: this.prepared.test?.file,
+      callInput: (callId) => this.callInput(callId),
+    });
   }
 }
 
 function clip(s: string | undefined, n = 200): string {
   if (s === undefined) return "";
   return s.length > n ? `${s.slice(0, n)}…` : s;
-}
-
-/** A short description of a position, for stop messages and frame names. */
-export function describe(pos: Position | undefined): string {
-  if (!pos) return "";
-  switch (pos.kind) {
-    case "tool.run":
-      return `${pos.call.name} about to run`;
-    case "memory.write":
-      return `write ${pos.write.memory}.${pos.write.field}`;
-    case "approval":
-      return `approval needed: ${pos.request.tool}`;
-    case "limit":
-      return `limit reached: ${pos.reason}`;
-    case "error":
-      return `model call failed: ${pos.reason}`;
-    case "test.step":
-      return `step: ${pos.step.source.split("\n")[0]}`;
-    case "input":
-      return "waiting for a user message";
-    case "event": {
-      const e = pos.event;
-      switch (e.type) {
-        case "tool.call":
-          return `tool.call ${e.tool}`;
-        case "tool.result":
-          return `tool.result ${e.tool}${e.ok ? "" : " (failed)"}`;
-        case "policy.decision":
-          return `policy.decision ${e.tool}: ${e.decision}`;
-        case "approval":
-          return `approval ${e.tool}: ${e.approved ? "approved" : "refused"}`;
-        case "memory.write":
-          return `memory.write ${e.field}`;
-        case "handoff":
-          return `handoff ${e.from} -> ${e.to}`;
-        case "context.snapshot":
-        case "model.request":
-        case "model.response":
-          return `${e.type} (call ${e.step + 1})`;
-        default:
-          return e.type;
-      }
-    }
-  }
 }
