@@ -38,13 +38,24 @@ export function listSessionFiles(workspace: string): string[] {
  * `whole`: a log that misses events in the middle (or cannot be read) is an error instead, for
  * what would rebuild or re-run the session from it (replay, fork).
  */
+const MAX_WARNINGS = 3;
+
+/** "1, 2, 3" or, for a long list, its first five and how many more. */
+const listLines = (lines: number[]) =>
+  lines.length <= 5 ? lines.join(", ") : `${lines.slice(0, 5).join(", ")} and ${lines.length - 5} more`;
+
 export function loadSession(file: string, io: CliIO, whole = false): SessionEvent[] {
   const { events, warnings, skipped } = readLog(file);
-  for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  // One bad file is a few lines of warning, not one per line of it (a binary file has hundreds).
+  for (const w of warnings.slice(0, MAX_WARNINGS)) io.stderr(`warning: ${w}\n`);
+  if (warnings.length > MAX_WARNINGS)
+    io.stderr(
+      `warning: ${path.basename(file)}: ${warnings.length - MAX_WARNINGS} more unusable lines were skipped\n`,
+    );
   if (whole && (skipped.length || !events.length))
     throw new UsageError(
       skipped.length
-        ? `${displayPath(file, io.cwd)}: line${skipped.length === 1 ? "" : "s"} ${skipped.join(", ")} ${skipped.length === 1 ? "is not an event" : "are not events"}: the session cannot be rebuilt from this log`
+        ? `${displayPath(file, io.cwd)}: line${skipped.length === 1 ? "" : "s"} ${listLines(skipped)} ${skipped.length === 1 ? "is not an event" : "are not events"}: the session cannot be rebuilt from this log`
         : `${displayPath(file, io.cwd)} has no events: it is not a Statecraft session log`,
     );
   return events;

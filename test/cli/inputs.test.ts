@@ -239,6 +239,26 @@ describe("malformed session logs", () => {
     assert.deepEqual(ids.sort(), ["bad-null", good].sort());
   });
 
+  it("a log that is binary garbage: three warnings and a count, not one per line; replay names five lines and a count", async () => {
+    const dir = tempDir();
+    const sessions = path.join(dir, ".statecraft", "sessions");
+    fs.mkdirSync(sessions, { recursive: true });
+    // 40 lines that are not JSON, as a binary file's bytes split at their newlines would be.
+    const garbage = Array.from({ length: 40 }, (_, i) => `\u0001\u00ff garbage ${i}`).join("\n") + "\n";
+    fs.writeFileSync(path.join(sessions, "junk.jsonl"), garbage);
+    const r = await run(["sessions", "list"], dir);
+    assert.equal(r.code, 0, r.err);
+    const warnings = r.err.split("\n").filter((l) => l.startsWith("warning:"));
+    assert.deepEqual(warnings.slice(3), ["warning: junk.jsonl: 37 more unusable lines were skipped"]);
+    assert.equal(warnings.length, 4, r.err);
+    const replay = await run(["replay", "junk"], dir);
+    assert.equal(replay.code, 2);
+    assert.match(
+      replay.err,
+      /statecraft replay: \S*junk\.jsonl: lines 1, 2, 3, 4, 5 and 35 more are not events: the session cannot be rebuilt from this log\n$/,
+    );
+  });
+
   it("sessions show of a bad log: the warning, then what the log still says", async () => {
     const { dir } = await workspace();
     const r = await run(["sessions", "show", "bad-null"], dir);
