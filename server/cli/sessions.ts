@@ -31,6 +31,8 @@ export function sessionsCommand(argv: string[], io: CliIO): number {
     allowPositionals: true,
     options: SESSIONS_FLAGS,
   });
+  if (values.format !== "text" && values.format !== "json")
+    throw new UsageError(`--format must be text or json, not '${values.format}'`);
   const workspace = path.resolve(io.cwd, values.workspace ?? ".");
   const [sub = "list", id] = positionals;
   if (sub === "list") {
