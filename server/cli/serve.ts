@@ -109,7 +109,6 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     throw err;
   }
   const store = service.store === "pglite" ? "embedded PGlite" : "PostgreSQL";
-  io.stdout(`statecraft runtime service listening on ${service.url} (${store})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       io.stderr(`statecraft serve: ${signal}, stopping\n`);
@@ -124,6 +123,9 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     const onTerm = () => stop("SIGTERM");
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
+    // Only now: a supervisor that stops the service as soon as it reads this line (a test, a container
+    // runtime) must find the handlers in place, or its SIGTERM kills the process before it closes the store.
+    io.stdout(`statecraft runtime service listening on ${service.url} (${store})\n`);
   });
   return 0;
 }
