@@ -13,8 +13,17 @@ export interface SourceRef {
   line: number;
 }
 
+/** A value read from the environment at run time (`env("NAME")`), or a literal. */
+export type EnvValue = string | { env: string };
+
+/** A value bound to a SQL placeholder: `input.x`, `user.id`, `session.id`..., or a literal. */
+export type SqlParamIR = { path: string[] } | { value: Json };
+
 export type RunIR =
-  | { kind: "http"; method: string; url: string }
+  /** `http(METHOD, "url")`, or `http(METHOD, CONNECTION, "path")`: then `url` is the path, joined to the connection's url. */
+  | { kind: "http"; method: string; url: string; connection?: string }
+  /** `sql(CONNECTION, "statement", [params])`: `$1..$n` bound to `params`, never interpolated. */
+  | { kind: "sql"; connection: string; statement: string; params: SqlParamIR[] }
   | { kind: "command"; executable: string; args: string[]; cwd: string }
   | { kind: "mcp"; server: string; tool: string };
 
@@ -63,7 +72,30 @@ export interface CompiledTool {
   requires: string[];
   timeoutMs?: number;
   /** A command tool's own environment variables (`env { }`): literals, or `{ env: "NAME" }` read at run time. */
-  env?: Record<string, string | { env: string }>;
+  env?: Record<string, EnvValue>;
+  /** A `sql` tool that may write (`write: true`): runs outside a READ ONLY transaction. Present only when true. */
+  write?: boolean;
+  /** A `sql` tool's row limit (`max_rows`, default 100). Present only when declared. */
+  maxRows?: number;
+  source: SourceRef;
+}
+
+/** How a connection authenticates (connections.md section 1). Secrets are `{ env }`: their values never enter the definition. */
+export type ConnectionAuthIR =
+  | { kind: "bearer"; token: EnvValue }
+  | { kind: "header"; name: string; value: EnvValue }
+  | { kind: "basic"; username: EnvValue; password: EnvValue }
+  | { kind: "oauth2"; tokenUrl: EnvValue; clientId: EnvValue; clientSecret: EnvValue; scopes: string[] }
+  /** The end user's delegated token called `name` (CLI: STATECRAFT_USER_TOKEN_<NAME>; service: its token vault). */
+  | { kind: "user_token"; name: string };
+
+export interface CompiledConnection {
+  name: string;
+  /** An http(s) URL, or a `postgres://` / `postgresql://` URL (a SQL connection); may come from the environment. */
+  url: EnvValue;
+  auth?: ConnectionAuthIR;
+  headers: Record<string, EnvValue>;
+  timeoutMs?: number;
   source: SourceRef;
 }
 
@@ -120,7 +152,7 @@ export interface CompiledMcp {
   name: string;
   transport:
     { kind: "stdio"; executable: string; args: string[]; cwd: string } | { kind: "http"; url: string };
-  env: Record<string, string | { env: string }>;
+  env: Record<string, EnvValue>;
   source: SourceRef;
 }
 
@@ -134,6 +166,8 @@ export interface CompiledDefinition {
   memories: Record<string, CompiledMemory>;
   backends: Record<string, CompiledBackend>;
   mcpServers: Record<string, CompiledMcp>;
+  /** `connection` declarations: present only when the definition declares one (definitions without keep their hash). */
+  connections?: Record<string, CompiledConnection>;
   /** sha256 of the canonical JSON of everything above except source positions. */
   hash: string;
 }

@@ -89,6 +89,8 @@ export interface SessionStartEvent extends Base {
   parent?: { sessionId: string; turn: number };
   /** The test this session ran, when it ran one. */
   test?: string;
+  /** The eval case run this session is (evals.md section 3): set by the eval runner. */
+  eval?: EvalSessionTag;
   /** Memory values the session started from (stored user/agent memory, or a fork's). */
   memory?: Record<string, Json>;
   /**
@@ -148,6 +150,16 @@ export interface ToolCallEvent extends TurnBase {
   callId: string;
   tool: string;
   input: Json;
+  /** Which identity the call used when it went through a connection (connections.md section 4); never the credential. */
+  identity?: CallIdentity;
+}
+
+/** The identity a tool call on a connection used: the end user's delegated token, or the agent's own credentials. */
+export interface CallIdentity {
+  as: "user" | "service";
+  connection: string;
+  /** The end user's id, when the call acted for the user. */
+  user?: string;
 }
 
 export interface PolicyDecisionEvent extends TurnBase {
@@ -232,6 +244,48 @@ export interface ManualEditEvent extends TurnBase {
   by: "debugger";
 }
 
+/** Marks a session as one case run of an eval (evals.md section 3). */
+export interface EvalSessionTag {
+  /** The eval run's id (`.statecraft/evals/<run>.json`). */
+  run: string;
+  eval: string;
+  case: string;
+  /** 1-based. */
+  trial: number;
+  /** The backend the case ran on. */
+  backend: string;
+}
+
+/**
+ * One criterion of an eval case, checked after the case's last turn and written before `session.end`
+ * (evals.md section 3). The same object, without seq/ts/type, is a check of the run's JSON.
+ */
+export interface EvalScoreEvent extends Base, EvalCheck {
+  type: "eval.score";
+}
+
+export interface EvalCheck {
+  /** The criterion as written (`judge "Polite..."`, `expect tool refund called`, `trajectory [a, b] in_order`). */
+  criterion: string;
+  kind: "judge" | "score" | "expect" | "trajectory";
+  /** 0..1, for judge and score criteria (and trajectory: its recall). */
+  score?: number;
+  /** The threshold the score had to reach (`at_least`). */
+  threshold?: number;
+  passed: boolean;
+  /** One sentence: the judge's reason, the scorer's, or what an expect saw. */
+  reason: string;
+  /** Trajectory: of the tools called, the share the list names; of the tools listed, the share called. */
+  precision?: number;
+  recall?: number;
+  judgeBackend?: string;
+  /** Tokens of the judge call(s) for this criterion: counted in the run's judgeUsage, never the agent's. */
+  usage?: Usage;
+  /** Where the criterion is written: the .agent file or the dataset (relative to the eval's folder), 1-based line. */
+  file?: string;
+  line?: number;
+}
+
 export interface SessionEndEvent extends Base {
   type: "session.end";
   status: "ok" | "failed" | "stopped";
@@ -255,6 +309,7 @@ export type SessionEvent =
   | HandoffEvent
   | TurnEndEvent
   | ManualEditEvent
+  | EvalScoreEvent
   | SessionEndEvent;
 
 export type EventType = SessionEvent["type"];

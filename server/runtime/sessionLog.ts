@@ -120,6 +120,7 @@ const REQUIRED: Partial<Record<SessionEvent["type"], Record<string, FieldType>>>
   "memory.snapshot": { turn: "number", values: "object" },
   handoff: { turn: "number", from: "string", to: "string" },
   "turn.end": { turn: "number", reply: "string", messages: "array", status: "string", usage: "object" },
+  "eval.score": { criterion: "string", kind: "string", passed: "boolean" },
   "session.end": { status: "string" },
 };
 

@@ -74,6 +74,8 @@ export async function runTool(
         timeout,
         `${tool.name} (mcp ${run.server})`,
       );
+    case "sql":
+      return { ok: false, error: `sql tools are not supported by this version yet (${tool.name})` };
   }
 }
 

@@ -7,6 +7,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type {
   ContextSnapshotEvent,
+  EvalScoreEvent,
   MemorySnapshotEvent,
   SessionEndEvent,
   SessionEvent,
@@ -37,6 +38,8 @@ export class SessionModel {
   start?: SessionStartEvent;
   end?: SessionEndEvent;
   readonly turns: TurnModel[] = [];
+  /** An eval case run's checks (evals.md section 3), in log order. */
+  readonly evalScores: EvalScoreEvent[] = [];
   readonly events: SessionEvent[] = [];
   /** Problems with the log: bad lines (skipped), events out of place. */
   readonly warnings: string[] = [];
@@ -55,6 +58,9 @@ export class SessionModel {
         return;
       case "session.end":
         this.end = e;
+        return;
+      case "eval.score":
+        this.evalScores.push(e);
         return;
       case "turn.start": {
         const t: TurnModel = {

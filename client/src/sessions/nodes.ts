@@ -372,6 +372,7 @@ type EventNode<T extends EventType> =
 export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
   "session.start": { shown: false, folded: "the session's node" },
   "session.end": { shown: false, folded: "the session's node" },
+  "eval.score": { shown: false, folded: "the session's node" },
   "turn.start": { shown: false, folded: "the turn's node" },
   "turn.end": { shown: false, folded: "the turn's node" },
   "context.snapshot": { shown: false, folded: "the turn's Context snapshot" },
