@@ -3,7 +3,7 @@
 // and put in the wire form a turn request carries.
 
 import * as fs from "node:fs";
-import type { Json } from "../protocol/definition";
+import { SCRIPT_STEP_FORMS, scriptStep, scriptTurns as splitTurns } from "../language/scriptSteps";
 import type { WireScriptStep } from "../protocol/runtimeService";
 import type { ScriptStep } from "../runtime/model";
 
@@ -19,13 +19,14 @@ export function readScript(file: string): ScriptStep[] {
     throw new ScriptError(`cannot read the script ${file}: ${(err as Error).message}`);
   }
   if (!Array.isArray(data)) throw new ScriptError(`${file}: a script is a JSON array of steps`);
-  return data.map((s: Record<string, Json>, i) => {
-    if (typeof s?.reply === "string") return { kind: "reply", text: s.reply };
-    if (typeof s?.call === "string") return { kind: "call", tool: s.call, input: s.input ?? {} };
-    if (typeof s?.handoff === "string") return { kind: "handoff", agent: s.handoff };
-    throw new ScriptError(
-      `${file}: step ${i + 1} must be {"reply": "..."}, {"call": "tool", "input": {...}} or {"handoff": "agent"}`,
-    );
+  return data.map((s: unknown, i): ScriptStep => {
+    const step = scriptStep(s);
+    if (!step) throw new ScriptError(`${file}: step ${i + 1} must be ${SCRIPT_STEP_FORMS}`);
+    return step.kind === "model.replies"
+      ? { kind: "reply", text: step.text }
+      : step.kind === "model.calls"
+        ? { kind: "call", tool: step.tool, input: step.input }
+        : { kind: "handoff", agent: step.agent };
   });
 }
 
@@ -39,20 +40,7 @@ export function toWireScript(steps: ScriptStep[]): WireScriptStep[] {
   );
 }
 
-/**
- * Splits a whole-run script into turns: a turn ends when the model replies (a tool call or a handoff
- * lets it go on), so each turn takes the steps up to and including the next reply.
- */
+/** Splits a whole-run script into turns, each up to and including the model's next reply. */
 export function scriptTurns(steps: ScriptStep[]): ScriptStep[][] {
-  const turns: ScriptStep[][] = [];
-  let current: ScriptStep[] = [];
-  for (const s of steps) {
-    current.push(s);
-    if (s.kind === "reply") {
-      turns.push(current);
-      current = [];
-    }
-  }
-  if (current.length) turns.push(current);
-  return turns;
+  return splitTurns(steps, (s) => s.kind === "reply");
 }

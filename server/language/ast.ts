@@ -7,7 +7,8 @@ export interface Span {
   end: number;
 }
 
-export type DeclarationKind = "backend" | "type" | "tool" | "context" | "memory" | "agent" | "mcp" | "test";
+export type DeclarationKind =
+  "backend" | "type" | "tool" | "context" | "memory" | "agent" | "mcp" | "test" | "eval";
 
 export const DECLARATION_KINDS: readonly DeclarationKind[] = [
   "backend",
@@ -18,6 +19,7 @@ export const DECLARATION_KINDS: readonly DeclarationKind[] = [
   "agent",
   "mcp",
   "test",
+  "eval",
 ];
 
 export interface Identifier extends Span {
@@ -251,9 +253,73 @@ export type TestStep =
   | ExpectMemoryStep
   | ExpectUsageStep;
 
-export type Member = Property | BlockMember | FieldDecl | DenyRule | TestStep;
+// ---- eval steps and criteria (evals.md section 1) --------------------------
 
-export type BlockMode = "members" | "fields" | "policy" | "test";
+/** The modes of `expect trajectory [...] MODE`; the first is the default. */
+export const TRAJECTORY_MODES = ["in_order", "exact", "any_order"] as const;
+export type TrajectoryMode = (typeof TRAJECTORY_MODES)[number];
+
+/** `at_least N` after a judge or score criterion. */
+export interface AtLeast extends Span {
+  keyword: Identifier;
+  value: NumberLiteral;
+}
+/** `expect trajectory [a, b] [in_order|exact|any_order]`. */
+export interface ExpectTrajectoryStep extends StepBase {
+  step: "expect.trajectory";
+  tools: ListValue;
+  mode?: Identifier;
+}
+/** `judge "criterion" [at_least N]`, or `judge NAME [at_least N]` with a built-in judge's name. */
+export interface JudgeStep extends StepBase {
+  step: "judge";
+  criterion: StringLiteral | Identifier;
+  atLeast?: AtLeast;
+}
+/** `score command("node", ["scorer.js"]) [at_least N]`. */
+export interface ScoreStep extends StepBase {
+  step: "score";
+  command: CallValue;
+  atLeast?: AtLeast;
+}
+/** `judge scores 0.8 "reason"`: a scripted answer of a local judge. */
+export interface JudgeScoresStep extends StepBase {
+  step: "judge.scores";
+  verb: Identifier;
+  score: NumberLiteral;
+  reason: StringLiteral;
+}
+/** `user says "..."`: the next message of a simulated user on a local backend. */
+export interface UserSaysStep extends StepBase {
+  step: "user.says";
+  verb: Identifier;
+  text: StringLiteral;
+}
+/** `expected "answer"` and `goal "what the user wants"`. */
+export interface CaseTextStep extends StepBase {
+  step: "expected" | "goal";
+  text: StringLiteral;
+}
+
+export type EvalStep =
+  ExpectTrajectoryStep | JudgeStep | ScoreStep | JudgeScoresStep | UserSaysStep | CaseTextStep;
+
+/** A step of a test, or of an eval case (which takes the eval steps too). */
+export type Step = TestStep | EvalStep;
+
+/** `case "name" { ... }` inside an eval. */
+export interface CaseBlock extends Span {
+  type: "Case";
+  keyword: Identifier;
+  /** Undefined when missing (a syntax error was reported). */
+  name: StringLiteral | undefined;
+  body: Block;
+}
+
+export type Member = Property | BlockMember | FieldDecl | DenyRule | Step | CaseBlock;
+
+/** `eval`: an eval's body (properties, judge criteria, cases); `case`: a case's body (test and eval steps). */
+export type BlockMode = "members" | "fields" | "policy" | "test" | "eval" | "case";
 
 export interface Block extends Span {
   mode: BlockMode;

@@ -39,7 +39,7 @@ export interface TestIR {
   steps: (TestStepIR & { line: number; source: string })[];
 }
 
-function stepIR(s: TestStep): TestStepIR {
+export function stepIR(s: TestStep): TestStepIR {
   switch (s.step) {
     case "send":
       return { kind: "send", text: s.text.value };

@@ -739,6 +739,8 @@ export function signature(sym: Symbol, text: string): string {
     }
     case "test":
       return `test ${decl.name?.type === "String" ? JSON.stringify(name) : name}`;
+    case "eval":
+      return `eval ${name}`;
     case "agent":
       return `agent ${name}`;
   }

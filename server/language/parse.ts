@@ -5,8 +5,12 @@
 
 import {
   DECLARATION_KINDS,
+  TRAJECTORY_MODES,
   type Block,
+  type AtLeast,
   type BlockMode,
+  type CallValue,
+  type CaseBlock,
   type CompareOp,
   type Declaration,
   type DeclarationKind,
@@ -22,8 +26,8 @@ import {
   type Reference,
   type SourceFile,
   type Span,
+  type Step,
   type StringLiteral,
-  type TestStep,
   type TypeExpr,
   type Value,
 } from "./ast";
@@ -38,8 +42,10 @@ export interface ParseResult {
 }
 
 export const STEP_KEYWORDS = ["send", "model", "tool", "approve", "reject", "expect"] as const;
-/** A test step without its end offset (distributes over the union). */
-type StepInit = TestStep extends infer T ? (T extends TestStep ? Omit<T, "end"> : never) : never;
+/** The words that start the steps only eval cases have (evals.md section 1). */
+export const EVAL_STEP_KEYWORDS = ["judge", "score", "user", "expected", "goal"] as const;
+/** A step without its end offset (distributes over the union). */
+type StepInit = Step extends infer T ? (T extends Step ? Omit<T, "end"> : never) : never;
 
 /** Deepest nesting of blocks, values and parentheses the parser follows. */
 export const MAX_DEPTH = 200;
@@ -265,7 +271,9 @@ class Parser {
     }
     let body: Block;
     if (this.at("{")) {
-      body = this.parseBlock(kind === "type" ? "fields" : kind === "test" ? "test" : "members");
+      body = this.parseBlock(
+        kind === "type" ? "fields" : kind === "test" ? "test" : kind === "eval" ? "eval" : "members",
+      );
     } else {
       const here = this.peek();
       this.error(
@@ -355,13 +363,18 @@ class Parser {
       const value = this.valueAfterColon(`a value for '${name.name}'`);
       return { type: "Property", name, value, start: name.start, end: value.end };
     }
-    if (n1.kind === "{" && !(mode === "test" && t.text === "expect")) {
+    if (mode === "eval" && t.text === "case") return this.parseCase();
+    if (mode === "eval" && t.text === "judge") return this.parseStep(mode);
+    if (n1.kind === "{" && !((mode === "test" || mode === "case") && t.text === "expect")) {
       const name = this.ident(this.next());
       const body = this.parseBlock(blockModeFor(this.declKind, name.name));
       return { type: "BlockMember", name, body, start: name.start, end: body.end };
     }
     if (mode === "policy" && t.text === "deny") return this.parseDeny();
-    if (mode === "test" && (STEP_KEYWORDS as readonly string[]).includes(t.text)) return this.parseStep();
+    if ((mode === "test" || mode === "case") && (STEP_KEYWORDS as readonly string[]).includes(t.text))
+      return this.parseStep(mode);
+    if (mode === "case" && (EVAL_STEP_KEYWORDS as readonly string[]).includes(t.text))
+      return this.parseStep(mode);
     this.error(
       { start: t.start, end: n1.kind === "eof" || n1.newlineBefore ? t.end : n1.end },
       `Expected ${this.memberHint(mode)} after '${t.text}'; found ${this.describe(n1)}.`,
@@ -377,6 +390,10 @@ class Parser {
         return "a property ('name: value') or a rule ('deny TOOL when CONDITION')";
       case "test":
         return "a property ('name: value') or a step (send, model, tool, approve, reject, expect)";
+      case "eval":
+        return "a property ('name: value'), a criterion ('judge \"...\"') or a case ('case \"name\" { ... }')";
+      case "case":
+        return "a property ('name: value'), a block (user { ... }, simulate { ... }) or a step (send, model, tool, approve, reject, expect, judge, score, user says, expected, goal)";
       default:
         return "a property ('name: value') or a block ('name { ... }')";
     }
@@ -849,12 +866,90 @@ class Parser {
     return { op, opSpan: { start: opTok.start, end: opTok.end }, value };
   }
 
-  private parseStep(): TestStep | undefined {
+  /** `case "name" { ... }` in an eval. */
+  private parseCase(): CaseBlock | undefined {
+    const keyword = this.ident(this.next());
+    let name: StringLiteral | undefined;
+    if (this.at("string") && this.sameLine()) name = this.stringLit(this.next());
+    else
+      this.error(
+        this.sameLine() && !this.at("{") ? this.peek() : keyword,
+        `Expected the case's name (a string) after 'case', as in case "small refund" { ... }; found ${this.describe(this.peek())}.`,
+      );
+    if (!this.at("{") || !this.sameLine()) {
+      if (name)
+        this.error(
+          this.sameLine() ? this.peek() : name,
+          `Expected '{' to start the body of case "${name.value}"; found ${this.describe(this.peek())}.`,
+        );
+      return undefined;
+    }
+    const body = this.parseBlock("case");
+    return { type: "Case", keyword, name, body, start: keyword.start, end: body.end };
+  }
+
+  /** An optional `at_least N` at the end of a judge or score criterion. */
+  private atLeast(): AtLeast | undefined | null {
+    if (!this.at("ident", "at_least") || !this.sameLine()) return undefined;
+    const keyword = this.ident(this.next());
+    if (!this.at("number") || !this.sameLine()) {
+      this.error(
+        this.sameLine() ? this.peek() : keyword,
+        `Expected a threshold from 0 to 1 after 'at_least', as in at_least 0.7; found ${this.describe(this.peek())}.`,
+      );
+      return null;
+    }
+    const t = this.next();
+    const value = {
+      type: "Number" as const,
+      value: t.number ?? NaN,
+      raw: t.text,
+      isInteger: !/[.]/.test(t.text),
+    };
+    return { keyword, value: { ...value, start: t.start, end: t.end }, start: keyword.start, end: t.end };
+  }
+
+  private parseStep(mode: BlockMode): Step | undefined {
     const kwTok = this.next();
     const keyword = this.ident(kwTok);
     const base = { type: "Step" as const, keyword, start: keyword.start };
-    const done = (step: StepInit, end: Span): TestStep => ({ ...step, end: end.end }) as TestStep;
+    const done = (step: StepInit, end: Span): Step => ({ ...step, end: end.end }) as Step;
     switch (kwTok.text) {
+      case "judge":
+        return this.parseJudge(base, keyword, done, mode === "case");
+      case "score": {
+        const t = this.peek();
+        if (!(
+          t.kind === "ident" &&
+          this.sameLine() &&
+          this.peek(1).kind === "(" &&
+          !this.peek(1).newlineBefore
+        )) {
+          this.error(
+            this.sameLine() ? t : keyword,
+            `Expected a scorer after 'score', as in score command("node", ["scorers/tone.js"]); found ${this.describe(t)}.`,
+          );
+          return undefined;
+        }
+        const command = this.parseCall() as CallValue;
+        const atLeast = this.atLeast();
+        if (atLeast === null) return undefined;
+        return done({ ...base, step: "score", command, atLeast }, atLeast ?? command);
+      }
+      case "user": {
+        const verb = this.stepWord(["says"], `'says "..."' after 'user' (or 'user { id: "..." }')`, keyword);
+        if (!verb) return undefined;
+        const text = this.stepString("the simulated user's message after 'user says'", verb);
+        return text && done({ ...base, step: "user.says", verb: this.ident(verb), text }, text);
+      }
+      case "expected":
+      case "goal": {
+        const text = this.stepString(
+          kwTok.text === "goal" ? "the user's goal after 'goal'" : "the reference answer after 'expected'",
+          keyword,
+        );
+        return text && done({ ...base, step: kwTok.text, text }, text);
+      }
       case "send": {
         const text = this.stepString("the user message after 'send'", keyword);
         return text && done({ ...base, step: "send", text }, text);
@@ -907,20 +1002,95 @@ class Parser {
         return message && done({ ...base, step: "tool.fails", tool, message }, message);
       }
       case "expect":
-        return this.parseExpect(base, keyword, done);
+        return this.parseExpect(base, keyword, done, mode === "case");
     }
     return undefined;
+  }
+
+  /** `judge "criterion" [at_least N]`, `judge NAME [at_least N]`, and in a case `judge scores N "reason"`. */
+  private parseJudge(
+    base: { type: "Step"; keyword: Identifier; start: number },
+    keyword: Identifier,
+    done: (step: StepInit, end: Span) => Step,
+    inCase: boolean,
+  ): Step | undefined {
+    const t = this.peek();
+    if (
+      inCase &&
+      t.kind === "ident" &&
+      t.text === "scores" &&
+      this.sameLine() &&
+      this.peek(1).kind === "number"
+    ) {
+      const verb = this.ident(this.next());
+      const n = this.next();
+      const score = {
+        type: "Number" as const,
+        value: n.number ?? NaN,
+        raw: n.text,
+        isInteger: !/[.]/.test(n.text),
+        start: n.start,
+        end: n.end,
+      };
+      const reason = this.stepString(`the judge's reason after 'judge scores ${n.text}'`, score);
+      return reason && done({ ...base, step: "judge.scores", verb, score, reason }, reason);
+    }
+    let criterion: StringLiteral | Identifier;
+    if (t.kind === "string" && this.sameLine()) criterion = this.stringLit(this.next());
+    else if (t.kind === "ident" && this.sameLine() && t.text !== "at_least")
+      criterion = this.ident(this.next());
+    else {
+      this.error(
+        this.sameLine() ? t : keyword,
+        `Expected a criterion after 'judge': a string, as in judge "Confirms the amount.", or a built-in judge such as faithfulness${inCase ? `, or 'scores 0.8 "reason"'` : ""}; found ${this.describe(t)}.`,
+      );
+      return undefined;
+    }
+    const atLeast = this.atLeast();
+    if (atLeast === null) return undefined;
+    return done({ ...base, step: "judge", criterion, atLeast }, atLeast ?? criterion);
   }
 
   private parseExpect(
     base: { type: "Step"; keyword: Identifier; start: number },
     keyword: Identifier,
-    done: (step: StepInit, end: Span) => TestStep,
-  ): TestStep | undefined {
-    const forms = "'reply', 'tool', 'handoff', 'memory.FIELD', 'tokens' or 'turns' after 'expect'";
-    const what = this.stepWord(["reply", "tool", "handoff", "memory", "tokens", "turns"], forms, keyword);
+    done: (step: StepInit, end: Span) => Step,
+    inCase: boolean,
+  ): Step | undefined {
+    const words = [
+      "reply",
+      "tool",
+      "handoff",
+      "memory",
+      "tokens",
+      "turns",
+      ...(inCase ? ["trajectory"] : []),
+    ];
+    const forms = `'reply', 'tool', 'handoff', 'memory.FIELD', 'tokens'${inCase ? ", 'turns' or 'trajectory'" : " or 'turns'"} after 'expect'`;
+    const what = this.stepWord(words, forms, keyword);
     if (!what) return undefined;
     switch (what.text) {
+      case "trajectory": {
+        if (!this.at("[") || !this.sameLine()) {
+          this.error(
+            this.sameLine() ? this.peek() : what,
+            `Expected the list of tools after 'expect trajectory', as in expect trajectory [lookup_order, refund]; found ${this.describe(this.peek())}.`,
+          );
+          return undefined;
+        }
+        const tools = this.parseList();
+        let mode: Identifier | undefined;
+        if (this.sameLine() && this.at("ident")) {
+          const m = this.stepWord(
+            TRAJECTORY_MODES,
+            TRAJECTORY_MODES.join(", ").replace(/, (\w+)$/, " or $1") + " after the list",
+            tools,
+          );
+          if (!m) return undefined;
+          mode = this.ident(m);
+        }
+        return done({ ...base, step: "expect.trajectory", tools, mode }, mode ?? tools);
+      }
       case "reply": {
         const op = this.stepWord(
           ["contains", "matches"],

@@ -136,6 +136,48 @@ const policy: BlockSchema = {
   },
 };
 
+/** `simulate { ... }` in an eval case: an LLM plays the user (evals.md section 1). */
+export const SIMULATE_SCHEMA: BlockSchema = {
+  props: {
+    backend: {
+      type: { t: "ref", kind: "backend" },
+      required: true,
+      doc: 'The backend whose model plays the user: a declared backend, or `local` (its messages scripted with `user says "..."` steps).',
+      snippet: "backend: $1",
+    },
+    persona: {
+      type: { t: "text" },
+      required: true,
+      doc: "Who the simulated user is and what they know, in their words.",
+      snippet: 'persona: "$1"',
+    },
+    goal: {
+      type: { t: "text" },
+      required: true,
+      doc: "What the simulated user wants; the conversation ends when it is met (or after max_turns). Read by the goal_success judge.",
+      snippet: 'goal: "$1"',
+    },
+    max_turns: {
+      type: { t: "integer", min: 1 },
+      doc: "The most user turns of the simulated conversation (default 10).",
+    },
+  },
+};
+
+/** The properties and blocks of an eval `case "name" { ... }` (its steps are statements, not properties). */
+export const CASE_SCHEMA: BlockSchema = {
+  props: {
+    user: {
+      type: { t: "object", keys: { id: str, name: str } },
+      doc: 'The user the case runs as: user { id: "u1", name: "Ada" } (or user: { ... }).',
+    },
+    simulate: {
+      type: { t: "block", block: SIMULATE_SCHEMA },
+      doc: "An LLM plays the user: it writes each next message from the persona, the goal and the conversation so far, and ends when the goal is met or after max_turns.",
+    },
+  },
+};
+
 export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
   backend: {
     props: {
@@ -306,6 +348,43 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       },
     },
   },
+  eval: {
+    props: {
+      agent: {
+        type: { t: "ref", kind: "agent" },
+        required: true,
+        doc: "The agent under evaluation.",
+        snippet: "agent: $1",
+      },
+      backends: {
+        type: { t: "list", of: { t: "ref", kind: "backend" } },
+        doc: "The backends every case runs on (the matrix); default: the agent's backend. `local` names the built-in local backend unless one is declared.",
+        snippet: "backends: [$1]",
+      },
+      judge: {
+        type: { t: "ref", kind: "backend" },
+        doc: 'The backend whose model scores the `judge` criteria (`local`: scripted with `judge scores N "reason"`).',
+        snippet: "judge: $1",
+      },
+      trials: {
+        type: { t: "integer", min: 1 },
+        doc: "How many times every case runs on every backend (default 1).",
+      },
+      pass_rate: {
+        type: { t: "number", min: 0, max: 1 },
+        doc: "The eval passes when at least this share of its case runs pass, 0 to 1 (default 1).",
+      },
+      concurrency: {
+        type: { t: "integer", min: 1 },
+        doc: "How many case runs run at once (default 4).",
+      },
+      dataset: {
+        type: { t: "call", callees: ["file"] },
+        doc: "More cases, one JSON object per line (JSONL), relative to this file: {name, input, user, expected, goal, expect, judge, script}.",
+        snippet: 'dataset: file("${1:cases.jsonl}")',
+      },
+    },
+  },
 };
 
 export const KIND_DOCS: Record<DeclarationKind, string> = {
@@ -317,6 +396,7 @@ export const KIND_DOCS: Record<DeclarationKind, string> = {
   agent: "An agent: instructions, backend, tools, memory, context, identity and policy.",
   mcp: "A Model Context Protocol server whose tools agents may call.",
   test: "An offline test: scripted model steps, mocked tools, and expectations.",
+  eval: "An eval: cases run against real models on one or more backends, scored by expectations, judges and scorers.",
 };
 
 export function describeType(t: PropType): string {

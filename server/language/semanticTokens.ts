@@ -19,15 +19,23 @@ import {
   type ObjectValue,
   type Reference,
   type SourceFile,
+  type AtLeast,
   type Span,
+  type Step,
   type StringLiteral,
-  type TestStep,
   type Value,
 } from "./ast";
 import { LineIndex } from "./lineIndex";
 import { children } from "./locate";
 import type { SymbolTable } from "./program";
-import { BUILTIN_CALLS, DECLARATION_SCHEMAS, FIELD_TYPES, type BlockSchema, type PropType } from "./schema";
+import {
+  BUILTIN_CALLS,
+  CASE_SCHEMA,
+  DECLARATION_SCHEMAS,
+  FIELD_TYPES,
+  type BlockSchema,
+  type PropType,
+} from "./schema";
 import type { LanguageService } from "./languageService";
 import { MEMORY_TOOL } from "../protocol/names";
 
@@ -66,6 +74,7 @@ export const KIND_TOKEN: Readonly<Record<DeclarationKind, TokenType>> = {
   context: "variable",
   backend: "variable",
   test: "variable",
+  eval: "variable",
 };
 
 /** One token on one line; `character` and `length` count UTF-16 code units. */
@@ -227,6 +236,11 @@ class Collector {
         case "Step":
           this.step(m);
           break;
+        case "Case":
+          this.add(m.keyword, "keyword");
+          if (m.name) this.string(m.name);
+          this.members(m.body, CASE_SCHEMA, "property");
+          break;
       }
     }
   }
@@ -306,9 +320,10 @@ class Collector {
     const sym = this.table.lookup(kind, id.name) ?? this.table.anyKind(id.name);
     if (sym) return this.add(id, KIND_TOKEN[sym.kind]);
     // Built-in names that are not declarations: a test's `backend: local` and the memory tool.
-    if (this.declKind === "test" && kind === "backend" && id.name === "local")
+    const scripted = this.declKind === "test" || this.declKind === "eval";
+    if (scripted && kind === "backend" && id.name === "local")
       return this.add(id, "variable", ["defaultLibrary"]);
-    if (this.declKind === "test" && kind === "tool" && id.name === MEMORY_TOOL)
+    if (scripted && kind === "tool" && id.name === MEMORY_TOOL)
       return this.add(id, "function", ["defaultLibrary"]);
     this.add(id, KIND_TOKEN[kind]);
   }
@@ -367,10 +382,41 @@ class Collector {
     rest.forEach((s, i) => this.add(s, i === 0 ? "parameter" : "property"));
   }
 
-  private step(s: TestStep): void {
+  private step(s: Step): void {
     this.add(s.keyword, "keyword");
     const tool = (r: Reference) => this.named(r.segments[0], "tool");
+    const atLeast = (a: AtLeast | undefined) => {
+      if (!a) return;
+      this.add(a.keyword, "keyword");
+      this.add(a.value, "number");
+    };
     switch (s.step) {
+      case "expect.trajectory":
+        for (const item of s.tools.items) this.value(item, { t: "ref", kind: "tool" });
+        if (s.mode) this.add(s.mode, "enumMember");
+        break;
+      case "judge":
+        if (s.criterion.type === "String") this.string(s.criterion);
+        else this.add(s.criterion, "function", ["defaultLibrary"]);
+        atLeast(s.atLeast);
+        break;
+      case "score":
+        this.call(s.command);
+        atLeast(s.atLeast);
+        break;
+      case "judge.scores":
+        this.add(s.verb, "keyword");
+        this.add(s.score, "number");
+        this.string(s.reason);
+        break;
+      case "user.says":
+        this.add(s.verb, "keyword");
+        this.string(s.text);
+        break;
+      case "expected":
+      case "goal":
+        this.string(s.text);
+        break;
       case "send":
       case "model.replies":
       case "expect.reply":

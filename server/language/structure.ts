@@ -17,7 +17,8 @@ import { children, nodesAt, type AnyNode } from "./locate";
 // ---- document symbols ---------------------------------------------------------------------------
 
 /** What an outline entry is; the language server maps these to LSP symbol kinds. */
-export type OutlineKind = DeclarationKind | "property" | "block" | "field" | "rule" | "step" | "entry";
+export type OutlineKind =
+  DeclarationKind | "case" | "property" | "block" | "field" | "rule" | "step" | "entry";
 
 export interface OutlineNode {
   name: string;
@@ -108,6 +109,15 @@ function memberNode(text: string, m: Member): OutlineNode {
         range: span(m),
         selection: span(m),
         children: [],
+      };
+    case "Case":
+      return {
+        name: m.name ? m.name.value : "(unnamed case)",
+        detail: "case",
+        kind: "case",
+        range: span(m),
+        selection: span(m.name ?? m.keyword),
+        children: memberNodes(text, m.body),
       };
   }
 }

@@ -12,7 +12,7 @@ import {
   type Member,
   type SourceFile,
   type Span,
-  type TestStep,
+  type Step,
   type Value,
 } from "../../server/language/ast";
 import { parse } from "../../server/language/parse";
@@ -63,8 +63,21 @@ function showExpr(e: Expr | undefined): string {
   }
 }
 
-function showStep(s: TestStep): string {
+function showStep(s: Step): string {
+  const atLeast = (a: { value: { value: number } } | undefined) => (a ? ` at_least ${a.value.value}` : "");
   switch (s.step) {
+    case "expect.trajectory":
+      return `${s.step} ${showValue(s.tools)}${s.mode ? ` ${s.mode.name}` : ""}`;
+    case "judge":
+      return `${s.step} ${s.criterion.type === "String" ? showValue(s.criterion) : s.criterion.name}${atLeast(s.atLeast)}`;
+    case "score":
+      return `${s.step} ${showValue(s.command)}${atLeast(s.atLeast)}`;
+    case "judge.scores":
+      return `${s.step} ${s.score.value} ${showValue(s.reason)}`;
+    case "user.says":
+    case "expected":
+    case "goal":
+      return `${s.step} ${showValue(s.text)}`;
     case "send":
     case "model.replies":
       return `${s.step} ${showValue(s.text)}`;
@@ -108,6 +121,8 @@ function showMember(m: Member): string {
       return `deny ${showValue(m.tool)} when ${showExpr(m.condition)}`;
     case "Step":
       return showStep(m);
+    case "Case":
+      return `case ${m.name ? JSON.stringify(m.name.value) : "?"} { ${m.body.members.map(showMember).join("; ")} }${m.body.closed ? "" : " UNCLOSED"}`;
   }
 }
 
@@ -669,6 +684,142 @@ describe("parse", () => {
           );
         });
       }
+    });
+
+    describe("eval declarations and case steps (evals.md section 1)", () => {
+      it("an eval's properties, eval-level judges and cases", () => {
+        const src = [
+          "eval support_quality {",
+          "  agent: support",
+          "  backends: [openai_cloud, local]",
+          "  judge: judge_model",
+          "  trials: 3",
+          "  pass_rate: 0.8",
+          '  dataset: file("cases/support.jsonl")',
+          '  judge "Polite." at_least 0.6',
+          "  judge helpfulness",
+          '  case "small refund" {',
+          '    user { id: "ada" name: "Ada" }',
+          '    send "Refund A1001."',
+          "    expect tool refund called",
+          "  }",
+          '  case "simulated" {',
+          "    simulate {",
+          "      backend: judge_model",
+          '      persona: "A customer."',
+          "      max_turns: 6",
+          "    }",
+          "  }",
+          "}",
+        ].join("\n");
+        assert.deepEqual(shape(parseClean(src)), [
+          [
+            "eval support_quality",
+            [
+              "agent: support",
+              "backends: [openai_cloud, local]",
+              "judge: judge_model",
+              "trials: 3",
+              "pass_rate: 0.8",
+              'dataset: file("cases/support.jsonl")',
+              'judge "Polite." at_least 0.6',
+              "judge helpfulness",
+              'case "small refund" { user { id: "ada"; name: "Ada" }; send "Refund A1001."; expect.tool refund called }',
+              'case "simulated" { simulate { backend: judge_model; persona: "A customer."; max_turns: 6 } }',
+            ],
+          ],
+        ]);
+      });
+
+      const cases: [string, string][] = [
+        ["expect trajectory [lookup_order, refund]", "expect.trajectory [lookup_order, refund]"],
+        ["expect trajectory [lookup_order, refund] exact", "expect.trajectory [lookup_order, refund] exact"],
+        ["expect trajectory [refund] any_order", "expect.trajectory [refund] any_order"],
+        ["expect trajectory [] in_order", "expect.trajectory [] in_order"],
+        ['judge "Confirms the amount."', 'judge "Confirms the amount."'],
+        ['judge "Confirms the amount." at_least 0.7', 'judge "Confirms the amount." at_least 0.7'],
+        ["judge faithfulness at_least 0.8", "judge faithfulness at_least 0.8"],
+        ["judge goal_success", "judge goal_success"],
+        [
+          'score command("node", ["scorers/tone.js"]) at_least 0.5',
+          'score command("node", ["scorers/tone.js"]) at_least 0.5',
+        ],
+        ['score command("./score.sh")', 'score command("./score.sh")'],
+        ['judge scores 0.8 "Polite and exact."', 'judge.scores 0.8 "Polite and exact."'],
+        ['user says "Where is my kettle?"', 'user.says "Where is my kettle?"'],
+        ['expected "A refund of 20 USD on A1001."', 'expected "A refund of 20 USD on A1001."'],
+        ['goal "Gets a refund."', 'goal "Gets a refund."'],
+        ['model replies "Done."', 'model.replies "Done."'],
+        ["expect tool refund not called", "expect.tool refund not_called"],
+      ];
+      for (const [step, expected] of cases) {
+        it(`in a case: ${step} -> ${expected}`, () => {
+          const src = `eval e {\n  agent: a\n  case "c" {\n    ${step}\n    send "next"\n  }\n}`;
+          const [member] = parseClean(src).declarations[0].body.members.slice(1);
+          assert.ok(member.type === "Case");
+          const members = member.body.members;
+          assert.deepEqual(members.map(showMember), [expected, 'send "next"']);
+          assert.equal(src.slice(members[0].start, members[0].end), step, "the step spans its text");
+        });
+      }
+
+      const broken: [string, string, RegExp][] = [
+        [
+          "case without a name",
+          '  case {\n    send "x"\n  }',
+          /Expected the case's name \(a string\) after 'case'/,
+        ],
+        ["judge without a criterion", "  judge\n", /Expected a criterion after 'judge'/],
+        [
+          "at_least without a number",
+          '  judge "x" at_least high',
+          /Expected a threshold from 0 to 1 after 'at_least'/,
+        ],
+        [
+          "a trajectory mode that is not one",
+          '  case "c" {\n    expect trajectory [a] sorted\n  }',
+          /Expected in_order, exact or any_order after the list; found 'sorted'/,
+        ],
+        [
+          "a trajectory without a list",
+          '  case "c" {\n    expect trajectory a, b\n  }',
+          /Expected the list of tools after 'expect trajectory'/,
+        ],
+        ["score without a call", '  case "c" {\n    score "tone.js"\n  }', /Expected a scorer after 'score'/],
+        [
+          "user without says",
+          '  case "c" {\n    user replies "x"\n  }',
+          /Expected 'says "\.\.\."' after 'user'/,
+        ],
+        [
+          "judge scores at eval level",
+          '  judge scores 0.8 "x"',
+          /Expected a criterion after 'judge'|Expected a new line or ','/,
+        ],
+        ["a step at eval level", '  send "hi"', /Expected a property \('name: value'\), a criterion/],
+      ];
+      for (const [name, body, message] of broken) {
+        it(`recovers: ${name}, and the next declaration parses`, () => {
+          const src = `eval e {\n  agent: a\n${body}\n}\nagent after { instructions: "x" }`;
+          const { file, diagnostics } = parse(src, "test.agent");
+          assert.ok(diagnostics.length >= 1, "a diagnostic");
+          assert.match(diagnostics[0].message, message);
+          assert.deepEqual(
+            file.declarations.map((d) => `${d.kind} ${declarationName(d)}`),
+            ["eval e", "agent after"],
+          );
+        });
+      }
+
+      it("eval steps are not test steps: a test rejects judge and expect trajectory", () => {
+        const a = parse('test "t" {\n  agent: a\n  judge "x"\n  send "y"\n}', "t.agent");
+        assert.match(a.diagnostics[0]?.message ?? "", /Expected a property \('name: value'\) or a step/);
+        const b = parse('test "t" {\n  agent: a\n  expect trajectory [x]\n}', "t.agent");
+        assert.match(
+          b.diagnostics[0]?.message ?? "",
+          /'tokens' or 'turns' after 'expect'; found 'trajectory'/,
+        );
+      });
     });
 
     it("every example file parses without diagnostics", () => {

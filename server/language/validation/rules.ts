@@ -100,5 +100,6 @@ export const DECLARATION_CHECKS: { readonly [K in DeclarationKind]: readonly Dec
   mcp: [checkMcp],
   agent: AGENT_CHECKS,
   test: [checkTest],
+  eval: [],
   memory: [],
 };

@@ -36,6 +36,8 @@ export const SYMBOL_KINDS: Record<OutlineKind, SymbolKind> = {
   agent: SymbolKind.Class,
   mcp: SymbolKind.Package,
   test: SymbolKind.Method,
+  eval: SymbolKind.Method,
+  case: SymbolKind.Method,
   property: SymbolKind.Property,
   block: SymbolKind.Object,
   field: SymbolKind.Field,
