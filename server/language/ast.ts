@@ -7,7 +7,8 @@ export interface Span {
   end: number;
 }
 
-export type DeclarationKind = "backend" | "type" | "tool" | "context" | "memory" | "agent" | "mcp" | "test";
+export type DeclarationKind =
+  "backend" | "type" | "tool" | "context" | "memory" | "agent" | "mcp" | "connection" | "test";
 
 export const DECLARATION_KINDS: readonly DeclarationKind[] = [
   "backend",
@@ -17,6 +18,7 @@ export const DECLARATION_KINDS: readonly DeclarationKind[] = [
   "memory",
   "agent",
   "mcp",
+  "connection",
   "test",
 ];
 
@@ -87,6 +89,8 @@ export interface CallValue extends Span {
   args: Value[];
   /** Span between the parentheses, used by signature help. */
   argsSpan: Span;
+  /** Written `name { ... }` (`oauth2 { token_url: ... }`): the one argument is that object, `argsSpan` its inside. */
+  braces?: true;
 }
 
 /** Placeholder where a value was expected but could not be parsed (a `syntax` error was reported). */

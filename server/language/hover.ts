@@ -23,6 +23,7 @@ import {
   type TestStep,
 } from "./ast";
 import { blocks, fields, props } from "./compile";
+import { connectionInfo } from "./connections";
 import { nodesAt, type AnyNode } from "./locate";
 import type { Symbol, SymbolTable } from "./program";
 import {
@@ -741,6 +742,11 @@ export function signature(sym: Symbol, text: string): string {
       return `test ${decl.name?.type === "String" ? JSON.stringify(name) : name}`;
     case "agent":
       return `agent ${name}`;
+    case "connection": {
+      const info = connectionInfo(decl);
+      const url = typeof info.url === "string" ? info.url : info.url ? `env("${info.url.env}")` : "";
+      return `connection ${name}${url ? `: ${url}` : ""}${info.auth ? ` (${info.auth})` : ""}`;
+    }
   }
 }
 
