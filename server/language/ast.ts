@@ -8,7 +8,7 @@ export interface Span {
 }
 
 export type DeclarationKind =
-  "backend" | "type" | "tool" | "context" | "memory" | "agent" | "mcp" | "test" | "eval";
+  "backend" | "type" | "tool" | "context" | "memory" | "agent" | "mcp" | "connection" | "test" | "eval";
 
 export const DECLARATION_KINDS: readonly DeclarationKind[] = [
   "backend",
@@ -18,6 +18,7 @@ export const DECLARATION_KINDS: readonly DeclarationKind[] = [
   "memory",
   "agent",
   "mcp",
+  "connection",
   "test",
   "eval",
 ];
@@ -89,6 +90,8 @@ export interface CallValue extends Span {
   args: Value[];
   /** Span between the parentheses, used by signature help. */
   argsSpan: Span;
+  /** Written `name { ... }` (`oauth2 { token_url: ... }`): the one argument is that object, `argsSpan` its inside. */
+  braces?: true;
 }
 
 /** Placeholder where a value was expected but could not be parsed (a `syntax` error was reported). */

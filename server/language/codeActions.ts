@@ -95,6 +95,12 @@ function fixesFor(service: LanguageService, file: SourceFile, d: Diagnostic): Co
         action(f.property === "send" ? "Add missing step 'send'" : `Add missing property '${f.property}'`, [
           edit,
         ]);
+    } else if (f.kind === "edits") {
+      action(
+        f.title,
+        f.edits.map((e) => ({ start: e.start, end: e.end, newText: e.text })),
+        d.code === "sql-template",
+      );
     } else if (f.kind === "createDeclaration" && CREATABLE.has(f.declKind as DeclarationKind)) {
       const created = createDeclaration(service, file, f.declKind as DeclarationKind, f.name, f.after);
       if (!out.some((a) => a.title === created.title)) action(created.title, [created.edit]);

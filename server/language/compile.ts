@@ -29,7 +29,11 @@ import type {
   CompiledMemory,
   CompiledAgent,
   CompiledDefinition,
+  CompiledConnection,
+  ConnectionAuthIR,
+  EnvValue,
   Provider,
+  SqlParamIR,
 } from "../protocol/definition";
 
 // The compiler's output types live in protocol/ (they cross to the runtime
@@ -48,6 +52,7 @@ export type {
   CompiledDenyRule,
   CompiledAgent,
   CompiledMcp,
+  CompiledConnection,
   CompiledDefinition,
 } from "../protocol/definition";
 
@@ -110,6 +115,7 @@ const tmpl = (v: Value | undefined): string | undefined =>
   v && v.type === "String" ? v.template : undefined;
 const tmplList = (v: Value | undefined): string[] =>
   v && v.type === "List" ? v.items.filter((i) => i.type === "String").map((i) => i.template) : [];
+const bool = (v: Value | undefined): boolean | undefined => (v && v.type === "Boolean" ? v.value : undefined);
 const num = (v: Value | undefined): number | undefined => (v && v.type === "Number" ? v.value : undefined);
 const word = (v: Value | undefined): string | undefined =>
   v && v.type === "Reference" ? referenceText(v) : v && v.type === "String" ? v.value : undefined;
@@ -324,6 +330,7 @@ function withoutPositions(def: DefinitionBody): unknown {
     contexts: mapValues(def.contexts, withoutSource),
     memories: mapValues(def.memories, withoutSource),
     mcpServers: mapValues(def.mcpServers, withoutSource),
+    ...(def.connections ? { connections: mapValues(def.connections, withoutSource) } : {}),
   };
 }
 
@@ -408,12 +415,32 @@ export function compileAgent(
     });
   };
 
+  const addConnection = (name: string) => {
+    const sym = lookup(table, "connection", name);
+    if (!sym) return;
+    // Only when one is used: definitions without connections keep their hash.
+    def.connections ??= {};
+    if (!Object.hasOwn(def.connections, name))
+      put(def.connections, name, compileConnection(sym.decl, sourceOf(sym.decl, sym.path)));
+  };
+
   const callToSource = (v: Value | undefined, file: string): SourceIR | null => {
     if (!v || v.type !== "Call") return null;
     const a = v.args;
     switch (v.callee.name) {
-      case "http":
-        return { kind: "http", method: (str(a[0]) ?? "GET").toUpperCase(), url: tmpl(a[1]) ?? "" };
+      case "http": {
+        const method = (str(a[0]) ?? "GET").toUpperCase();
+        if (a.length < 3) return { kind: "http", method, url: tmpl(a[1]) ?? "" };
+        const connection = word(a[1]) ?? "";
+        addConnection(connection);
+        return { kind: "http", method, url: tmpl(a[2]) ?? "", connection };
+      }
+      case "sql": {
+        const connection = word(a[0]) ?? "";
+        addConnection(connection);
+        const params = a[2] && a[2].type === "List" ? a[2].items.map(sqlParam) : [];
+        return { kind: "sql", connection, statement: str(a[1]) ?? "", params };
+      }
       case "command":
         return {
           kind: "command",
@@ -461,6 +488,8 @@ export function compileAgent(
       timeoutMs: num(p.get("timeout_ms")?.value),
       // Only when declared: definitions without it keep their hash.
       ...(Object.keys(env).length ? { env } : {}),
+      ...(bool(p.get("write")?.value) ? { write: true } : {}),
+      ...(num(p.get("max_rows")?.value) !== undefined ? { maxRows: num(p.get("max_rows")?.value) } : {}),
       source: sourceOf(sym.decl, sym.path),
     });
   };
@@ -567,16 +596,67 @@ export function compileAgent(
   return { ...def, hash: definitionHash(def) };
 }
 
-/** An `env { NAME: "value" | env("X") }` block (mcp servers, command tools). */
-function envBlock(body: Block): Record<string, string | { env: string }> {
-  const env: Record<string, string | { env: string }> = {};
-  for (const m of blocks(body).get("env")?.body.members ?? []) {
+/** An `env { NAME: "value" | env("X") }` block (mcp servers, command tools), or a connection's `headers { }`. */
+function envBlock(body: Block, block = "env"): Record<string, EnvValue> {
+  const env: Record<string, EnvValue> = {};
+  for (const m of blocks(body).get(block)?.body.members ?? []) {
     if (m.type !== "Property") continue;
-    const v = m.value;
-    if (v.type === "Call" && v.callee.name === "env") put(env, m.name.name, { env: str(v.args[0]) ?? "" });
-    else if (v.type === "String") put(env, m.name.name, v.value);
+    const v = envValue(m.value);
+    if (v !== undefined) put(env, m.name.name, v);
   }
   return env;
+}
+
+/** A string literal, or `{ env }` for env("NAME"). */
+function envValue(v: Value | undefined): EnvValue | undefined {
+  if (v && v.type === "Call" && v.callee.name === "env") return { env: str(v.args[0]) ?? "" };
+  return str(v);
+}
+
+/** A value bound to a `$n` of a sql(...) call: a path (`input.customer_id`, `user.id`) or a literal. */
+function sqlParam(v: Value): SqlParamIR {
+  return v.type === "Reference" ? { path: v.segments.map((s) => s.name) } : { value: valueToJson(v) };
+}
+
+export function compileConnection(decl: Declaration, source: SourceRef): CompiledConnection {
+  const p = props(decl.body);
+  const auth = authOf(p.get("auth")?.value);
+  return {
+    name: declarationName(decl) ?? "",
+    url: envValue(p.get("url")?.value) ?? "",
+    ...(auth ? { auth } : {}),
+    headers: envBlock(decl.body, "headers"),
+    timeoutMs: num(p.get("timeout_ms")?.value),
+    source,
+  };
+}
+
+function authOf(v: Value | undefined): ConnectionAuthIR | undefined {
+  if (!v || v.type !== "Call") return undefined;
+  const a = v.args;
+  const secret = (x: Value | undefined): EnvValue => envValue(x) ?? "";
+  switch (v.callee.name) {
+    case "bearer":
+      return { kind: "bearer", token: secret(a[0]) };
+    case "header":
+      return { kind: "header", name: str(a[0]) ?? "", value: secret(a[1]) };
+    case "basic":
+      return { kind: "basic", username: secret(a[0]), password: secret(a[1]) };
+    case "oauth2": {
+      const o = a[0] && a[0].type === "Object" ? a[0] : undefined;
+      const get = (k: string) => o?.entries.find((e) => e.key.name === k)?.value;
+      return {
+        kind: "oauth2",
+        tokenUrl: secret(get("token_url")),
+        clientId: secret(get("client_id")),
+        clientSecret: secret(get("client_secret")),
+        scopes: strList(get("scopes")),
+      };
+    }
+    case "user_token":
+      return { kind: "user_token", name: str(a[0]) ?? "" };
+  }
+  return undefined;
 }
 
 export function compileBackend(decl: Declaration): CompiledBackend {

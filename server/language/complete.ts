@@ -523,6 +523,13 @@ const CALL_SNIPPETS: Record<BuiltinCall, string> = {
   http: 'http("${1|GET,POST,PUT,PATCH,DELETE|}", "${2:https://}")',
   command: 'command("${1:node}", [${2:"script.js"}])',
   mcp: 'mcp(${1:server}, "${2:tool}")',
+  sql: 'sql(${1:connection}, "${2:select 1}", [$3])',
+  bearer: 'bearer(env("${1:TOKEN}"))',
+  header: 'header("${1:X-Api-Key}", env("${2:API_KEY}"))',
+  basic: 'basic(env("${1:USERNAME}"), env("${2:PASSWORD}"))',
+  oauth2:
+    'oauth2 {\n  token_url: "${1:https://}"\n  client_id: env("${2:CLIENT_ID}")\n  client_secret: env("${3:CLIENT_SECRET}")\n  scopes: [$4]\n}',
+  user_token: 'user_token("${1:name}")',
 };
 
 function callItem(site: Site, callee: BuiltinCall): CompletionItem {

@@ -28,7 +28,9 @@ export type DiagnosticCode =
   | "unused-declaration"
   | "context-budget"
   | "unknown-model"
-  | "scripted-step-live";
+  | "scripted-step-live"
+  | "sql-template"
+  | "acts-for-mismatch";
 
 export const SEVERITY: Record<DiagnosticCode, Severity> = {
   "invalid-encoding": "error",
@@ -54,6 +56,8 @@ export const SEVERITY: Record<DiagnosticCode, Severity> = {
   "context-budget": "warning",
   "unknown-model": "warning",
   "scripted-step-live": "error",
+  "sql-template": "error",
+  "acts-for-mismatch": "error",
 };
 
 export interface RelatedInformation {
@@ -66,12 +70,14 @@ export interface RelatedInformation {
  * Machine-readable data for code actions: what a mechanical fix would do.
  * `replace` swaps the diagnostic's span for `text`; `insertProperty` adds a
  * property line to the block that ends at `blockEnd`; `createDeclaration`
- * adds a stub declaration next to the one that needs it.
+ * adds a stub declaration next to the one that needs it; `edits` is a fix of several places at once
+ * (UTF-16 offsets of the diagnostic's file).
  */
 export type FixData =
   | { kind: "replace"; text: string; title: string }
   | { kind: "insertProperty"; property: string; snippet: string; blockEnd: number; indent: string }
-  | { kind: "createDeclaration"; declKind: string; name: string; after: number };
+  | { kind: "createDeclaration"; declKind: string; name: string; after: number }
+  | { kind: "edits"; title: string; edits: { start: number; end: number; text: string }[] };
 
 export interface Diagnostic {
   path: string;

@@ -23,6 +23,7 @@ import {
   type TestStep,
 } from "./ast";
 import { blocks, fields, props } from "./compile";
+import { connectionInfo } from "./connections";
 import { nodesAt, type AnyNode } from "./locate";
 import type { Symbol, SymbolTable } from "./program";
 import {
@@ -743,6 +744,11 @@ export function signature(sym: Symbol, text: string): string {
       return `eval ${name}`;
     case "agent":
       return `agent ${name}`;
+    case "connection": {
+      const info = connectionInfo(decl);
+      const url = typeof info.url === "string" ? info.url : info.url ? `env("${info.url.env}")` : "";
+      return `connection ${name}${url ? `: ${url}` : ""}${info.auth ? ` (${info.auth})` : ""}`;
+    }
   }
 }
 

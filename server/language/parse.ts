@@ -341,7 +341,8 @@ class Parser {
         after.kind !== "eof" &&
         !after.newlineBefore &&
         // `{ kind: stateless provider: local }`: a property or block may follow on the same line without a comma.
-        !(after.kind === "ident" && (this.peek(1).kind === ":" || this.peek(1).kind === "{"))
+        !(after.kind === "ident" && (this.peek(1).kind === ":" || this.peek(1).kind === "{")) &&
+        !(after.kind === "string" && mode === "members" && this.peek(1).kind === ":")
       ) {
         this.error(after, `Expected a new line or ',' after this member; found ${this.describe(after)}.`);
         this.skipToLineEnd();
@@ -351,6 +352,14 @@ class Parser {
 
   private parseMember(mode: BlockMode): Member | undefined {
     const t = this.peek();
+    if (t.kind === "string" && mode === "members" && this.peek(1).kind === ":") {
+      // `"X-Tenant": "acme"`: a name that is not an identifier (HTTP headers).
+      const key = this.next();
+      const name: Identifier = { type: "Identifier", name: key.value ?? "", start: key.start, end: key.end };
+      this.next(); // ':'
+      const value = this.valueAfterColon(`a value for '${name.name}'`);
+      return { type: "Property", name, value, start: name.start, end: value.end };
+    }
     if (t.kind !== "ident") {
       this.error(t, `Expected ${this.memberHint(mode)}; found ${this.describe(t)}.`);
       return undefined;
@@ -526,6 +535,7 @@ class Parser {
           return { type: "Null", start: t.start, end: t.end };
         }
         if (this.peek(1).kind === "(" && !this.peek(1).newlineBefore) return this.parseCall();
+        if (this.peek(1).kind === "{" && !this.peek(1).newlineBefore) return this.parseBracedCall();
         return this.parseReference();
       }
       case "[":
@@ -557,7 +567,9 @@ class Parser {
     if (!t.newlineBefore) return false;
     if (t.kind === "}" || t.kind === "eof") return true;
     const n = this.peek(k + 1).kind;
-    return t.kind === "ident" && (n === ":" || n === "{" || n === "?");
+    return (
+      (t.kind === "ident" && (n === ":" || n === "{" || n === "?")) || (t.kind === "string" && n === ":")
+    );
   }
 
   /** The value after `name:`: missing (not taken from the next member's line) when the line ends there. */
@@ -600,6 +612,17 @@ class Parser {
       start: callee.start,
       end: close.end,
     };
+  }
+
+  /** `oauth2 { token_url: "..." }`: a call whose one argument is the object in braces. */
+  private parseBracedCall(): Value {
+    const callee = this.ident(this.next());
+    const arg = this.parseObject();
+    const argsSpan = {
+      start: arg.start + 1,
+      end: this.tokens[this.pos - 1]?.kind === "}" ? arg.end - 1 : arg.end,
+    };
+    return { type: "Call", callee, args: [arg], argsSpan, braces: true, start: callee.start, end: arg.end };
   }
 
   private parseList(): ListValue {

@@ -15,6 +15,8 @@ export type PropType =
   | { t: "ref"; kind: DeclarationKind }
   | { t: "list"; of: PropType }
   | { t: "secret" }
+  /** A string literal, or `env("NAME")` read at run time (a connection's url, a header value). */
+  | { t: "stringOrEnv" }
   | { t: "call"; callees: readonly BuiltinCall[] }
   | { t: "typeRef" }
   | { t: "object"; keys?: Record<string, PropType> }
@@ -36,7 +38,23 @@ export interface BlockSchema {
   open?: PropType;
 }
 
-export type BuiltinCall = "env" | "file" | "http" | "command" | "mcp";
+export type BuiltinCall = "env" | "file" | "http" | "sql" | "command" | "mcp" | AuthCall;
+
+/** The ways a connection authenticates (`auth:`), connections.md section 1. */
+export type AuthCall = "bearer" | "header" | "basic" | "oauth2" | "user_token";
+export const AUTH_CALLS: readonly AuthCall[] = ["bearer", "header", "basic", "oauth2", "user_token"];
+
+/** The keys of `oauth2 { ... }`: all required but `scopes`. */
+export const OAUTH2_KEYS: Record<string, PropSpec> = {
+  token_url: {
+    type: { t: "stringOrEnv" },
+    required: true,
+    doc: "The authorization server's token endpoint (client credentials grant, RFC 6749 4.4).",
+  },
+  client_id: { type: { t: "secret" }, required: true, doc: 'The client id, as env("NAME").' },
+  client_secret: { type: { t: "secret" }, required: true, doc: 'The client secret, as env("NAME").' },
+  scopes: { type: { t: "list", of: { t: "string" } }, doc: "The scopes requested with the token." },
+};
 
 export interface BuiltinSignature {
   label: string;
@@ -57,10 +75,25 @@ export const BUILTIN_CALLS: Record<BuiltinCall, BuiltinSignature> = {
   },
   http: {
     label: "http(method: string, url: string)",
-    doc: "An HTTP request. Tools send their input as a JSON body for methods other than GET; templates such as {{input.id}} are filled in.",
+    doc: 'An HTTP request. Tools send their input as a JSON body for methods other than GET; templates such as {{input.id}} are filled in. Through a connection: http(method, connection, "/path"), the connection\'s url joined with the path, its auth and headers added.',
     params: [
       { label: "method: string", doc: "GET, POST, PUT, PATCH or DELETE." },
-      { label: "url: string", doc: "The URL; may use {{input.*}}, {{user.*}}, {{session.*}}." },
+      {
+        label: "url: string",
+        doc: "The URL (or the name of a connection, then the path); may use {{input.*}}, {{user.*}}, {{session.*}}.",
+      },
+    ],
+  },
+  sql: {
+    label: "sql(connection, statement: string, params: list)",
+    doc: "A SQL statement on a postgres:// connection. Values go only through $1..$n placeholders bound to the listed params, never into the text. Runs in a READ ONLY transaction unless the tool says write: true.",
+    params: [
+      { label: "connection", doc: "The name of a `connection` whose url is postgres:// or postgresql://." },
+      { label: "statement: string", doc: "The statement, with $1..$n placeholders; no {{ }} templates." },
+      {
+        label: "params: list",
+        doc: "The values of $1..$n, in order: input.*, user.*, session.* or literals.",
+      },
     ],
   },
   command: {
@@ -78,6 +111,42 @@ export const BUILTIN_CALLS: Record<BuiltinCall, BuiltinSignature> = {
       { label: "server", doc: "The name of an `mcp` declaration." },
       { label: "tool: string", doc: "The tool's name on that server." },
     ],
+  },
+  bearer: {
+    label: "bearer(token: env)",
+    doc: "Sends `Authorization: Bearer <token>` with every request of the connection.",
+    params: [{ label: "token: env", doc: 'The token, as env("NAME").' }],
+  },
+  header: {
+    label: "header(name: string, value: env)",
+    doc: 'Sends the secret in a header of its own, e.g. header("X-Api-Key", env("KEY")).',
+    params: [
+      { label: "name: string", doc: 'The header, e.g. "X-Api-Key".' },
+      { label: "value: env", doc: 'The secret, as env("NAME").' },
+    ],
+  },
+  basic: {
+    label: "basic(username: env, password: env)",
+    doc: "HTTP Basic authentication (`Authorization: Basic base64(user:password)`).",
+    params: [
+      { label: "username: env", doc: 'The user name, as env("NAME").' },
+      { label: "password: env", doc: 'The password, as env("NAME").' },
+    ],
+  },
+  oauth2: {
+    label: "oauth2 { token_url, client_id, client_secret, scopes }",
+    doc: "OAuth 2.0 client credentials: the agent's own service identity. The token is fetched on first use, cached until 60 s before it expires, refreshed once on a 401.",
+    params: [
+      {
+        label: "{ token_url, client_id, client_secret, scopes }",
+        doc: 'token_url: the token endpoint; client_id, client_secret: env("NAME"); scopes: a list of strings.',
+      },
+    ],
+  },
+  user_token: {
+    label: "user_token(name: string)",
+    doc: "The end user's own delegated token called `name`: the CLI reads STATECRAFT_USER_TOKEN_<NAME>, the runtime service its token vault. Tools on such a connection act as the user: the agent's identity.acts_for must be `user`.",
+    params: [{ label: "name: string", doc: 'The token\'s name, e.g. "mail".' }],
   },
 };
 
@@ -234,11 +303,19 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       },
       output: { type: { t: "typeRef" }, doc: "The type of the tool's result." },
       run: {
-        type: { t: "call", callees: ["http", "command", "mcp"] },
-        doc: "How the tool runs: http(...), command(...) or mcp(...). Without it the tool can only be mocked in tests.",
+        type: { t: "call", callees: ["http", "sql", "command", "mcp"] },
+        doc: "How the tool runs: http(...), sql(...), command(...) or mcp(...). Without it the tool can only be mocked in tests.",
       },
       requires: { type: strList, doc: "Identity scopes an agent needs to call this tool." },
       timeout_ms: { type: { t: "integer", min: 1 }, doc: "How long a call may take, in milliseconds." },
+      write: {
+        type: { t: "boolean" },
+        doc: "A sql(...) tool that may write: its statement runs outside a READ ONLY transaction, and its calls need an approval unless the policy says otherwise.",
+      },
+      max_rows: {
+        type: { t: "integer", min: 1 },
+        doc: "A sql(...) tool's row limit (default 100): the result says when it was cut.",
+      },
       env: {
         type: { t: "block", block: { props: {}, open: { t: "any" } } },
         doc: 'Environment variables for a command tool: `NAME: "value"` or `NAME: env("VAR")`. The tool gets only these and PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, never the rest of the environment.',
@@ -249,9 +326,9 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
     props: {
       description: { type: str, doc: "What this knowledge is." },
       from: {
-        type: { t: "call", callees: ["file", "http", "command", "mcp"] },
+        type: { t: "call", callees: ["file", "http", "sql", "command", "mcp"] },
         required: true,
-        doc: "Where the text comes from: file(...), http(...), command(...) or mcp(...).",
+        doc: "Where the text comes from: file(...), http(...), sql(...), command(...) or mcp(...).",
         snippet: 'from: file("${1:docs/policy.md}")',
       },
       refresh: {
@@ -330,6 +407,28 @@ export const DECLARATION_SCHEMAS: Record<DeclarationKind, BlockSchema> = {
       },
     },
   },
+  connection: {
+    props: {
+      url: {
+        type: { t: "stringOrEnv" },
+        required: true,
+        doc: 'The base URL: https://... for http(...) tools, postgres:// or postgresql:// for sql(...) tools; or env("NAME").',
+        snippet: 'url: "${1:https://api.example.com}"',
+      },
+      auth: {
+        type: { t: "call", callees: AUTH_CALLS },
+        doc: 'How requests authenticate: bearer(env("TOKEN")), header("Name", env("KEY")), basic(env("USER"), env("PASSWORD")), oauth2 { ... } (the agent\'s service identity) or user_token("name") (the end user\'s).',
+      },
+      headers: {
+        type: { t: "block", block: { props: {}, open: { t: "stringOrEnv" } } },
+        doc: 'Headers sent with every request: `"X-Tenant": "acme"` or `"X-Key": env("KEY")`.',
+      },
+      timeout_ms: {
+        type: { t: "integer", min: 1 },
+        doc: "How long a request may take, in milliseconds (a tool's own timeout_ms wins).",
+      },
+    },
+  },
   test: {
     props: {
       agent: {
@@ -395,6 +494,8 @@ export const KIND_DOCS: Record<DeclarationKind, string> = {
   memory: "What the agent remembers: scope, history window, typed fields.",
   agent: "An agent: instructions, backend, tools, memory, context, identity and policy.",
   mcp: "A Model Context Protocol server whose tools agents may call.",
+  connection:
+    "A system tools reach: a base URL (https:// or postgres://), how to authenticate (as the agent's service or as the end user), headers and a timeout.",
   test: "An offline test: scripted model steps, mocked tools, and expectations.",
   eval: "An eval: cases run against real models on one or more backends, scored by expectations, judges and scorers.",
 };
@@ -421,6 +522,8 @@ export function describeType(t: PropType): string {
         .replace(/^the name of a (\w+)/, "$1 names")}`;
     case "secret":
       return 'env("NAME")';
+    case "stringOrEnv":
+      return 'a string or env("NAME")';
     case "call":
       return t.callees
         .map((c) => `${c}(...)`)

@@ -69,6 +69,7 @@ export const KIND_TOKEN: Readonly<Record<DeclarationKind, TokenType>> = {
   tool: "function",
   type: "type",
   mcp: "namespace",
+  connection: "namespace",
   agent: "variable",
   memory: "variable",
   context: "variable",

@@ -114,6 +114,7 @@ export const UNUSED_KINDS: ReadonlySet<DeclarationKind> = new Set([
   "memory",
   "type",
   "backend",
+  "connection",
 ]);
 
 /**

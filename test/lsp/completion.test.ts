@@ -131,12 +131,12 @@ const CASES: Case[] = [
   {
     name: "built-in calls after run:",
     source: `tool t {\n  run: <|>\n}\n`,
-    exact: ["command", "http", "mcp"],
+    exact: ["command", "http", "mcp", "sql"],
   },
   {
     name: "built-in calls after from:",
     source: `context c {\n  from: <|>\n}\n`,
-    exact: ["command", "file", "http", "mcp"],
+    exact: ["command", "file", "http", "mcp", "sql"],
   },
   { name: "env( after api_key:", source: `backend b {\n  api_key: <|>\n}\n`, exact: ["env"] },
   {

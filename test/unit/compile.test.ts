@@ -1427,3 +1427,131 @@ describe("compile: an unknown agent", () => {
     assert.ok(!isCompileError(compileAgent(program, abs("other.agent"), "b")));
   });
 });
+
+// ---- connections (connections.md) ---------------------------------------------------------------
+
+const CONNECTIONS = [
+  "connection crm {",
+  '  url: "https://crm.example.com/api/v2"',
+  "  auth: oauth2 {",
+  '    token_url: "https://login.example.com/oauth2/token"',
+  '    client_id: env("CRM_CLIENT_ID")',
+  '    client_secret: env("CRM_CLIENT_SECRET")',
+  '    scopes: ["crm.read", "crm.write"]',
+  "  }",
+  '  headers { "X-Tenant": "acme", "X-Region": env("CRM_REGION") }',
+  "  timeout_ms: 5000",
+  "}",
+  'connection billing { url: "http://billing.internal:8080" auth: bearer(env("BILLING_TOKEN")) }',
+  'connection legacy { url: "https://legacy.example.com" auth: header("X-Api-Key", env("LEGACY_KEY")) }',
+  'connection old { url: "https://old.example.com" auth: basic(env("OLD_USER"), env("OLD_PASSWORD")) }',
+  'connection mail { url: "https://graph.example.com/v1" auth: user_token("mail") }',
+  'connection warehouse { url: env("WAREHOUSE_URL") }',
+  'connection unused { url: "https://unused.example.com" }',
+  'tool find { description: "d", input { email: string }, run: http("GET", crm, "/customers?email={{input.email}}") }',
+  'tool bill { description: "d", run: http("POST", billing, "/invoices") }',
+  'tool leg { description: "d", run: http("GET", legacy, "/x") }',
+  'tool oldie { description: "d", run: http("GET", old, "/x") }',
+  'tool inbox { description: "d", run: http("GET", mail, "/me/messages") }',
+  "tool orders {",
+  '  description: "d"',
+  "  input { customer_id: string }",
+  '  run: sql(warehouse, "select id from orders where customer_id = $1 and owner = $2 and n > $3", [input.customer_id, user.id, 3])',
+  "  max_rows: 20",
+  "}",
+  'tool close { description: "d", input { id: string }, run: sql(warehouse, "update orders set closed = true where id = $1", [input.id]), write: true }',
+  'tool plain { description: "d", run: http("GET", "https://example.com/x") }',
+  'context accounts { from: sql(warehouse, "select name from accounts where owner = $1", [user.id]) }',
+  "agent a {",
+  '  instructions: "hi"',
+  "  tools: [find, bill, leg, oldie, inbox, orders, close, plain]",
+  "  context: [accounts]",
+  "}",
+  'agent without { instructions: "hi", tools: [plain] }',
+].join("\n");
+
+describe("compile: connections", () => {
+  const def = () => compile({ "main.agent": CONNECTIONS }, "a");
+
+  it("compiles each auth kind, the url, headers and timeout of the connections the agent uses", () => {
+    const c = def().connections!;
+    assert.deepEqual(Object.keys(c).sort(), ["billing", "crm", "legacy", "mail", "old", "warehouse"]);
+    const { source, ...crm } = c.crm;
+    assert.deepEqual(source, { file: "main.agent", line: 1 });
+    assert.deepEqual(crm, {
+      name: "crm",
+      url: "https://crm.example.com/api/v2",
+      auth: {
+        kind: "oauth2",
+        tokenUrl: "https://login.example.com/oauth2/token",
+        clientId: { env: "CRM_CLIENT_ID" },
+        clientSecret: { env: "CRM_CLIENT_SECRET" },
+        scopes: ["crm.read", "crm.write"],
+      },
+      headers: { "X-Tenant": "acme", "X-Region": { env: "CRM_REGION" } },
+      timeoutMs: 5000,
+    });
+    assert.deepEqual(c.billing.auth, { kind: "bearer", token: { env: "BILLING_TOKEN" } });
+    assert.deepEqual(c.legacy.auth, { kind: "header", name: "X-Api-Key", value: { env: "LEGACY_KEY" } });
+    assert.deepEqual(c.old.auth, {
+      kind: "basic",
+      username: { env: "OLD_USER" },
+      password: { env: "OLD_PASSWORD" },
+    });
+    assert.deepEqual(c.mail.auth, { kind: "user_token", name: "mail" });
+    assert.deepEqual(c.warehouse.url, { env: "WAREHOUSE_URL" });
+    assert.ok(!("auth" in c.warehouse), "no auth: no auth key");
+  });
+
+  it("compiles http through a connection, sql with its parameters, write and max_rows", () => {
+    const d = def();
+    assert.deepEqual(d.tools.find.run, {
+      kind: "http",
+      method: "GET",
+      url: "/customers?email={{input.email}}",
+      connection: "crm",
+    });
+    assert.deepEqual(d.tools.plain.run, { kind: "http", method: "GET", url: "https://example.com/x" });
+    assert.deepEqual(d.tools.orders.run, {
+      kind: "sql",
+      connection: "warehouse",
+      statement: "select id from orders where customer_id = $1 and owner = $2 and n > $3",
+      params: [{ path: ["input", "customer_id"] }, { path: ["user", "id"] }, { value: 3 }],
+    });
+    assert.equal(d.tools.orders.maxRows, 20);
+    assert.ok(!("write" in d.tools.orders), "write only when true");
+    assert.equal(d.tools.close.write, true);
+    assert.ok(!("maxRows" in d.tools.close), "maxRows only when declared");
+    assert.deepEqual(d.contexts.accounts.from, {
+      kind: "sql",
+      connection: "warehouse",
+      statement: "select name from accounts where owner = $1",
+      params: [{ path: ["user", "id"] }],
+    });
+  });
+
+  it("leaves `connections` out of a definition that uses none, so recorded definitions keep their hash", () => {
+    const without = compile({ "main.agent": CONNECTIONS }, "without");
+    assert.ok(!("connections" in without));
+    // A session recorded before connections existed pins the definition it ran and its hash.
+    const ws = path.join(REPO, "test/editor/fixtures/workspace");
+    const log = path.join(ws, ".statecraft/sessions/20261126-054358-2de7c7.jsonl");
+    const start = JSON.parse(fs.readFileSync(log, "utf8").split("\n")[0]) as { hash: string; agent: string };
+    const main = path.join(ws, "main.agent");
+    const now = compileIn(loadChecked(nodeFileSystem(), main), main, start.agent);
+    assert.ok(!("connections" in now));
+    assert.equal(now.hash, start.hash);
+  });
+
+  it("hashes what a connection does, not where it is written", () => {
+    const base = def().hash;
+    const changed = (from: string, to: string) => {
+      assert.ok(CONNECTIONS.includes(from), from);
+      return compile({ "main.agent": CONNECTIONS.replace(from, to) }, "a").hash;
+    };
+    assert.notEqual(changed("https://crm.example.com/api/v2", "https://crm.example.com/api/v3"), base);
+    assert.notEqual(changed('user_token("mail")', 'user_token("outlook")'), base);
+    assert.notEqual(changed('"crm.write"]', '"crm.admin"]'), base);
+    assert.equal(changed("connection crm {", "\n\nconnection crm {"), base, "moving lines keeps the hash");
+  });
+});

@@ -11,7 +11,17 @@ const GRAMMAR_PATH = path.join(ROOT, "syntaxes/agent.tmLanguage.json");
 const CONFIG_PATH = path.join(ROOT, "language-configuration.json");
 const SNIPPETS_PATH = path.join(ROOT, "snippets/agent.code-snippets");
 
-const DECLARATION_KINDS = ["backend", "type", "tool", "context", "memory", "agent", "mcp", "test"];
+const DECLARATION_KINDS = [
+  "backend",
+  "type",
+  "tool",
+  "context",
+  "memory",
+  "agent",
+  "mcp",
+  "connection",
+  "test",
+];
 
 interface Token {
   start: number;

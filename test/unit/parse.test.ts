@@ -45,7 +45,9 @@ function showValue(v: Value): string {
     case "Object":
       return `{${v.entries.map((e) => `${e.key.name}: ${showValue(e.value)}`).join(", ")}}`;
     case "Call":
-      return `${v.callee.name}(${v.args.map(showValue).join(", ")})`;
+      return v.braces
+        ? `${v.callee.name} ${v.args.map(showValue).join(", ")}`
+        : `${v.callee.name}(${v.args.map(showValue).join(", ")})`;
     case "Missing":
       return "?";
   }
@@ -271,6 +273,39 @@ describe("parse", () => {
           ["mcp orders", ['url: "http://127.0.0.1:3001/mcp"']],
           ['test "it works"', ["agent: support"]],
           ["test by_name", ["agent: support"]],
+        ],
+      },
+      {
+        name: "connections: braced oauth2 settings, string-named headers, calls through a connection",
+        src: [
+          "connection crm {",
+          '  url: "https://crm.example.com/api"',
+          "  auth: oauth2 {",
+          '    token_url: "https://login.example.com/token"',
+          '    client_id: env("CRM_ID"), client_secret: env("CRM_SECRET")',
+          '    scopes: ["crm.read"]',
+          "  }",
+          '  headers { "X-Tenant": "acme", "X-Key": env("KEY")',
+          '    Accept: "application/json" }',
+          "  timeout_ms: 5000",
+          "}",
+          'connection wh { url: env("WH_URL") auth: user_token("wh") }',
+          'tool t { run: sql(wh, "select $1", [input.id, user.id, 3]) }',
+          'tool u { run: http("GET", crm, "/c?e={{input.e}}") }',
+        ].join("\n"),
+        tree: [
+          [
+            "connection crm",
+            [
+              'url: "https://crm.example.com/api"',
+              'auth: oauth2 {token_url: "https://login.example.com/token", client_id: env("CRM_ID"), client_secret: env("CRM_SECRET"), scopes: ["crm.read"]}',
+              'headers { X-Tenant: "acme"; X-Key: env("KEY"); Accept: "application/json" }',
+              "timeout_ms: 5000",
+            ],
+          ],
+          ["connection wh", ['url: env("WH_URL")', 'auth: user_token("wh")']],
+          ["tool t", ['run: sql(wh, "select $1", [input.id, user.id, 3])']],
+          ["tool u", ['run: http("GET", crm, "/c?e={{input.e}}")']],
         ],
       },
       {

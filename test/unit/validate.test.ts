@@ -44,6 +44,9 @@ const CONTRACT_SEVERITY: Record<DiagnosticCode, Severity> = {
   "context-budget": "warning",
   "unknown-model": "warning",
   "scripted-step-live": "error",
+  // connections.md
+  "sql-template": "error",
+  "acts-for-mismatch": "error",
 };
 
 /** One file (named main.agent) or several, by path relative to /ws. */
@@ -736,7 +739,7 @@ const NEGATIVE: Negative[] = [
       [
         "run as a file",
         `run: ⟦file⟧("x.json")`,
-        /^'run' expects http\(\.\.\.\) or command\(\.\.\.\) or mcp\(\.\.\.\); found file\(\.\.\.\)\.$/,
+        /^'run' expects http\(\.\.\.\) or sql\(\.\.\.\) or command\(\.\.\.\) or mcp\(\.\.\.\); found file\(\.\.\.\)\.$/,
       ],
       [
         "timeout_ms as a string",
@@ -1168,6 +1171,24 @@ const POSITIONS: [string, (secret: string) => string, string | undefined][] = [
     "TOKEN",
   ],
   [
+    "a connection's headers",
+    (x) =>
+      `connection c {\n  url: "https://api.example.com"\n  headers { "X-Api-Key": ⟦"${x}"⟧ }\n}\ntool t { description: "d", run: http("GET", c, "/x") }\nagent a { instructions: "hi", tools: [t] }\n`,
+    "X_API_KEY",
+  ],
+  [
+    "the path of an http tool on a connection",
+    (x) =>
+      `connection c { url: "https://api.example.com" }\ntool t { description: "d", run: http("GET", c, ⟦"/x?q=${x}"⟧) }\nagent a { instructions: "hi", tools: [t] }\n`,
+    undefined,
+  ],
+  [
+    "a sql parameter",
+    (x) =>
+      `connection w { url: env("W_URL") }\ntool t { description: "d", run: sql(w, "select $1", [⟦"${x}"⟧]) }\nagent a { instructions: "hi", tools: [t] }\n`,
+    undefined,
+  ],
+  [
     "a command tool's arguments",
     (x) =>
       `tool t { description: "d", run: command("node", ["t.js", ⟦"${x}"⟧]) }\nagent a { instructions: "hi", tools: [t] }\n`,
@@ -1246,6 +1267,90 @@ NEGATIVE.push(
     name: "env on a tool that starts no program",
     src: `tool t {\n  description: "d"\n  run: http("GET", "https://x")\n  ⟦env⟧ { MODE: "test" }\n}\nagent a { instructions: "hi", tools: [t] }\n`,
     message: /'env' is for command tools/,
+  },
+);
+
+// connections (connections.md): their diagnostics, each on the smallest range.
+const WAREHOUSE = `connection wh { url: "postgres://pglite/./data/wh" }\n`;
+const MAIL = `connection mail { url: "https://graph.example.com/v1", auth: user_token("mail") }\n`;
+const INBOX = `${MAIL}tool inbox { description: "d", run: http("GET", mail, "/me/messages") }\n`;
+NEGATIVE.push(
+  {
+    code: "sql-template",
+    name: "a {{ }} template inside a sql statement",
+    src: `${WAREHOUSE}tool t {\n  description: "d"\n  input { email: string }\n  run: sql(wh, "select * from c where email = '{{⟦input.email⟧}}'", [])\n}\nagent a { instructions: "hi", tools: [t] }\n`,
+    message:
+      /^A \{\{ \}\} template inside a SQL statement would put 'input\.email' into the SQL text.*\(\$1\) instead\.$/,
+  },
+  {
+    code: "sql-template",
+    name: "templates in a context's sql statement, after a bound parameter",
+    src: `${WAREHOUSE}context c { from: sql(wh, "select * from a where o = $1 and u = {{ ⟦user.id⟧ }} and s = {{⟦session.id⟧}}", [user.name]) }\nagent a { instructions: "hi", context: [c] }\n`,
+    message: /bind it as a parameter \(\$[23]\) instead/,
+  },
+  {
+    code: "acts-for-mismatch",
+    name: "a tool on a user_token connection used by an agent acting for service",
+    src: `${INBOX}agent a {\n  instructions: "hi"\n  tools: [⟦inbox⟧]\n  identity { acts_for: service }\n}\n`,
+    message:
+      /^Tool 'inbox' goes through connection 'mail', which sends the end user's own token \(user_token\), but agent 'a' acts for service/,
+  },
+  {
+    code: "acts-for-mismatch",
+    name: "a context on a user_token connection used by an agent acting for service",
+    src: `${MAIL}context m { from: http("GET", mail, "/me") }\nagent a {\n  instructions: "hi"\n  context: [⟦m⟧]\n  identity { acts_for: service }\n}\n`,
+    message: /^Context 'm' goes through connection 'mail'/,
+  },
+  {
+    code: "unknown-reference",
+    name: "an unknown connection in http(...) and in sql(...)",
+    src: `${WAREHOUSE}connection crm { url: "https://crm.example.com" }\ntool t { description: "d", run: http("GET", ⟦cmr⟧, "/x") }\ntool u { description: "d", run: sql(⟦whh⟧, "select 1") }\nagent a { instructions: "hi", tools: [t, u] }\n`,
+    message: /^Unknown connection '(cmr|whh)': did you mean '(crm|wh)'\?$/,
+  },
+  {
+    code: "type-mismatch",
+    name: "sql(...) on an https connection, http(...) on a postgres one",
+    src: `${WAREHOUSE}connection crm { url: "https://crm.example.com" }\ntool t { description: "d", run: http("GET", ⟦wh⟧, "/x") }\ntool u { description: "d", run: sql(⟦crm⟧, "select 1") }\nagent a { instructions: "hi", tools: [t, u] }\n`,
+    message:
+      /^('wh' is a SQL connection \(postgres:\/\/\): query it with sql\(wh|sql\(\.\.\.\) needs a postgres:\/\/ or postgresql:\/\/ connection; 'crm' is at https:\/\/crm\.example\.com)/,
+  },
+  {
+    code: "type-mismatch",
+    name: "a connection url that is neither http(s) nor postgres",
+    src: `connection c { url: ⟦"ftp://files.example.com"⟧ }\ntool t { description: "d", run: http("GET", c, "/x") }\nagent a { instructions: "hi", tools: [t] }\n`,
+    message: /^'ftp:\/\/files\.example\.com' is not a connection url/,
+  },
+  {
+    code: "type-mismatch",
+    name: "a statement using more placeholders than it binds, and a parameter bound to nothing",
+    src: `${WAREHOUSE}tool t { description: "d", input { x: string }, run: sql(wh, "select $1, $2", ⟦[input.x]⟧) }\ntool u { description: "d", input { x: string }, run: sql(wh, "select $1", [input.x, ⟦input.x⟧]) }\nagent a { instructions: "hi", tools: [t, u] }\n`,
+    message:
+      /^The statement uses (\$2 but only 1 parameter is listed|\$1\.\.\$1: this parameter is bound to nothing)/,
+  },
+  {
+    code: "missing-property",
+    name: "a connection without its url, oauth2 without its client secret",
+    src: `connection ⟦c⟧ { auth: bearer(env("T")) }\nconnection d { url: "https://d.example.com", auth: ⟦oauth2⟧ { token_url: "https://t.example.com/token", client_id: env("ID") } }\ntool t { description: "d", run: http("GET", c, "/x") }\ntool u { description: "d", run: http("GET", d, "/x") }\nagent a { instructions: "hi", tools: [t, u] }\n`,
+    message: /^(connection 'c' needs 'url'|oauth2 needs 'client_secret')/,
+  },
+  {
+    code: "secret-literal",
+    name: "a literal where a connection's auth expects env(...)",
+    src: `connection c { url: "https://c.example.com", auth: bearer(⟦"abc"⟧) }\nconnection d { url: "https://d.example.com", auth: basic(env("U"), ⟦"hunter2"⟧) }\nconnection e { url: "https://e.example.com", auth: oauth2 { token_url: "https://t.example.com", client_id: env("ID"), client_secret: ⟦"xyz"⟧ } }\ntool t { description: "d", run: http("GET", c, "/x") }\ntool u { description: "d", run: http("GET", d, "/x") }\ntool v { description: "d", run: http("GET", e, "/x") }\nagent a { instructions: "hi", tools: [t, u, v] }\n`,
+    message:
+      /^Never write a secret into the file: read '(token|password|client_secret)' from the environment with env\("(C_TOKEN|D_PASSWORD|E_CLIENT_SECRET)"\)\.$/,
+  },
+  {
+    code: "undefined-template-variable",
+    name: "a sql parameter under an unknown root or field",
+    src: `${WAREHOUSE}tool t { description: "d", input { x: string }, run: sql(wh, "select $1, $2", [⟦inptu⟧.x, input.⟦y⟧]) }\nagent a { instructions: "hi", tools: [t] }\n`,
+    message: /(did you mean 'input'\?|'input' has no field 'y': did you mean 'x'\?)/,
+  },
+  {
+    code: "unknown-property",
+    name: "write and max_rows on a tool that is not sql",
+    src: `tool t {\n  description: "d"\n  run: http("GET", "https://x")\n  ⟦write⟧: true\n  ⟦max_rows⟧: 5\n}\nagent a { instructions: "hi", tools: [t] }\n`,
+    message: /^'(write|max_rows)' is for sql\(\.\.\.\) tools/,
   },
 );
 
@@ -1457,6 +1562,29 @@ const POSITIVE: Positive[] = [
   },
 ];
 
+POSITIVE.push(
+  {
+    code: "sql-template",
+    name: "values bound through $n parameters, and {{ }} in an http path",
+    src: `${WAREHOUSE}connection crm { url: "https://crm.example.com" }\ntool t { description: "d", input { email: string }, run: sql(wh, "select * from c where email = $1 and owner = $2 and n < $3", [input.email, user.id, 10]) }\ntool u { description: "d", input { email: string }, run: http("GET", crm, "/c?e={{input.email}}") }\ncontext c { from: sql(wh, "select name from a where o = $1", [user.id]) }\nagent a { instructions: "hi", tools: [t, u], context: [c] }\n`,
+  },
+  {
+    code: "acts-for-mismatch",
+    name: "user_token for an agent acting for the user (or saying nothing), oauth2 for one acting for service",
+    src: `${INBOX}connection crm { url: "https://crm.example.com", auth: oauth2 { token_url: "https://t.example.com/token", client_id: env("ID"), client_secret: env("SECRET"), scopes: ["crm.read"] } }\ntool find { description: "d", run: http("GET", crm, "/x") }\nagent a { instructions: "hi", tools: [inbox], identity { acts_for: user } }\nagent b { instructions: "hi", tools: [inbox] }\nagent c { instructions: "hi", tools: [find], identity { acts_for: service } }\n`,
+  },
+  {
+    code: "secret-literal",
+    name: "every auth kind with env(...), headers and urls without credentials",
+    src: `connection a { url: "https://a.example.com", auth: bearer(env("A_TOKEN")), headers { "X-Tenant": "acme", "X-Key": env("KEY") } }\nconnection b { url: "https://b.example.com", auth: header("X-Api-Key", env("B_KEY")) }\nconnection c { url: "https://c.example.com", auth: basic(env("C_USER"), env("C_PASSWORD")) }\nconnection d { url: env("D_URL"), timeout_ms: 5000 }\ntool ta { description: "d", run: http("GET", a, "/x") }\ntool tb { description: "d", run: http("GET", b, "/x") }\ntool tc { description: "d", run: http("GET", c, "/x") }\ntool td { description: "d", run: sql(d, "select 1") }\nagent x { instructions: "hi", tools: [ta, tb, tc, td] }\n`,
+  },
+  {
+    code: "type-mismatch",
+    name: "sql on postgresql:// and on an env url, http on https",
+    src: `connection p { url: "postgresql://db.internal/app" }\nconnection e { url: env("DB_URL") }\nconnection h { url: "https://h.example.com" }\ntool a { description: "d", run: sql(p, "select 1") }\ntool b { description: "d", run: sql(e, "select 1") }\ntool c { description: "d", run: http("GET", h, "/x") }\nagent x { instructions: "hi", tools: [a, b, c] }\n`,
+  },
+);
+
 // ---- running the cases ---------------------------------------------------------------------------
 
 function asFiles(src: Sources): Record<string, string> {
@@ -1575,6 +1703,10 @@ function applyFix(text: string, d: Diagnostic, fix: FixData): string {
       return `${text.slice(0, fix.blockEnd)}\n${fix.indent}${fillSnippet(fix.snippet)}\n${text.slice(fix.blockEnd)}`;
     case "createDeclaration":
       return `${text.slice(0, fix.after)}\n${fix.declKind} ${fix.name} {}\n${text.slice(fix.after)}`;
+    case "edits":
+      return [...fix.edits]
+        .sort((a, b) => b.start - a.start)
+        .reduce((t, e) => t.slice(0, e.start) + e.text + t.slice(e.end), text);
   }
 }
 

@@ -1,5 +1,7 @@
 // Rules of agent declarations: which backend runs the agent, its model, the
-// templates of its instructions, the identity scopes its tools require, its
+// templates of its instructions, the identity scopes its tools require, the
+// identity its connections act as (a user_token connection needs an agent
+// acting for the user), its
 // policy rules (their conditions: policyConditions.ts), and the context budget.
 
 import * as path from "node:path";
@@ -12,6 +14,7 @@ import {
   type Value,
 } from "../ast";
 import { resolveModel, type ModelInfo } from "../catalog";
+import { connectionInfo, connectionOfCall } from "../connections";
 import { blocks, fields, props, toolParameters } from "../compile";
 import { lookup, symbolsOfKind, type Symbol } from "../program";
 import { countTokensForModel } from "../tokenCount";
@@ -141,6 +144,45 @@ function checkToolScopes(c: Checker, decl: Declaration, _owner: Span, label: str
   }
 }
 
+/**
+ * A tool or context on a `user_token` connection sends the end user's own token: only an agent that acts for
+ * the user has one (an absent acts_for means `user`, as the compiler reads it).
+ */
+function checkActsFor(c: Checker, decl: Declaration, _owner: Span, label: string): void {
+  const p = props(decl.body);
+  const identity = blocks(decl.body).get("identity");
+  const actsFor = identity ? props(identity.body).get("acts_for")?.value : undefined;
+  if (wordOf(actsFor) !== "service" || !actsFor) return;
+  const uses: { item: Value; what: string; sym: Symbol }[] = listedTools(c, p).map((t) => ({
+    ...t,
+    what: "Tool",
+  }));
+  const ctx = p.get("context")?.value;
+  for (const item of ctx && ctx.type === "List" ? ctx.items : []) {
+    const sym = item.type === "Reference" ? lookup(c.table, "context", item.segments[0].name) : undefined;
+    if (sym) uses.push({ item, what: "Context", sym });
+  }
+  for (const { item, what, sym } of uses) {
+    const run = props(sym.decl.body).get(what === "Tool" ? "run" : "from")?.value;
+    const conn = connectionOfCall(c.table, run);
+    if (!conn || connectionInfo(conn.decl).identity !== "user") continue;
+    c.report(
+      item,
+      "acts-for-mismatch",
+      `${what} '${sym.name}' goes through connection '${conn.name}', which sends the end user's own token (user_token), but ${label} acts for service: a service has no user token. Set identity { acts_for: user }, or give '${conn.name}' the agent's own credentials.`,
+      {
+        fixes: [
+          {
+            kind: "edits",
+            title: "Act for the user (acts_for: user)",
+            edits: [{ start: actsFor.start, end: actsFor.end, text: "user" }],
+          },
+        ],
+      },
+    );
+  }
+}
+
 /** Each policy rule names a tool, and its condition reads that tool's input. */
 function checkPolicyRules(c: Checker, decl: Declaration): void {
   const policy = blocks(decl.body).get("policy")?.body;
@@ -205,6 +247,7 @@ export const AGENT_CHECKS: readonly DeclarationCheck[] = [
   checkAgentBackend,
   checkInstructionTemplates,
   checkToolScopes,
+  checkActsFor,
   checkPolicyRules,
   checkContextBudget,
 ];

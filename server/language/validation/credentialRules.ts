@@ -1,7 +1,8 @@
 // `secret-literal` beyond secret positions: every credential-shaped string
 // of a declaration, in any position (vars, URLs, env blocks, command
-// arguments, instructions, test steps). Where env(...) may stand instead (a
-// value in `vars { }` or `env { }`), the fix moves it there.
+// arguments, connection urls and headers, sql parameters, instructions, test
+// steps). Where env(...) may stand instead (a value in `vars { }`, `env { }` or
+// a connection's `headers { }`), the fix moves it there.
 
 import type { Declaration, StringLiteral } from "../ast";
 import { blocks } from "../compile";
@@ -10,7 +11,7 @@ import type { Checker } from "./checker";
 
 export function checkCredentials(c: Checker, decl: Declaration): void {
   const movable = new Map<StringLiteral, string>();
-  for (const block of ["vars", "env"])
+  for (const block of ["vars", "env", "headers"])
     for (const m of blocks(decl.body).get(block)?.body.members ?? [])
       if (m.type === "Property" && m.value.type === "String")
         movable.set(m.value, m.name.name.toUpperCase().replace(/[^A-Z0-9_]/g, "_"));

@@ -1,14 +1,15 @@
 // The per-kind registry of declaration rules, as Langium registers its
 // validation checks: each kind's rules run, in order, after the generic check
 // of the declaration's body against its schema. The rules of the small kinds
-// (type, tool, context, mcp) are here; backend, agent and test have files of
-// their own.
+// (type, tool, context, mcp) are here; backend, agent, connection and test
+// have files of their own.
 
 import type { Declaration, DeclarationKind, Span } from "../ast";
 import { blocks, fields, props } from "../compile";
 import { AGENT_CHECKS } from "./agentRules";
 import { BACKEND_CHECKS } from "./backendRules";
 import type { Checker, DeclarationCheck } from "./checker";
+import { checkConnection, checkSqlCall } from "./connectionRules";
 import { checkFieldsBlock } from "./fieldTypes";
 import { checkTemplates } from "./templates";
 import { checkTest } from "./testRules";
@@ -31,6 +32,15 @@ function checkTool(c: Checker, decl: Declaration): void {
       "unknown-property",
       `'env' is for command tools: it sets the environment of the program the tool starts; a ${run.callee.name}(...) tool starts none.`,
     );
+  for (const name of ["write", "max_rows"]) {
+    const prop = p.get(name);
+    if (prop && run && run.type === "Call" && run.callee.name !== "sql")
+      c.report(
+        prop.name,
+        "unknown-property",
+        `'${name}' is for sql(...) tools: ${name === "write" ? "it lets the statement write" : "it limits the rows a query returns"}; a ${run.callee.name}(...) tool has no statement.`,
+      );
+  }
   if (run && run.type === "Call") {
     const inputNames = fields(blocks(decl.body).get("input")?.body).map((f) => f.name.name);
     // The generic check already validated the call; templates need the tool's own input fields.
@@ -39,11 +49,13 @@ function checkTool(c: Checker, decl: Declaration): void {
       ["user", ["id", "name"]],
       ["session", ["id", "turn"]],
     ]);
-    for (const arg of run.args) {
-      if (arg.type === "String") checkTemplates(c, arg, roots);
-      if (arg.type === "List")
-        for (const i of arg.items) if (i.type === "String") checkTemplates(c, i, roots);
-    }
+    if (run.callee.name === "sql") checkSqlCall(c, run, roots);
+    else
+      for (const arg of run.args) {
+        if (arg.type === "String") checkTemplates(c, arg, roots);
+        if (arg.type === "List")
+          for (const i of arg.items) if (i.type === "String") checkTemplates(c, i, roots);
+      }
   }
 }
 
@@ -55,8 +67,10 @@ function checkContext(c: Checker, decl: Declaration): void {
       ["user", ["id", "name"]],
       ["session", ["id", "turn"]],
     ]);
-    for (const arg of from.args)
-      if (arg.type === "String" && from.callee.name !== "file") checkTemplates(c, arg, roots);
+    if (from.callee.name === "sql") checkSqlCall(c, from, roots);
+    else
+      for (const arg of from.args)
+        if (arg.type === "String" && from.callee.name !== "file") checkTemplates(c, arg, roots);
   }
 }
 
@@ -98,6 +112,7 @@ export const DECLARATION_CHECKS: { readonly [K in DeclarationKind]: readonly Dec
   tool: [checkTool],
   context: [checkContext],
   mcp: [checkMcp],
+  connection: [checkConnection],
   agent: AGENT_CHECKS,
   test: [checkTest],
   eval: [],

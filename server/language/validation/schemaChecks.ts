@@ -152,7 +152,7 @@ export function checkValue(c: Checker, v: Value, type: PropType, name: string): 
       return;
     case "secret":
       if (v.type === "String") {
-        const envName = name === "api_key" ? suggestKeyEnv(c) : "SECRET";
+        const envName = name === "api_key" ? suggestKeyEnv(c) : secretEnvName(c, name);
         return void c.report(
           v,
           "secret-literal",
@@ -160,6 +160,11 @@ export function checkValue(c: Checker, v: Value, type: PropType, name: string): 
           c.replaceFix(`Use env("${envName}")`, `env("${envName}")`),
         );
       }
+      if (v.type !== "Call" || v.callee.name !== "env") return mismatch();
+      checkCall(c, v, ["env"], name);
+      return;
+    case "stringOrEnv":
+      if (v.type === "String") return;
       if (v.type !== "Call" || v.callee.name !== "env") return mismatch();
       checkCall(c, v, ["env"], name);
       return;
@@ -195,6 +200,12 @@ export function checkValue(c: Checker, v: Value, type: PropType, name: string): 
     case "fields":
       return;
   }
+}
+
+/** `CRM_CLIENT_SECRET` for `client_secret` in connection `crm`: the variable a literal secret should move to. */
+function secretEnvName(c: Checker, name: string): string {
+  const owner = c.declaration?.name?.type === "Identifier" ? `${c.declaration.name.name}_` : "";
+  return `${owner}${name.split(".").pop()}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
 }
 
 function suggestKeyEnv(c: Checker): string {

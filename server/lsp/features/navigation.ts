@@ -35,6 +35,7 @@ export const SYMBOL_KINDS: Record<OutlineKind, SymbolKind> = {
   memory: SymbolKind.Variable,
   agent: SymbolKind.Class,
   mcp: SymbolKind.Package,
+  connection: SymbolKind.Interface,
   test: SymbolKind.Method,
   eval: SymbolKind.Method,
   case: SymbolKind.Method,
