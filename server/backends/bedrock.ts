@@ -13,6 +13,7 @@ import {
   BedrockRuntimeClient,
   ConverseCommand,
   ConverseStreamCommand,
+  type ToolConfiguration,
   type BedrockRuntimeClientConfig,
   type ContentBlock,
   type ConverseStreamOutput,
@@ -252,6 +253,19 @@ export class BedrockBackend implements ModelBackend {
     const modelId = this.modelId(request.model);
     const names = new ToolNames();
     const { system, messages, tools } = toConverse(request.messages, request.tools, names);
+    // Structured output on Converse: a tool the model must call, whose input is the answer.
+    const format = request.responseFormat;
+    if (format)
+      tools.push({
+        toolSpec: {
+          name: format.name,
+          description: "Give your answer as this tool's input.",
+          inputSchema: { json: format.schema as never },
+        },
+      });
+    const toolConfig: ToolConfiguration | undefined = tools.length
+      ? { tools, ...(format ? { toolChoice: { tool: { name: format.name } } } : {}) }
+      : undefined;
     const inferenceConfig = {
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(this.options.maxTokens !== undefined ? { maxTokens: this.options.maxTokens } : {}),
@@ -261,7 +275,7 @@ export class BedrockBackend implements ModelBackend {
       modelId,
       messages,
       ...(system.length ? { system } : {}),
-      ...(tools.length ? { toolConfig: { tools } } : {}),
+      ...(toolConfig ? { toolConfig } : {}),
       ...(Object.keys(inferenceConfig).length ? { inferenceConfig } : {}),
       ...(budget
         ? { additionalModelRequestFields: { thinking: { type: "enabled", budget_tokens: budget } } }
@@ -375,6 +389,12 @@ export class BedrockBackend implements ModelBackend {
           );
         }
         toolCalls.push(d.call);
+      }
+      // The forced answer tool's input is the reply (structured output), not a call to run.
+      const answer = format && toolCalls.find((c) => c.name === format.name);
+      if (answer) {
+        text = JSON.stringify(answer.input);
+        toolCalls.splice(toolCalls.indexOf(answer), 1);
       }
       const thoughts = [...thinking.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
       const reasoning = thoughts.length

@@ -320,6 +320,12 @@ export class OpenAIBackend implements ModelBackend {
     if (request.tools.length) body.tools = chatTools(request.tools);
     if (request.temperature !== undefined) body.temperature = request.temperature;
     if (this.spec.reasoning?.effort) body.reasoning_effort = this.spec.reasoning.effort;
+    const format = request.responseFormat;
+    if (format)
+      body.response_format = {
+        type: "json_schema",
+        json_schema: { name: format.name, schema: format.schema as Record<string, unknown>, strict: true },
+      };
     const stream = await client.chat.completions.create(body, opts);
     onStream(stream);
     const asm = new ChatAssembler();
@@ -353,6 +359,16 @@ export class OpenAIBackend implements ModelBackend {
     // With store: false a reasoning model's items come back only encrypted, and only when asked for; the
     // turn's next call sends them again (openaiWire.ts). OpenAI and Azure accept this for any model.
     if (effort || this.provider !== "compatible") body.include = ["reasoning.encrypted_content"];
+    const format = request.responseFormat;
+    if (format)
+      body.text = {
+        format: {
+          type: "json_schema",
+          name: format.name,
+          schema: format.schema as Record<string, unknown>,
+          strict: true,
+        },
+      };
     const stream = await client.responses.create(body, opts);
     onStream(stream);
     const asm = new ResponsesAssembler();

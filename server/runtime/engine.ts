@@ -10,6 +10,8 @@ import { resolveModel, type ModelInfo } from "../language/catalog";
 import type { CompiledAgent, CompiledDefinition, CompiledMemory, Json, SourceIR } from "../language/compile";
 import { countTokensForModel } from "../language/tokenCount";
 import type {
+  EvalCheck,
+  EvalSessionTag,
   ManualEditEvent,
   Message,
   SessionEvent,
@@ -124,6 +126,8 @@ export interface EngineOptions {
   source?: string;
   parent?: { sessionId: string; turn: number };
   test?: string;
+  /** The eval case run this session is (evals.md section 3): recorded in session.start. */
+  eval?: EvalSessionTag;
   /** State to start from (a fork). */
   restore?: {
     history: Message[][];
@@ -211,6 +215,7 @@ export class AgentSession {
       source: options.source,
       parent: options.parent,
       test: options.test,
+      ...(options.eval ? { eval: options.eval } : {}),
       memory: structuredClone(s.memory),
     });
     return s;
@@ -860,6 +865,11 @@ export class AgentSession {
   /** Records a change made by hand while the session was paused (the debugger's setVariable). */
   async recordEdit(edit: Omit<ManualEditEvent, "type" | "seq" | "ts" | "turn">): Promise<void> {
     await this.record({ type: "manual.edit", turn: this.turn, ...edit });
+  }
+
+  /** Records one checked criterion of an eval case (before `end`). */
+  async recordScore(check: EvalCheck): Promise<void> {
+    await this.record({ type: "eval.score", ...check });
   }
 
   async end(status: "ok" | "failed" | "stopped" = "ok", reason?: string): Promise<void> {

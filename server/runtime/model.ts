@@ -16,6 +16,19 @@ export interface ModelRequest {
   signal?: AbortSignal;
   /** Identifies the conversation, for backends that keep state (stateful runtime). */
   sessionId?: string;
+  /**
+   * Structured output (eval judges and simulated users): the reply's text is one JSON value of this
+   * schema. OpenAI/Azure send it as `response_format` (chat) or `text.format` (responses), Bedrock as a
+   * forced tool whose input is the answer; the local backend plays back its scripted reply.
+   */
+  responseFormat?: ResponseFormat;
+}
+
+export interface ResponseFormat {
+  /** [A-Za-z0-9_-], at most 64 characters (the providers' rule for schema and tool names). */
+  name: string;
+  /** A JSON Schema for strict mode: every property required, no additional properties. */
+  schema: Json;
 }
 
 export interface ModelResponse {

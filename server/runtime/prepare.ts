@@ -9,6 +9,7 @@ import {
   definitionHash,
   isCompileError,
   IMPLICIT_BACKEND,
+  type CompiledBackend,
   type CompiledDefinition,
 } from "../language/compile";
 import type { Diagnostic } from "../language/diagnostics";
@@ -72,12 +73,8 @@ export function compileFor(
   return backend ? withBackend(loaded, def, backend) : def;
 }
 
-/** Runs every agent of the definition on another declared backend (`--backend NAME`). */
-export function withBackend(
-  loaded: LoadedProgram,
-  def: CompiledDefinition,
-  backend: string,
-): CompiledDefinition {
+/** A declared backend by name, or the built-in local one for `local` when none is declared so. */
+export function backendSpec(loaded: LoadedProgram, backend: string): CompiledBackend {
   const table = loaded.program.symbols(loaded.root);
   const sym = table.lookup("backend", backend);
   const spec = sym ? compileBackend(sym.decl) : backend === "local" ? { ...IMPLICIT_BACKEND } : undefined;
@@ -87,6 +84,16 @@ export function withBackend(
       `no backend '${backend}'; declared backends: ${declared.length ? declared.join(", ") : "none"} (or local)`,
     );
   }
+  return spec;
+}
+
+/** Runs every agent of the definition on another declared backend (`--backend NAME`). */
+export function withBackend(
+  loaded: LoadedProgram,
+  def: CompiledDefinition,
+  backend: string,
+): CompiledDefinition {
+  const spec = backendSpec(loaded, backend);
   const agents = Object.fromEntries(
     Object.entries(def.agents).map(([n, a]) => [n, { ...a, backend: spec.name }]),
   );

@@ -7,7 +7,14 @@ import type { CompareOp } from "../language/ast";
 import type { Json } from "../language/compile";
 import type { TestFailure, TestResult } from "../protocol/cli";
 import type { TestIR, TestStepIR } from "../language/compileTests";
-import { AgentSession, type ApprovalRequest, type MockProvider, type TurnResult } from "./engine";
+import type { EvalStepIR } from "../language/evalIR";
+import {
+  AgentSession,
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type MockProvider,
+  type TurnResult,
+} from "./engine";
 import type { McpCaller, ToolOutcome } from "./tools";
 import { InMemoryStore, type MemoryStore } from "./memoryStore";
 import { BackendError, type BackendFactory, type ModelBackend } from "./model";
@@ -58,14 +65,18 @@ function inputMatches(actual: Json, expected: Record<string, Json>): boolean {
 const show = (v: Json | undefined) => (v === undefined ? "nothing" : JSON.stringify(v));
 
 export type TestStep = TestIR["steps"][number];
+/** A step of a test or of an eval case (which adds `judge scores` and `user says`). */
+export type CaseStep = TestStep | (EvalStepIR & { line: number; source: string });
 
 /** The mocks and approvals the arrange steps queue up, as engine options. */
 export class TestQueues {
   private readonly mocks = new Map<string, ToolOutcome[]>();
   private readonly approvals = new Map<string, boolean[]>();
+  /** `unanswered`: the answer (and who gave it) to an approval no step answered; default a plain no. */
+  constructor(private readonly unanswered: ApprovalAnswer | false = false) {}
   readonly mockProvider: MockProvider = (tool) => this.mocks.get(tool)?.shift();
-  readonly approver = (req: ApprovalRequest): Promise<boolean> =>
-    Promise.resolve(this.approvals.get(req.tool)?.shift() ?? false);
+  readonly approver = (req: ApprovalRequest): Promise<boolean | ApprovalAnswer> =>
+    Promise.resolve(this.approvals.get(req.tool)?.shift() ?? this.unanswered);
 
   mock(tool: string, outcome: ToolOutcome): void {
     this.mocks.set(tool, [...(this.mocks.get(tool) ?? []), outcome]);
@@ -76,22 +87,36 @@ export class TestQueues {
   }
 }
 
+/** How an eval case runs its steps (runtime/evalRunner.ts) where a test's differ. */
+export interface CaseStepOptions {
+  /** The eval arrange steps (`judge scores`, `user says`): queued by the caller. */
+  arrange(step: Extract<CaseStep, { kind: "judge.scores" | "user.says" }>): void;
+  /** Told of every turn's result; expectations are left to `checkAfterCase`, after the whole case. */
+  onTurn(result: TurnResult): void;
+}
+
 /**
  * Runs the steps; `beforeStep` is awaited before each one. Returns the
  * failures, each with the line of its step; stops early when `cancelled()`.
+ * With `evalCase`, expectations are skipped here (evals check them after the whole case).
  */
 export async function runTestSteps(
-  test: TestIR,
+  test: { steps: CaseStep[] },
   session: AgentSession,
   backend: ModelBackend,
   queues: TestQueues,
   beforeStep: (step: TestStep) => Promise<void> = () => Promise.resolve(),
   cancelled: () => boolean = () => false,
+  evalCase?: CaseStepOptions,
 ): Promise<TestFailure[]> {
   const failures: TestFailure[] = [];
-  const fail = (message: string, s: TestStep) => failures.push({ message, line: s.line, step: s.source });
+  const fail = (message: string, s: CaseStep) => failures.push({ message, line: s.line, step: s.source });
   let last: TurnResult | undefined;
   for (const s of test.steps) {
+    if (s.kind === "judge.scores" || s.kind === "user.says") {
+      evalCase?.arrange(s);
+      continue;
+    }
     await beforeStep(s);
     if (cancelled()) break;
     switch (s.kind) {
@@ -116,6 +141,7 @@ export async function runTestSteps(
         break;
       case "send": {
         last = await session.send(s.text);
+        evalCase?.onTurn(last);
         if (cancelled()) return failures;
         if (last.status !== "ok")
           fail(`the turn ${last.status === "failed" ? "failed" : "was stopped"}: ${last.reason}`, s);
@@ -130,6 +156,7 @@ export async function runTestSteps(
         break;
       }
       default: {
+        if (evalCase) break;
         const problem = expectation(s, last, session);
         if (problem) fail(problem, s);
       }
@@ -200,9 +227,35 @@ export async function runTest(
   return result;
 }
 
-function expectation(s: TestStepIR, last: TurnResult | undefined, session: AgentSession): string | undefined {
+/**
+ * An eval case's expectations, after the whole case (evals.md section 1): tool and handoff
+ * expectations look at every turn, reply expectations at the last reply. Each expectation with
+ * what it saw (undefined: it holds).
+ */
+export function checkAfterCase(
+  steps: CaseStep[],
+  turns: TurnResult[],
+  session: AgentSession,
+): { step: TestStep; problem?: string }[] {
+  const last = turns.at(-1);
+  const whole: TurnResult | undefined = last && {
+    ...last,
+    tools: turns.flatMap((t) => t.tools),
+    handoffs: turns.flatMap((t) => t.handoffs),
+  };
+  return steps
+    .filter((s): s is TestStep => s.kind.startsWith("expect."))
+    .map((step) => ({ step, problem: expectation(step, whole, session, "the case") }));
+}
+
+function expectation(
+  s: TestStepIR,
+  last: TurnResult | undefined,
+  session: AgentSession,
+  scope = "this turn",
+): string | undefined {
   if (!last && s.kind !== "expect.tokens" && s.kind !== "expect.turns")
-    return "no 'send' before this expectation";
+    return scope === "this turn" ? "no 'send' before this expectation" : `${scope} had no turn`;
   switch (s.kind) {
     case "expect.reply": {
       const reply = last!.reply;
@@ -215,8 +268,8 @@ function expectation(s: TestStepIR, last: TurnResult | undefined, session: Agent
       const acts = last!.tools.filter((t) => t.tool === s.tool);
       const ran = acts.filter((t) => t.status === "ran" || t.status === "failed");
       const summary = last!.tools.length
-        ? `this turn's tools: ${last!.tools.map((t) => `${t.tool} (${t.status})`).join(", ")}`
-        : "no tool was called in this turn";
+        ? `${scope === "this turn" ? "this turn's" : `${scope}'s`} tools: ${last!.tools.map((t) => `${t.tool} (${t.status})`).join(", ")}`
+        : `no tool was called in ${scope}`;
       if (s.outcome === "denied")
         return acts.some((t) => t.status === "denied")
           ? undefined

@@ -101,7 +101,26 @@ function runCommand(
 ): Promise<ToolOutcome> {
   const executable = renderTemplate(run.executable, scope);
   const args = run.args.map((a) => renderTemplate(a, scope));
-  const cwd = path.resolve(ctx.baseDir, run.cwd);
+  return runJsonProcess(executable, args, {
+    cwd: path.resolve(ctx.baseDir, run.cwd),
+    env: childEnv(ctx.env ?? process.env, declaredEnv),
+    stdin: JSON.stringify(input),
+    timeout,
+    signal: ctx.signal,
+  });
+}
+
+/**
+ * Runs a program that reads `stdin` and prints one JSON value: command tools, and the eval's
+ * `score command(...)` scorers. Killed on timeout or abort; never rejects.
+ */
+export function runJsonProcess(
+  executable: string,
+  args: string[],
+  o: { cwd: string; env: Record<string, string>; stdin: string; timeout: number; signal?: AbortSignal },
+): Promise<ToolOutcome> {
+  const { cwd, timeout } = o;
+  const ctx = { signal: o.signal };
   return new Promise((resolve) => {
     let settled = false;
     const done = (o: ToolOutcome) => {
@@ -116,7 +135,7 @@ function runCommand(
       child = spawn(executable, args, {
         cwd,
         stdio: ["pipe", "pipe", "pipe"],
-        env: childEnv(ctx.env ?? process.env, declaredEnv),
+        env: o.env,
       });
     } catch (err) {
       done({ ok: false, error: `cannot start ${executable}: ${(err as Error).message}` });
@@ -166,7 +185,7 @@ function runCommand(
     child.stdin!.on("error", () => {
       // The tool may exit without reading its input; its exit code tells what happened.
     });
-    child.stdin!.end(JSON.stringify(input));
+    child.stdin!.end(o.stdin);
   });
 }
 
