@@ -84,6 +84,28 @@ options:
 example:
   statecraft test examples/support --filter refund
 `,
+  eval: `usage: statecraft eval [files|dirs...] [options]
+
+Runs the eval blocks of the .agent files named (and of the files they import):
+every case, trial and backend is a case run, recorded as a session. A progress
+bar on a terminal, else one line per case run; then a summary table per backend
+and N passed, N failed. Each run's JSON goes to .statecraft/evals/<run>.json.
+Exit 0 when every eval meets its pass_rate, 1 when one does not, 2 on a usage
+error, 130 when stopped with Ctrl-C (what finished is written).
+
+options:
+  --eval NAME          only the eval named NAME
+  --case TEXT          only the cases whose name contains TEXT
+  --backend NAME       run on this backend instead of the eval's backends (repeatable)
+  --trials N           runs of every case per backend (default: the eval's trials)
+  --concurrency N      case runs at once (default: the eval's concurrency)
+  --json FILE          also write the run's JSON to FILE
+  --workspace DIR      where .statecraft/ is (default: the project's folder)
+  --untrusted          refuse command tools, MCP servers and score commands
+
+example:
+  statecraft eval examples/support --eval support_quality --trials 2
+`,
   replay: `usage: statecraft replay SESSION [--mode exact|live] [options]
 
 Re-runs a recorded session (a log file, or an id or id prefix under
@@ -184,6 +206,10 @@ commands:
   test [files|dirs...]    run the test blocks of the files named (--with-imports: also of the files
                           they import; --filter TEXT, --test NAME, --junit FILE, --reporter json,
                           --list, --untrusted); ends with N passed, N failed
+  eval [files|dirs...]    run the eval blocks of the files named: every case x trial x backend as
+                          a recorded session, judged and scored (--eval NAME, --case TEXT,
+                          --backend NAME..., --trials N, --concurrency N, --json FILE,
+                          --untrusted); a summary per backend, then N passed, N failed
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
                           first divergence) or --mode live (a new session; --backend NAME; tools
                           answer from the recording unless --live-tools; approvals are asked

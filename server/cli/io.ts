@@ -14,6 +14,8 @@ export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Stdout is a terminal: progress bars instead of one line per item (`statecraft eval`). */
+  tty?: boolean;
 }
 
 /** A mistake the user can fix: printed as one line, exit code 2, never a stack trace. */
@@ -37,5 +39,6 @@ export function processIO(): CliIO {
     stdout: (t) => process.stdout.write(printable(t)),
     stderr: (t) => process.stderr.write(printable(t)),
     env: process.env,
+    tty: process.stdout.isTTY === true,
   };
 }

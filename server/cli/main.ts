@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { CHECK_FLAGS, checkCommand } from "./check";
 import { COMPILE_FLAGS, compileCommand } from "./compile";
 import { dapCommand } from "./dap";
+import { EVAL_FLAGS, evalCommand } from "./eval";
 import { FMT_FLAGS, fmtCommand } from "./fmt";
 import { lspCommand } from "./lsp";
 import { FORK_FLAGS, forkCommand } from "./fork";
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   dap: dapCommand,
   run: runCommand,
   test: testCommand,
+  eval: evalCommand,
   replay: replayCommand,
   fork: forkCommand,
   sessions: sessionsCommand,
@@ -45,6 +47,7 @@ export const COMMAND_FLAGS: Record<string, Flags> = {
   dap: { stdio: { type: "boolean" } },
   run: RUN_FLAGS,
   test: TEST_FLAGS,
+  eval: EVAL_FLAGS,
   replay: REPLAY_FLAGS,
   fork: FORK_FLAGS,
   sessions: SESSIONS_FLAGS,
