@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark suite, printed as tables of medians.
 
 import { runEngineBench } from "./engine.bench";
+import { runEvalBench } from "./eval.bench";
 import { runExtensionBench } from "./extension.bench";
 import { runExplorerBench } from "./explorer.bench";
 import { runHintsBench, runLanguageBench } from "./language.bench";
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   runHintsBench();
   await runLspBench();
   await runEngineBench();
+  await runEvalBench();
   await runOpenAIBench();
   await runServiceBench();
   runExtensionBench();
