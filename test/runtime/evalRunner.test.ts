@@ -11,6 +11,12 @@ import { createBackend } from "../../server/backends";
 import type { EvalCaseIR, EvalCriterionIR, EvalIR, EvalStepIR } from "../../server/language/evalIR";
 import type { EvalScoreEvent, SessionEvent, SessionStartEvent } from "../../server/protocol/events";
 import type { EvalCaseRun } from "../../server/protocol/evals";
+import {
+  BUILTIN_JUDGE_PROMPTS,
+  JUDGE_SYSTEM,
+  NO_TOOL_SELECTION,
+  SIMULATOR_SYSTEM,
+} from "../../server/runtime/evalJudges";
 import { runEval, trajectory, writeEvalRun, UNANSWERED_APPROVAL } from "../../server/runtime/evalRunner";
 import type { BackendFactory, ModelRequest } from "../../server/runtime/model";
 import { loadChecked } from "../../server/runtime/prepare";
@@ -263,6 +269,17 @@ describe("the eval runner", function () {
   it("fails the eval when fewer case runs than pass_rate pass", async () => {
     const result = await run(evalOf([refundCase(true), refundCase(false)], { passRate: 0.6 }));
     assert.equal(result.status, "failed");
+  });
+
+  it("docs/evals.md shows every built-in judge prompt verbatim", () => {
+    const docs = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "evals.md"), "utf8");
+    for (const prompt of [
+      JUDGE_SYSTEM,
+      ...Object.values(BUILTIN_JUDGE_PROMPTS),
+      NO_TOOL_SELECTION,
+      SIMULATOR_SYSTEM,
+    ])
+      assert.ok(docs.includes("```text\n" + prompt + "\n```"), `docs/evals.md shows:\n${prompt}`);
   });
 
   it("trajectory: exact, in_order and any_order, with precision and recall", () => {
