@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { CompiledBackend, Json } from "../protocol/definition";
-import type { SessionEvent } from "../protocol/events";
+import type { EvalCheck, SessionEvent } from "../protocol/events";
 import type {
   ActionBody,
   ErrorBody,
@@ -308,9 +308,12 @@ export class StatefulClient {
     );
   }
 
-  /** Ends the session on the service (it appends session.end). */
-  end(sessionId: string): Promise<Record<string, Json>> {
-    return this.call(sessionId, { action: "end" });
+  /** Ends the session on the service (it appends session.end, after `scores` as eval.score events). */
+  end(sessionId: string, scores?: EvalCheck[]): Promise<Record<string, Json>> {
+    return this.call(sessionId, {
+      action: "end",
+      ...(scores?.length ? { scores: scores as unknown as Json } : {}),
+    });
   }
 
   events(sessionId: string, after = 0, limit?: number): Promise<EventsPage> {

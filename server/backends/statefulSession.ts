@@ -7,7 +7,7 @@
 
 import * as path from "node:path";
 import type { CompiledDefinition, Json } from "../language/compile";
-import type { SessionEvent, TurnEndEvent, UserInfo } from "../protocol/events";
+import type { EvalCheck, EvalSessionTag, SessionEvent, TurnEndEvent, UserInfo } from "../protocol/events";
 import { SessionLogWriter, sessionsDir } from "../runtime/sessionLog";
 import type { WireScriptStep } from "../protocol/runtimeService";
 import { newStatefulSessionId, type StatefulClient, type TurnOutcome } from "./stateful";
@@ -35,6 +35,8 @@ export interface RemoteSessionOptions {
   /** Every event as it is mirrored. */
   listener?: (event: SessionEvent) => void;
   onText?: (delta: string) => void;
+  /** The eval case run this session is: sent with the first turn, recorded in session.start. */
+  eval?: EvalSessionTag;
 }
 
 export interface RemoteTurn {
@@ -134,7 +136,14 @@ export class RemoteSession {
       this.sessionId,
       {
         input,
-        ...(first ? { definition: this.o.definition, user: this.o.user, source: this.o.source } : {}),
+        ...(first
+          ? {
+              definition: this.o.definition,
+              user: this.o.user,
+              source: this.o.source,
+              ...(this.o.eval ? { eval: this.o.eval } : {}),
+            }
+          : {}),
         ...(o.script ? { script: o.script } : {}),
         ...(this.o.approve && this.o.approve !== "ask" ? { approve: this.o.approve } : {}),
       },
@@ -231,13 +240,16 @@ export class RemoteSession {
     return this.lastSeq - before;
   }
 
-  /** Ends the session on the service (it appends session.end) and mirrors what is left. */
-  async end(): Promise<void> {
+  /**
+   * Ends the session on the service (it appends session.end, after an eval case run's `scores` as
+   * eval.score events) and mirrors what is left.
+   */
+  async end(scores?: EvalCheck[]): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     try {
       if (this.created) {
-        await this.client.end(this.sessionId);
+        await this.client.end(this.sessionId, scores);
         await this.sync();
       }
     } finally {

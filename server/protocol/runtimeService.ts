@@ -6,7 +6,7 @@
 // `POST /invocations` (as `action` bodies, see ActionBody).
 
 import type { CompiledDefinition, Json } from "./definition";
-import type { SessionEvent, SessionStartEvent, UserInfo } from "./events";
+import type { EvalCheck, EvalSessionTag, SessionEvent, SessionStartEvent, UserInfo } from "./events";
 
 /** The header that names the session of a `POST /invocations` (AgentCore Runtime's own). Sent by the stateful client; read by the service. */
 export const SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
@@ -27,6 +27,17 @@ export interface TurnRequest {
   source?: string;
   script?: WireScriptStep[];
   approve?: "all" | "none" | "ask";
+  /** The eval case run a new session is (`statecraft eval`): recorded in its session.start. */
+  eval?: EvalSessionTag;
+}
+
+/**
+ * The `end` action's optional body field: an eval case run's checked criteria, committed as
+ * `eval.score` events right before `session.end` (evals.md section 3). Written by the eval runner's
+ * stateful sessions; read by the service.
+ */
+export interface EndBody {
+  scores?: EvalCheck[];
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import type { BuiltinJudge } from "../language/evalIR";
 import type { Json } from "../protocol/definition";
-import type { Message, ToolSchema, Usage } from "../protocol/events";
+import type { Message, Usage } from "../protocol/events";
 import { BackendError, type ModelBackend, type ModelRequest, type ResponseFormat } from "./model";
 
 /** The judge's system prompt: the same for every criterion. */
@@ -124,7 +124,8 @@ export interface JudgeInput {
   expected?: string;
   goal?: string;
   instructions: string;
-  tools: ToolSchema[];
+  /** The names of the agent's tools. */
+  tools: string[];
 }
 
 export interface Judgement {
@@ -150,7 +151,7 @@ export async function judge(
     expected: input.expected ?? "",
     goal: input.goal ?? "",
     instructions: input.instructions,
-    tools: input.tools.map((t) => t.name).join(", ") || "none",
+    tools: input.tools.join(", ") || "none",
   };
   if (input.builtin === "correctness" && input.expected === undefined)
     return { reason: `correctness needs the case's reference answer: add expected "..." to the case`, usage };

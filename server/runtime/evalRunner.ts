@@ -8,17 +8,25 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EvalCaseIR, EvalCriterionIR, EvalIR } from "../language/evalIR";
 import type { CompiledBackend, CompiledDefinition } from "../protocol/definition";
-import type { EvalCheck, EvalSessionTag, SessionEvent, Usage } from "../protocol/events";
+import type { TestFailure } from "../protocol/cli";
+import type { EvalCheck, EvalSessionTag, Message, SessionEvent, Usage } from "../protocol/events";
 import { EVAL_RUN_FORMAT, type EvalBackendSummary, type EvalCaseRun, type EvalRun } from "../protocol/evals";
 import type { TurnResult } from "./engine";
 import { judge, nextUserMessage } from "./evalJudges";
 import { InMemoryStore, type MemoryStore } from "./memoryStore";
 import { BackendError, type BackendFactory, type ModelBackend } from "./model";
-import { openSession, type OpenedSession } from "./openSession";
+import { openSession } from "./openSession";
 import { backendSpec, compileFor, RunError, withBackend, type LoadedProgram } from "./prepare";
 import { childEnv } from "./secrets";
 import { newSessionId } from "./sessionLog";
-import { checkAfterCase, runTestSteps, TestQueues, type CaseStep } from "./testRunner";
+import {
+  checkAfterCase,
+  runTestSteps,
+  TestQueues,
+  type CaseState,
+  type CaseStep,
+  type CaseStepOptions,
+} from "./testRunner";
 import { DEFAULT_TIMEOUT_MS, runJsonProcess, type McpCaller } from "./tools";
 
 /** Who answered an approval no `approve`/`reject` step answered: evals reject it, and say so. */
@@ -46,6 +54,8 @@ export interface EvalRunOptions {
   runId?: string;
   /** Told when a case run finishes (the CLI's progress). */
   onCaseRun?: (run: EvalCaseRun) => void;
+  /** Opens case sessions on `kind: stateful` backends (in their runtime service); without it they cannot run. */
+  openStateful?: StatefulCaseOpener;
 }
 
 interface Job {
@@ -145,6 +155,99 @@ interface CaseContext {
   simulators: Map<string, CompiledBackend>;
 }
 
+/**
+ * A case run's session, local (an AgentSession on this machine) or stateful (in a runtime service,
+ * mirrored here): what the runner needs to drive it and check it.
+ */
+export interface CaseSession {
+  readonly sessionId: string;
+  /** The session log on this machine (a stateful session's mirror). */
+  readonly file: string;
+  /** Turn count, agent usage, memory: what expectations read (testRunner.ts CaseState). */
+  readonly state: CaseState;
+  /** The conversation so far, turn by turn (what judges and the simulated user read). */
+  history(): Message[][];
+  /** The agent's instructions and tool names (the built-in judges' {instructions} and {tools}). */
+  readonly instructions: string;
+  readonly tools: string[];
+  /** Runs the case's steps (sends, arrange steps, approvals); expectations are left for after the case. */
+  runSteps(steps: CaseStep[], options: CaseStepOptions, cancelled: () => boolean): Promise<TestFailure[]>;
+  /** One turn (the simulated user's message). */
+  send(text: string): Promise<TurnResult>;
+  /** Scripted model steps not used yet (local provider), dropped. */
+  dropScript(): number;
+  /** Records the checks (eval.score events) and ends the session. */
+  finish(checks: EvalCheck[], passed: boolean): Promise<void>;
+  /** Ends the session as stopped (cancelled) or failed (an error), without checks. */
+  abandon(status: "stopped" | "failed", reason: string): Promise<void>;
+}
+
+/** What a case session is opened with. */
+export interface CaseSessionRequest {
+  definition: CompiledDefinition;
+  spec: CompiledBackend;
+  baseDir: string;
+  user?: { id: string; name?: string };
+  source: string;
+  eval: EvalSessionTag;
+  /** Told of every event (local: as written; stateful: as mirrored). */
+  listener: (event: SessionEvent) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens the session of a case run on a `kind: stateful` backend, in its runtime service
+ * (cli/evalRemote.ts): injected, since the runtime does not reach services.
+ */
+export type StatefulCaseOpener = (request: CaseSessionRequest) => Promise<CaseSession>;
+
+async function openLocalCase(ctx: CaseContext, r: CaseSessionRequest): Promise<CaseSession> {
+  const o = ctx.options;
+  const backend = o.createBackend(r.spec, { env: o.env });
+  const queues = new TestQueues({ approved: false, by: UNANSWERED_APPROVAL });
+  const opened = await openSession({
+    definition: r.definition,
+    baseDir: r.baseDir,
+    backend,
+    backendName: r.spec.name,
+    workspace: o.workspace,
+    env: o.env,
+    user: r.user,
+    mocks: queues.mockProvider,
+    approver: queues.approver,
+    memoryStore: o.memoryStore?.() ?? new InMemoryStore(),
+    mcp: o.mcp,
+    trusted: o.trusted ?? true,
+    source: r.source,
+    eval: r.eval,
+    signal: r.signal,
+    listener: r.listener,
+  });
+  const session = opened.session;
+  const agent = session.agent(session.definition.agent);
+  return {
+    sessionId: opened.sessionId,
+    file: opened.file,
+    state: session,
+    history: () => session.history,
+    instructions: agent.instructions,
+    tools: session.toolSchemas(agent).map((t) => t.name),
+    runSteps: (steps, options, cancelled) =>
+      runTestSteps({ steps }, session, backend, queues, undefined, cancelled, options),
+    send: (text) => session.send(text),
+    dropScript: () => {
+      const left = backend.scripted?.pending ?? 0;
+      backend.scripted?.clear();
+      return left;
+    },
+    finish: async (checks, passed) => {
+      for (const k of checks) await session.recordScore(k);
+      await opened.close(passed ? "ok" : "failed");
+    },
+    abandon: (status, reason) => opened.close(status, reason),
+  };
+}
+
 /** One case run: undefined when the run was cancelled before it finished (it is left out of the run). */
 async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefined> {
   const { ev, options } = ctx;
@@ -168,61 +271,42 @@ async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefi
     file: relative(folder, c.file),
     line: c.line,
   };
-  let opened: OpenedSession | undefined;
+  let opened: CaseSession | undefined;
   let lastRequestBytes = 0;
   const listener = (e: SessionEvent) => {
     if (e.type === "model.request") lastRequestBytes = e.bytes;
     else if (e.type === "model.response") result.bytesSent += e.wireBytes ?? lastRequestBytes;
   };
   try {
-    const backend = make(spec);
     const judgeBackend = ctx.judgeSpec && make(ctx.judgeSpec);
     const simSpec = c.simulate && ctx.simulators.get(c.simulate.backend);
     const simulator = simSpec && make(simSpec);
-    const queues = new TestQueues({ approved: false, by: UNANSWERED_APPROVAL });
-    const tag: EvalSessionTag = {
-      run: ctx.run,
-      eval: ev.name,
-      case: c.name,
-      trial: job.trial,
-      backend: job.backend,
-    };
-    opened = await openSession({
+    const request: CaseSessionRequest = {
       definition,
+      spec,
       baseDir: path.dirname(ctx.loaded.root),
-      backend,
-      backendName: spec.name,
-      workspace: options.workspace,
-      env: options.env,
       user: c.user,
-      mocks: queues.mockProvider,
-      approver: queues.approver,
-      memoryStore: options.memoryStore?.() ?? new InMemoryStore(),
-      mcp: options.mcp,
-      trusted: options.trusted ?? true,
       source: relative(options.workspace, ctx.loaded.root),
-      eval: tag,
-      signal,
+      eval: { run: ctx.run, eval: ev.name, case: c.name, trial: job.trial, backend: job.backend },
       listener,
-    });
+      signal,
+    };
+    if (spec.kind === "stateful" && !options.openStateful)
+      throw new RunError(
+        `backend '${spec.name}' is stateful: this caller cannot open runtime service sessions`,
+      );
+    opened =
+      spec.kind === "stateful" ? await options.openStateful!(request) : await openLocalCase(ctx, request);
     result.session = opened.sessionId;
-    const session = opened.session;
+    const session = opened;
     const turns: TurnResult[] = [];
-    let sentAt = 0;
+    let sentAt = performance.now();
     const onTurn = (t: TurnResult) => {
       turns.push(t);
       result.latencyMs += performance.now() - sentAt;
     };
-    const failures = await runTestSteps(
-      c,
-      session,
-      backend,
-      queues,
-      (s) => {
-        if (s.kind === "send") sentAt = performance.now();
-        return Promise.resolve();
-      },
-      () => signal?.aborted === true,
+    const failures = await session.runSteps(
+      c.steps as CaseStep[],
       {
         arrange: (s) => {
           const target = s.kind === "judge.scores" ? judgeBackend : simulator;
@@ -235,8 +319,10 @@ async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefi
             ),
           });
         },
+        beforeSend: () => (sentAt = performance.now()),
         onTurn,
       },
+      () => signal?.aborted === true,
     );
     const checks: EvalCheck[] = failures.map((f) => ({
       criterion: f.step ?? c.name,
@@ -252,7 +338,6 @@ async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefi
         simulator,
         simSpec!.model,
         session,
-        backend,
         result,
         onTurn,
         (t) => (sentAt = t),
@@ -269,10 +354,10 @@ async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefi
         });
     }
     if (signal?.aborted) {
-      await opened.close("stopped", "cancelled");
+      await session.abandon("stopped", "cancelled");
       return undefined;
     }
-    for (const { step, problem } of checkAfterCase(c.steps as CaseStep[], turns, session))
+    for (const { step, problem } of checkAfterCase(c.steps as CaseStep[], turns, session.state))
       checks.push({
         criterion: step.source,
         kind: "expect",
@@ -283,32 +368,29 @@ async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefi
       });
     for (const criterion of [...c.criteria, ...ev.judges]) {
       if (signal?.aborted) break;
-      checks.push(await check(ctx, c, criterion, { session: opened, turns, judgeBackend }));
+      checks.push(await check(ctx, c, criterion, { session, turns, judgeBackend }));
     }
     if (signal?.aborted) {
-      await opened.close("stopped", "cancelled");
+      await session.abandon("stopped", "cancelled");
       return undefined;
     }
-    for (const k of checks) {
-      await session.recordScore(k);
-      add(result.judgeUsage, k.usage);
-    }
+    for (const k of checks) add(result.judgeUsage, k.usage);
     result.checks = checks;
-    result.usage = { ...session.usage };
+    result.usage = { ...session.state.usage };
     result.latencyMs = Math.round(result.latencyMs * 10) / 10;
     result.passed = checks.every((k) => k.passed);
-    await opened.close(result.passed ? "ok" : "failed");
+    await session.finish(checks, result.passed);
     return result;
   } catch (err) {
     if (signal?.aborted) {
-      await opened?.close("stopped", "cancelled");
+      await opened?.abandon("stopped", "cancelled");
       return undefined;
     }
     if (!(err instanceof BackendError || err instanceof RunError)) throw err;
     result.error = err.message;
     result.passed = false;
-    if (opened) result.usage = { ...opened.session.usage };
-    await opened?.close("failed", err.message);
+    if (opened) result.usage = { ...opened.state.usage };
+    await opened?.abandon("failed", err.message);
     return result;
   }
 }
@@ -318,8 +400,7 @@ async function simulate(
   c: EvalCaseIR,
   simulator: ModelBackend,
   model: string | undefined,
-  session: OpenedSession["session"],
-  backend: ModelBackend,
+  session: CaseSession,
   result: EvalCaseRun,
   onTurn: (t: TurnResult) => void,
   startTurn: (at: number) => void,
@@ -330,12 +411,12 @@ async function simulate(
     const next = await nextUserMessage(
       simulator,
       model,
-      { persona: sim.persona, goal: sim.goal, history: session.history },
+      { persona: sim.persona, goal: sim.goal, history: session.history() },
       result.judgeUsage,
       signal,
     );
     if (next.problem) return next.problem;
-    if (next.done || next.message === undefined) return undefined;
+    if (next.done || next.message === undefined) break;
     startTurn(performance.now());
     const turn = await session.send(next.message);
     onTurn(turn);
@@ -343,11 +424,9 @@ async function simulate(
       return `turn ${turn.turn} ${turn.status === "failed" ? "failed" : "was stopped"}: ${turn.reason}`;
   }
   // A scripted agent must have used its whole script by the end of a simulated conversation.
-  const left = backend.scripted?.pending ?? 0;
-  if (left > 0) {
-    backend.scripted!.clear();
+  const left = session.dropScript();
+  if (left > 0)
     return `${left} scripted model step${left === 1 ? " was" : "s were"} not used by the conversation`;
-  }
   return undefined;
 }
 
@@ -355,7 +434,7 @@ async function check(
   ctx: CaseContext,
   c: EvalCaseIR,
   k: EvalCriterionIR,
-  run: { session: OpenedSession; turns: TurnResult[]; judgeBackend?: ModelBackend },
+  run: { session: CaseSession; turns: TurnResult[]; judgeBackend?: ModelBackend },
 ): Promise<EvalCheck> {
   const where = { file: relative(path.dirname(ctx.ev.file), k.file), line: k.line };
   switch (k.kind) {
@@ -382,19 +461,18 @@ async function check(
           passed: false,
           reason: "the eval has no judge backend: add judge: NAME to the eval",
         };
-      const session = run.session.session;
-      const agent = session.agent(session.definition.agent);
+      const session = run.session;
       const j = await judge(
         run.judgeBackend,
         ctx.judgeSpec.model,
         {
           criterion: k.criterion,
           builtin: k.builtin,
-          history: session.history,
+          history: session.history(),
           expected: c.expected,
           goal: c.goal ?? c.simulate?.goal,
-          instructions: agent.instructions,
-          tools: session.toolSchemas(agent),
+          instructions: session.instructions,
+          tools: session.tools,
         },
         ctx.options.signal,
       );

@@ -91,6 +91,8 @@ export class TestQueues {
 export interface CaseStepOptions {
   /** The eval arrange steps (`judge scores`, `user says`): queued by the caller. */
   arrange(step: Extract<CaseStep, { kind: "judge.scores" | "user.says" }>): void;
+  /** Called right before each turn is sent (the eval's latency clock). */
+  beforeSend?(): void;
   /** Told of every turn's result; expectations are left to `checkAfterCase`, after the whole case. */
   onTurn(result: TurnResult): void;
 }
@@ -140,6 +142,7 @@ export async function runTestSteps(
         queues.approve(s.tool, s.kind === "approve");
         break;
       case "send": {
+        evalCase?.beforeSend?.();
         last = await session.send(s.text);
         evalCase?.onTurn(last);
         if (cancelled()) return failures;
@@ -235,7 +238,7 @@ export async function runTest(
 export function checkAfterCase(
   steps: CaseStep[],
   turns: TurnResult[],
-  session: AgentSession,
+  session: CaseState,
 ): { step: TestStep; problem?: string }[] {
   const last = turns.at(-1);
   const whole: TurnResult | undefined = last && {
@@ -248,10 +251,13 @@ export function checkAfterCase(
     .map((step) => ({ step, problem: expectation(step, whole, session, "the case") }));
 }
 
+/** What expectations read of a session besides its turns: a local one, or a stateful one's mirror. */
+export type CaseState = Pick<AgentSession, "definition" | "usage" | "turn" | "memoryOf">;
+
 function expectation(
   s: TestStepIR,
   last: TurnResult | undefined,
-  session: AgentSession,
+  session: CaseState,
   scope = "this turn",
 ): string | undefined {
   if (!last && s.kind !== "expect.tokens" && s.kind !== "expect.turns")

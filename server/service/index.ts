@@ -228,7 +228,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
       snapshot: ["turn"],
       fork: ["turn"],
       approve: ["callId", "approved"],
-      end: [],
+      end: ["scores"],
       delete: [],
     };
     onlyFields(rest, allowed[action], `the '${action}' action`);
@@ -252,7 +252,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
         };
       }
       case "end":
-        return { status: 200, result: await service.end(actor, id) };
+        return { status: 200, result: await service.end(actor, id, rest.scores) };
       default:
         await service.delete(actor, id);
         return { status: 204, result: undefined };

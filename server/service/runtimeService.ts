@@ -7,7 +7,14 @@ import * as path from "node:path";
 import type { CompiledDefinition } from "../language/compile";
 import { printable } from "../language/encoding";
 import { AgentSession } from "../runtime/engine";
-import type { ContextSnapshotEvent, MemorySnapshotEvent, SessionEvent, UserInfo } from "../protocol/events";
+import type {
+  ContextSnapshotEvent,
+  EvalCheck,
+  EvalSessionTag,
+  MemorySnapshotEvent,
+  SessionEvent,
+  UserInfo,
+} from "../protocol/events";
 import type {
   EventsPage,
   ForkResult,
@@ -73,12 +80,48 @@ export function checkSessionId(id: string | undefined, where: string): string {
   return id;
 }
 
-const TURN_FIELDS = ["input", "definition", "user", "source", "script", "approve"] as const;
+const TURN_FIELDS = ["input", "definition", "user", "source", "script", "approve", "eval"] as const;
 
 /** A turn request (protocol/runtimeService.ts) once parsed: its script as steps, `approve` defaulted. */
 export interface TurnRequest extends Omit<WireTurnRequest, "script" | "approve"> {
   script?: ReturnType<typeof parseScript>;
   approve: ApproveMode;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function parseEvalTag(v: unknown): EvalSessionTag {
+  const ok =
+    isObject(v) &&
+    ["run", "eval", "case", "backend"].every((k) => typeof v[k] === "string") &&
+    Number.isInteger(v.trial);
+  if (!ok) throw badRequest(`'eval' must be {"run", "eval", "case", "backend": string, "trial": integer}`);
+  const t = v as unknown as EvalSessionTag;
+  return { run: t.run, eval: t.eval, case: t.case, trial: t.trial, backend: t.backend };
+}
+
+const CHECK_KINDS = ["judge", "score", "expect", "trajectory"];
+
+/** The `scores` of an `end` action: eval checks, as the eval runner writes them. */
+function parseScores(v: unknown): EvalCheck[] {
+  if (v === undefined) return [];
+  const ok =
+    Array.isArray(v) &&
+    v.every(
+      (c) =>
+        isObject(c) &&
+        typeof c.criterion === "string" &&
+        CHECK_KINDS.includes(c.kind as string) &&
+        typeof c.passed === "boolean" &&
+        typeof c.reason === "string",
+    );
+  if (!ok)
+    throw badRequest(
+      `'scores' must be a list of {"criterion", "kind": judge|score|expect|trajectory, "passed", "reason", ...}`,
+    );
+  return v as EvalCheck[];
 }
 
 export function parseTurn(body: Record<string, unknown>): TurnRequest {
@@ -100,6 +143,7 @@ export function parseTurn(body: Record<string, unknown>): TurnRequest {
     throw badRequest(`'approve' must be "all", "none" or "ask", not ${JSON.stringify(approve)}`);
   return {
     input: body.input,
+    ...(body.eval !== undefined ? { eval: parseEvalTag(body.eval) } : {}),
     definition: body.definition === undefined ? undefined : checkDefinition(body.definition),
     user,
     source: body.source as string | undefined,
@@ -295,7 +339,9 @@ export class RuntimeService {
     );
   }
 
-  async end(actor: string, id: string) {
+  /** Ends a session: `scores` (an eval case run's checks) are committed as eval.score events first. */
+  async end(actor: string, id: string, scores?: unknown) {
+    const checks = parseScores(scores);
     const row = await this.session(actor, id);
     if (row.ended) throw conflict(`session '${id}' has already ended`);
     const held = await claimLease(this.c.db, row.sid, this.instance, this.c.leaseMs);
@@ -303,16 +349,28 @@ export class RuntimeService {
     try {
       await closeInterruptedTurn(this.c.db, held, this.instance, this.c.leaseMs);
       const state = await rebuildState(this.c.db, held);
+      const ts = new Date().toISOString();
+      const evalScores: SessionEvent[] = checks.map((c, i) => ({
+        ...c,
+        seq: held.last_seq + 1 + i,
+        ts,
+        type: "eval.score",
+      }));
       const event: SessionEvent = {
-        seq: held.last_seq + 1,
-        ts: new Date().toISOString(),
+        seq: held.last_seq + 1 + checks.length,
+        ts,
         type: "session.end",
         status: "ok",
         turns: held.turns,
         usage: state.usage,
       };
       await this.c.db.tx((q) =>
-        commitEvents(q, { sid: held.sid, owner: this.instance, leaseMs: this.c.leaseMs, events: [event] }),
+        commitEvents(q, {
+          sid: held.sid,
+          owner: this.instance,
+          leaseMs: this.c.leaseMs,
+          events: [...evalScores, event],
+        }),
       );
       return { ok: true, event };
     } finally {
@@ -486,6 +544,7 @@ export class RuntimeService {
         env: this.c.env,
         user: row.user ?? undefined,
         source: row.source ?? undefined,
+        ...(req.eval ? { eval: req.eval } : {}),
         approver: makeApprover({
           db: this.c.db,
           sid: row.sid,
