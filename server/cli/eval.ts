@@ -13,6 +13,7 @@ import { checkFiles } from "../language/validate";
 import type { EvalCaseRun, EvalRun } from "../protocol/evals";
 import { evalJobs, runEval, writeEvalRun } from "../runtime/evalRunner";
 import { backendSpec, RunError } from "../runtime/prepare";
+import { statefulCases } from "./evalRemote";
 import { collectAgentFiles, displayPath, fileError, loadBatch, plural, projectFolder } from "./files";
 import { UsageError, type CliIO, type Flags } from "./io";
 import { handleRunFailure, reportRunError } from "./run";
@@ -93,6 +94,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   process.on("SIGINT", onInt);
   const progress = new Progress(io, total);
   const runs: EvalRun[] = [];
+  const stateful = statefulCases({ workspace, env: io.env });
   try {
     for (const ev of evals) {
       if (controller.signal.aborted) break;
@@ -107,6 +109,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
         caseFilter: values.case,
         signal: controller.signal,
         onCaseRun: (r) => progress.done(ev, r),
+        openStateful: stateful.open,
       });
       runs.push(run);
       try {
@@ -121,6 +124,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   } finally {
     process.off("SIGINT", onInt);
     progress.end();
+    await stateful.close();
   }
   return finish(runs, values, workspace, io);
 }
