@@ -33,7 +33,7 @@ describe("statecraft check", () => {
     const r = await run(["check", EXAMPLE]);
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(r.out, "");
-    assert.match(r.err, /^7 files checked: 0 errors, 0 warnings\n$/);
+    assert.match(r.err, /^8 files checked: 0 errors, 0 warnings\n$/);
   });
 
   it("prints path:line:col: severity code: message, 1-based, and exits 1 on errors", async () => {
