@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EvalRun } from "../../server/protocol/evals";
 import { waitFor } from "../helpers/waitFor";
+import { main } from "../../server/cli/main";
 import { ROOT, runCli } from "./helpers";
 
 const AGENT = `backend judge_model {
@@ -89,6 +90,23 @@ describe("statecraft eval", function () {
     assert.equal(run.cases.length, 4);
     const stored = path.join(dir, ".statecraft", "evals", `${run.run}.json`);
     assert.deepEqual(JSON.parse(fs.readFileSync(stored, "utf8")), run);
+  });
+
+  it("on a terminal: a progress bar (runs, passes, elapsed, tokens) on stderr, and only failing case runs as lines", async () => {
+    let out = "";
+    let err = "";
+    const code = await main(["eval", "main.agent", "--eval", "quality"], {
+      cwd: dir,
+      env: {},
+      tty: true,
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+    });
+    assert.equal(code, 0, out + err);
+    assert.match(err, /\[#{24}\] 2\/2 runs, 1 passed, \d+\.\ds, \d+ tokens/);
+    assert.doesNotMatch(out, /✓/);
+    assert.match(out, /^✗ quality › rude reply/m);
+    assert.ok(out.endsWith("1 passed, 1 failed\n"), out);
   });
 
   it("exits 1 when an eval misses its pass_rate", async () => {
