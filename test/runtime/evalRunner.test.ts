@@ -504,6 +504,37 @@ describe("the eval runner", function () {
       assert.equal(openai.journal.length, 2);
     });
 
+    it("OpenAI Responses API: text.format json_schema", async () => {
+      const f = withJudge(
+        lines(
+          `backend gpt {`,
+          `  kind: stateless`,
+          `  provider: openai`,
+          `  api: responses`,
+          `  model: "gpt-judge"`,
+          `  endpoint: "${openai.openaiURL}"`,
+          `  api_key: env("EVAL_KEY")`,
+          `}`,
+        ),
+      );
+      openai.reset();
+      openai.script({ kind: "text", text: '{"score": 0.7, "reason": "Mostly."}' });
+      const r = await runEval(
+        loadChecked(f),
+        { ...evalOf([judged()]), judge: "gpt", file: f },
+        { workspace: dir, env: { ...process.env, EVAL_KEY: "sk-fake-eval-1234567890" }, createBackend },
+      );
+      assert.deepEqual([r.cases[0].checks[0].score, r.cases[0].checks[0].reason], [0.7, "Mostly."]);
+      assert.equal(openai.journal[0].api, "responses");
+      const body = openai.journal[0].body as {
+        text: { format: { type: string; name: string; strict: boolean } };
+      };
+      assert.deepEqual(
+        { type: body.text.format.type, name: body.text.format.name, strict: body.text.format.strict },
+        { type: "json_schema", name: "judgement", strict: true },
+      );
+    });
+
     it("Bedrock Converse: a forced tool whose input is the answer", async () => {
       const f = withJudge(
         lines(
