@@ -319,6 +319,39 @@ describe("the eval runner", function () {
     assert.match(result.cases[0].checks[0].reason, /no scripted answer left: add judge scores/);
   });
 
+  it("scores tool_parameters once per tool call and averages; correctness without expected fails, saying so", async () => {
+    const c = caseOf(
+      "per call",
+      [
+        calls("lookup_order", { order_id: "A1" }),
+        calls("lookup_order", { order_id: "A2" }),
+        returns("lookup_order", { ok: 1 }),
+        returns("lookup_order", { ok: 2 }),
+        replies("Both found."),
+        send("A1 and A2?"),
+        scores(1, "Right id."),
+        scores(0.5, "Guessed id."),
+      ],
+      {
+        criteria: [
+          criterion({
+            kind: "judge",
+            criterion: "tool_parameters",
+            builtin: "tool_parameters",
+            atLeast: 0.7,
+          }),
+          criterion({ kind: "judge", criterion: "correctness", builtin: "correctness", atLeast: 0.5 }),
+        ],
+      },
+    );
+    const [params, correct] = (await run(evalOf([c]))).cases[0].checks;
+    assert.equal(params.score, 0.75);
+    assert.equal(params.passed, true);
+    assert.equal(params.reason, "mean of 2 tool calls; call 1: Right id. call 2: Guessed id.");
+    assert.equal(correct.passed, false);
+    assert.match(correct.reason, /correctness needs the case's reference answer/);
+  });
+
   it("plays a simulated user from `user says` steps until they run out, within max_turns", async () => {
     const says = (text: string) => step({ kind: "user.says", text });
     const c = caseOf(
