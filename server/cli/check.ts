@@ -11,7 +11,8 @@ import { collectAgentFiles, displayPath, loadBatch, plural } from "./files";
 import { printable, UsageError, type CliIO, type Flags } from "./io";
 
 export function locate(program: Program, d: Diagnostic, cwd: string): CheckDiagnostic {
-  const idx = LineIndex.of(program.get(d.path)?.file.text ?? "");
+  // A dataset line's diagnostic is on the dataset, which is data, not a file of the program.
+  const idx = LineIndex.of(program.text(d.path) ?? "");
   const s = idx.position(d.span.start);
   const e = idx.position(d.span.end);
   return {

@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import {
   DECLARATION_KINDS,
+  TRAJECTORY_MODES,
   type Block,
   type BlockMode,
   type Declaration,
@@ -16,10 +17,13 @@ import {
   type Span,
 } from "./ast";
 import { blocks, fields, props } from "./compile";
+import { BUILTIN_JUDGES } from "./evalIR";
 import { blockModeFor } from "./parse";
 import type { Symbol, SymbolTable } from "./program";
 import {
   BUILTIN_CALLS,
+  BUILTIN_JUDGE_DOCS,
+  CASE_SCHEMA,
   DECLARATION_SCHEMAS,
   FIELD_TYPES,
   KIND_DOCS,
@@ -164,13 +168,17 @@ function openFrame(parent: Frame, t: Token): Frame {
     return frame({ t: "group" }, parent, t);
   }
   if (t.kind === "[") {
+    // `expect trajectory [...]` in an eval case lists tools.
+    if (pc.t === "block" && pc.mode === "case" && owner.map((w) => w.text).join(" ") === "expect trajectory")
+      return frame({ t: "list", of: { t: "ref", kind: "tool" } }, parent, t);
     const spec = afterColon !== undefined ? propSpec(afterColon) : undefined;
     return frame({ t: "list", of: spec?.type.t === "list" ? spec.type.of : undefined }, parent, t);
   }
   if (pc.t === "top") {
     const kind = owner[0]?.text as DeclarationKind;
     if (owner[0]?.kind === "ident" && (DECLARATION_KINDS as readonly string[]).includes(kind)) {
-      const mode: BlockMode = kind === "type" ? "fields" : kind === "test" ? "test" : "members";
+      const mode: BlockMode =
+        kind === "type" ? "fields" : kind === "test" ? "test" : kind === "eval" ? "eval" : "members";
       return frame({ t: "block", mode, schema: DECLARATION_SCHEMAS[kind] }, parent, t, {
         kind,
         start: owner[0].start,
@@ -180,14 +188,17 @@ function openFrame(parent: Frame, t: Token): Frame {
   }
   if (pc.t === "block") {
     const words = owner.map((w) => w.text);
+    if (pc.mode === "eval" && words[0] === "case")
+      return frame({ t: "block", mode: "case", schema: CASE_SCHEMA }, parent, t);
     if (owner.length === 1 && last.kind === "ident") {
       const type = propSpec(last.text)?.type;
       const mode = blockModeFor(parent.decl?.kind, last.text);
       return frame({ t: "block", mode, schema: type?.t === "block" ? type.block : undefined }, parent, t);
     }
-    if (pc.mode === "test" && words[0] === "model" && words[1] === "calls" && owner.length === 3)
+    const steps = pc.mode === "test" || pc.mode === "case";
+    if (steps && words[0] === "model" && words[1] === "calls" && owner.length === 3)
       return frame({ t: "object", tool: words[2] }, parent, t);
-    if (pc.mode === "test" && /^expect tool \w+ called with$/.test(words.join(" ")))
+    if (steps && /^expect tool \w+ called with$/.test(words.join(" ")))
       return frame({ t: "object", tool: words[2] }, parent, t);
     if (afterColon !== undefined) {
       const type = propSpec(afterColon)?.type;
@@ -481,8 +492,27 @@ function blockCompletions(site: Site, mode: BlockMode, schema: BlockSchema | und
           retrigger: true,
         }),
       );
-    if (mode === "test")
-      for (const [step, [insertText, documentation]] of Object.entries(STEP_DOCS))
+    if (mode === "eval")
+      out.push(
+        ...[
+          item(site, "judge", "keyword", {
+            detail: 'judge "criterion" [at_least N]',
+            documentation: "A criterion every case is scored on by the judge backend (0 to 1).",
+            insertText: 'judge "$1"',
+            isSnippet: true,
+          }),
+          item(site, "case", "step", {
+            detail: 'case "name" { ... }',
+            documentation: "A case: a test body (send, expect, ...) plus eval criteria, or a simulate block.",
+            insertText: 'case "${1:name}" {\n\tsend "$2"\n\t$0\n}',
+            isSnippet: true,
+          }),
+        ],
+      );
+    if (mode === "test" || mode === "case")
+      for (const [step, [insertText, documentation]] of Object.entries(
+        mode === "case" ? { ...STEP_DOCS, ...CASE_STEP_DOCS } : STEP_DOCS,
+      ))
         out.push(
           item(site, step, "step", {
             detail: "test step",
@@ -499,13 +529,28 @@ function blockCompletions(site: Site, mode: BlockMode, schema: BlockSchema | und
       ? fieldTypes(site)
       : [];
   if (mode === "policy" && stmt[0] === "deny") return conditionCompletions(site);
-  if (mode === "test" && site.frame.stmt[0]?.kind === "ident" && stmt[1] !== ":")
-    return stepCompletions(site);
+  if ((mode === "eval" || mode === "case") && stmt[0] === "judge" && stmt.length === 1)
+    return judgeCompletions(site, mode === "case");
+  if (
+    (mode === "eval" || mode === "case") &&
+    stmt[0] === "expect" &&
+    stmt[1] === "trajectory" &&
+    stmt.length === 3
+  )
+    return words(
+      site,
+      TRAJECTORY_MODES.map((m) => [m, m, TRAJECTORY_MODE_TEXT[m]]),
+    );
+  if ((mode === "test" || mode === "case") && site.frame.stmt[0]?.kind === "ident" && stmt[1] !== ":")
+    return stepCompletions(site, mode === "case");
   if (stmt.length === 2 && stmt[1] === ":") {
     const spec = schema?.props[stmt[0]];
     if (!spec) return [];
     const values = valueCompletions(site, spec.type);
-    if (mode === "test" && stmt[0] === "backend" && !values.some((v) => v.label === "local"))
+    const localNamed =
+      (mode === "test" && stmt[0] === "backend") ||
+      (mode === "eval" && (stmt[0] === "judge" || stmt[0] === "backends"));
+    if (localNamed && !values.some((v) => v.label === "local"))
       values.push(
         item(site, "local", "reference", {
           detail: "the built-in local backend",
@@ -650,8 +695,59 @@ function testTools(site: Site): CompletionItem[] {
   return out;
 }
 
-function stepCompletions(site: Site): CompletionItem[] {
+/** The steps only eval cases have (evals.md section 1). */
+const CASE_STEP_DOCS: Record<string, [string, string]> = {
+  judge: ['judge "$1"', "A criterion the judge backend scores the case on (0 to 1), or a built-in judge."],
+  score: [
+    'score command("${1:node}", ["${2:scorer.js}"])',
+    'A program that scores the case\'s session: prints {"score", "reason"}.',
+  ],
+  user: ['user says "$1"', "The next message of a simulated user on a local simulate backend."],
+  expected: ['expected "$1"', "The reference answer, read by the correctness judge."],
+  goal: ['goal "$1"', "The user's goal, read by the goal_success judge."],
+};
+
+const TRAJECTORY_MODE_TEXT: Record<string, string> = {
+  in_order: "The listed tools were called in this order (the default).",
+  exact: "The case's tool calls are exactly the list.",
+  any_order: "Every listed tool was called, in any order.",
+};
+
+/** After `judge`: the built-in judges (and, in a case, `scores` for a local judge's scripted answer). */
+function judgeCompletions(site: Site, inCase: boolean): CompletionItem[] {
+  const out = BUILTIN_JUDGES.map((name) =>
+    item(site, name, "enum", { detail: "built-in judge", documentation: BUILTIN_JUDGE_DOCS[name] }),
+  );
+  if (inCase)
+    out.push(
+      item(site, "scores", "keyword", {
+        detail: 'judge scores N "reason"',
+        documentation: "A scripted answer of a local judge, consumed in order by the judge criteria.",
+        insertText: 'scores ${1:0.8} "$2"',
+        isSnippet: true,
+      }),
+    );
+  return out;
+}
+
+function stepCompletions(site: Site, inCase = false): CompletionItem[] {
   const s = site.stmt.join(" ");
+  if (inCase && s === "expect")
+    return words(site, [
+      ["reply", "reply ", "The last reply: contains or matches a string."],
+      ["tool", "tool ", "The tools of the case: called, not called or denied."],
+      [
+        "trajectory",
+        "trajectory [$1]",
+        "The tool calls of the whole case: in_order (default), exact or any_order.",
+      ],
+      ["handoff", "handoff ", "The last turn handed off to an agent."],
+      ["memory", "memory.", "A memory field after the last turn, as in memory.open_tickets == 0."],
+      ["tokens", "tokens ", "Tokens used so far, as in tokens < 10000."],
+      ["turns", "turns ", "Turns so far, as in turns <= 3."],
+    ]);
+  if (inCase && s === "user")
+    return words(site, [["says", 'says "$1"', "A scripted message of the simulated user."]]);
   switch (s) {
     case "model":
       return words(site, [

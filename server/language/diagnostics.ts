@@ -30,7 +30,9 @@ export type DiagnosticCode =
   | "unknown-model"
   | "scripted-step-live"
   | "sql-template"
-  | "acts-for-mismatch";
+  | "acts-for-mismatch"
+  | "judge-missing"
+  | "dataset-line";
 
 export const SEVERITY: Record<DiagnosticCode, Severity> = {
   "invalid-encoding": "error",
@@ -58,6 +60,8 @@ export const SEVERITY: Record<DiagnosticCode, Severity> = {
   "scripted-step-live": "error",
   "sql-template": "error",
   "acts-for-mismatch": "error",
+  "judge-missing": "error",
+  "dataset-line": "error",
 };
 
 export interface RelatedInformation {

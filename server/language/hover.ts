@@ -19,8 +19,9 @@ import {
   type Reference,
   type Span,
   type StringLiteral,
+  type CaseBlock,
+  type Step,
   type TemplateRef,
-  type TestStep,
 } from "./ast";
 import { blocks, fields, props } from "./compile";
 import { connectionInfo } from "./connections";
@@ -40,6 +41,8 @@ import {
   DECLARATION_SCHEMAS,
   KIND_DOCS,
   describeType,
+  BUILTIN_JUDGE_DOCS,
+  CASE_SCHEMA,
   type BlockSchema,
   type BuiltinCall,
   type PropSpec,
@@ -60,6 +63,7 @@ import {
   wordValue,
   type ModelChoice,
 } from "./sectionTokenCounts";
+import type { BuiltinJudge } from "./evalIR";
 import type { LanguageService } from "./languageService";
 import { countTokensForModel } from "./tokenCount";
 import { MEMORY_TOOL } from "../protocol/names";
@@ -106,8 +110,33 @@ export const ENUM_DOCS: Readonly<Record<string, Readonly<Record<string, string>>
   },
 };
 
-/** What each test step does, with its form. */
-export const STEP_DOCS: Readonly<Record<TestStep["step"], { form: string; doc: string }>> = {
+/** What each test step (and eval case step) does, with its form. */
+export const STEP_DOCS: Readonly<Record<Step["step"], { form: string; doc: string }>> = {
+  "expect.trajectory": {
+    form: "expect trajectory [TOOL, ...] [in_order | exact | any_order]",
+    doc: "Checks the tool calls of the whole case: `in_order` (default) the list is a subsequence of the calls, `exact` the calls are the list, `any_order` every listed tool was called. Reported with the precision and recall of the called tools.",
+  },
+  judge: {
+    form: 'judge "criterion" [at_least N] | judge BUILTIN [at_least N]',
+    doc: "The eval's judge backend scores the case's transcript against the criterion, 0 to 1, with a one-sentence reason; the criterion holds at `at_least` (default 0.5). A name instead of a string is a built-in judge. At the eval's level it applies to every case.",
+  },
+  score: {
+    form: 'score command("executable", ["args"]) [at_least N]',
+    doc: 'A program gets the case\'s session log (JSONL) on stdin and prints {"score": 0..1, "reason": "..."}; it runs in this file\'s folder. Holds at `at_least` (default 0.5).',
+  },
+  "judge.scores": {
+    form: 'judge scores N "reason"',
+    doc: "A scripted answer of a `local` judge: consumed in order by the case's judge criteria (the eval-level ones last).",
+  },
+  "user.says": {
+    form: 'user says "text"',
+    doc: "The next message of a simulated user on a `local` simulate backend.",
+  },
+  expected: {
+    form: 'expected "answer"',
+    doc: "The case's reference answer, read by the `correctness` judge.",
+  },
+  goal: { form: 'goal "what the user wants"', doc: "The user's goal, read by the `goal_success` judge." },
   send: { form: 'send "text"', doc: "One user turn: the queued arrange steps apply to it." },
   "model.replies": {
     form: 'model replies "text"',
@@ -171,6 +200,16 @@ const DENY_DOC =
 
 const MEMORY_TOOL_DOC =
   "The built-in memory tool `remember { field, value }`: writes one field of the agent's memory. Every write is validated against the field's type and recorded.";
+
+const CASE_DOC =
+  "A case of the eval: a test body (`send`, `user`, arrange steps on local backends, every `expect`) plus the eval criteria (`expect trajectory`, `judge`, `score`), or a `simulate { ... }` block where an LLM plays the user. It passes when every expect, judge and score criterion holds.";
+
+const TRAJECTORY_MODE_DOCS: Readonly<Record<string, string>> = {
+  in_order:
+    "`in_order` (the default): the listed tools were called in this order, other calls between them allowed.",
+  exact: "`exact`: the case's tool calls are exactly this list.",
+  any_order: "`any_order`: every listed tool was called, in any order.",
+};
 
 const IMPORT_DOC =
   "Imports another `.agent` file, relative to this one: its declarations, and those of the files it imports, are visible here.";
@@ -452,8 +491,16 @@ class HoverBuilder {
         return { markdown: DENY_DOC, span: deny.keyword };
       return undefined;
     }
-    const step = this.innermost<TestStep>((n) => n.type === "Step");
+    const kase = this.innermost<CaseBlock>((n) => n.type === "Case");
+    if (kase && within(kase.keyword, this.offset))
+      return {
+        markdown: `${codeBlock('case "name" { ... }')}\n\n${CASE_DOC}`,
+        span: kase.keyword,
+      };
+    const step = this.innermost<Step>((n) => n.type === "Step");
     if (!step) return undefined;
+    const evalWord = this.evalStepWord(step);
+    if (evalWord) return evalWord;
     const stepDoc = () => {
       const d = STEP_DOCS[step.step];
       return { markdown: `${codeBlock(d.form)}\n\n${d.doc}`, span: step.keyword };
@@ -467,6 +514,34 @@ class HoverBuilder {
     }
     if ("tool" in step && within(step.tool, this.offset) && referenceText(step.tool) === MEMORY_TOOL)
       return { markdown: MEMORY_TOOL_DOC, span: step.tool };
+    return undefined;
+  }
+
+  /** Hovers on the words of eval criteria: a built-in judge, `at_least`, a trajectory mode. */
+  private evalStepWord(step: Step): HoverResult | undefined {
+    if (
+      step.step === "judge" &&
+      step.criterion.type === "Identifier" &&
+      within(step.criterion, this.offset)
+    ) {
+      const name = step.criterion.name;
+      if (!Object.hasOwn(BUILTIN_JUDGE_DOCS, name)) return undefined;
+      return {
+        markdown: `${codeBlock(`judge ${name}`)}\n\nBuilt-in judge: ${BUILTIN_JUDGE_DOCS[name as BuiltinJudge]} Scored 0 to 1 by the eval's judge backend.`,
+        span: step.criterion,
+      };
+    }
+    if (
+      (step.step === "judge" || step.step === "score") &&
+      step.atLeast &&
+      within(step.atLeast.keyword, this.offset)
+    )
+      return {
+        markdown: `${codeBlock("at_least N")}\n\nThe criterion holds when its score is at least N (0 to 1); default 0.5.`,
+        span: step.atLeast.keyword,
+      };
+    if (step.step === "expect.trajectory" && step.mode && within(step.mode, this.offset))
+      return { markdown: TRAJECTORY_MODE_DOCS[step.mode.name] ?? "", span: step.mode };
     return undefined;
   }
 
@@ -534,6 +609,11 @@ class HoverBuilder {
     let schema: BlockSchema | undefined = decl.kind === "type" ? undefined : DECLARATION_SCHEMAS[decl.kind];
     let owner: string = decl.kind;
     for (const node of this.chain.slice(1)) {
+      if (node.type === "Case") {
+        schema = CASE_SCHEMA;
+        owner = "eval case";
+        continue;
+      }
       if (node.type !== "Property" && node.type !== "BlockMember") continue;
       const member = node as unknown as Property | BlockMember;
       const name = member.name.name;

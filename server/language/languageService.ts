@@ -5,6 +5,7 @@
 
 import * as path from "node:path";
 import { declarationName, type Declaration, type DeclarationKind, type Span } from "./ast";
+import { datasetPath } from "./compileEvals";
 import { diagnostic, type Diagnostic } from "./diagnostics";
 import { Program, type FileSystem, type Symbol } from "./program";
 import {
@@ -205,6 +206,33 @@ export class LanguageService {
       }
     }
     return out;
+  }
+
+  /**
+   * The diagnostics a file's analysis puts on data files it reads (the lines of an eval's dataset),
+   * by data file.
+   */
+  dataDiagnostics(filePath: string): Map<string, Diagnostic[]> {
+    const out = new Map<string, Diagnostic[]>();
+    for (const d of this.analysis(filePath).diagnostics) {
+      if (this.program.get(d.path)) continue;
+      const list = out.get(d.path);
+      if (list) list.push(d);
+      else out.set(d.path, [d]);
+    }
+    return out;
+  }
+
+  /** A data file changed on disk: the files whose evals read it are re-validated; returns them. */
+  dataChanged(dataPath: string): string[] {
+    const key = path.resolve(dataPath);
+    const readers = this.files().filter((f) =>
+      (this.program.get(f)?.file.declarations ?? []).some(
+        (d) => d.kind === "eval" && datasetPath(f, d) === key,
+      ),
+    );
+    for (const f of readers) this.invalidateOne(f);
+    return readers;
   }
 
   /** Declarations of a kind visible from a file (for completion). */

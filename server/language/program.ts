@@ -162,6 +162,11 @@ export class Program {
     return this.files.get(path.resolve(filePath));
   }
 
+  /** The text of a file of the program, or of a data file it reads (an eval's dataset), to place diagnostics in. */
+  text(filePath: string): string | undefined {
+    return this.get(filePath)?.file.text ?? this.fs.readFile(path.resolve(filePath));
+  }
+
   allFiles(): ProgramFile[] {
     return [...this.files.values()];
   }

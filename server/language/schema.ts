@@ -3,6 +3,7 @@
 // validator, completion, hover and the formatter's checks.
 
 import type { DeclarationKind } from "./ast";
+import type { BuiltinJudge } from "./evalIR";
 import { andList, PROVIDER_NAMES, providerRow, providersNeedingEndpoint } from "./providers";
 
 export type PropType =
@@ -203,6 +204,20 @@ const policy: BlockSchema = {
     max_tool_calls: { type: { t: "integer", min: 0 }, doc: "The most tool calls in one session." },
     max_tokens: { type: { t: "integer", min: 1 }, doc: "The most tokens (input + output) in one session." },
   },
+};
+
+/** What each built-in judge scores (evals.md section 1); docs/evals.md has their prompts. */
+export const BUILTIN_JUDGE_DOCS: Readonly<Record<BuiltinJudge, string>> = {
+  helpfulness: "Whether the replies help the user with what they asked.",
+  correctness: 'Whether the final answer agrees with the case\'s reference answer (`expected "..."`).',
+  faithfulness:
+    "Whether every claim in the replies is supported by the tool results and the context the model saw.",
+  goal_success: "Whether the user's goal was met (the case's `goal`, or its simulation's).",
+  instruction_following: "Whether the replies follow the agent's instructions.",
+  tool_selection: "Whether each tool call was the right tool at that point; scored per call, then averaged.",
+  tool_parameters:
+    "Whether each tool call's input was right for the request; scored per call, then averaged.",
+  refusal: "1 when the agent refused the request, 0 when it did not.",
 };
 
 /** `simulate { ... }` in an eval case: an LLM plays the user (evals.md section 1). */

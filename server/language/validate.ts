@@ -119,7 +119,7 @@ export const UNUSED_KINDS: ReadonlySet<DeclarationKind> = new Set([
 
 /**
  * Validates files and returns the diagnostics of every file in their
- * closures, deduplicated and sorted. Unused declarations are judged against
+ * closures (and of the datasets their evals read), deduplicated and sorted. Unused declarations are judged against
  * the references of every file the program has loaded.
  */
 export function checkFiles(program: Program, roots: string[]): Diagnostic[] {
@@ -134,14 +134,15 @@ export function checkFiles(program: Program, roots: string[]): Diagnostic[] {
   }
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
-  const add = (d: Diagnostic) => {
-    if (!files.has(d.path)) return;
+  // `data`: a diagnostic of a checked file on a file that is not .agent source (an eval's dataset line).
+  const add = (d: Diagnostic, data = false) => {
+    if (!files.has(d.path) && !data) return;
     const key = `${d.path}\0${d.span.start}\0${d.span.end}\0${d.code}\0${d.message}`;
     if (seen.has(key)) return;
     seen.add(key);
     out.push(d);
   };
-  for (const a of analyses.values()) a.diagnostics.forEach(add);
+  for (const [f, a] of analyses) for (const d of a.diagnostics) add(d, files.has(f) && !program.get(d.path));
   for (const f of files) {
     const pf = program.get(f);
     for (const decl of pf?.file.declarations ?? []) {

@@ -47,7 +47,8 @@ export class FeatureContext {
   }
 
   lineIndex(p: string): LineIndex {
-    const text = this.file(p)?.text ?? "";
+    // A data file (an eval's dataset) has diagnostics too: its text is read from the file system.
+    const text = this.service.program.text(p) ?? "";
     const cached = this.indexes.get(p);
     if (cached && cached.text === text) return cached.index;
     const index = new LineIndex(text);

@@ -41,7 +41,7 @@ export function startServer(connection: Connection): FeatureContext {
     for (const root of roots) for (const f of findAgentFiles(root)) service.add(f);
     if (ctx.clientCapabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration)
       void connection.client.register(DidChangeWatchedFilesNotification.type, {
-        watchers: [{ globPattern: "**/*.agent" }],
+        watchers: [{ globPattern: "**/*.agent" }, { globPattern: "**/*.jsonl" }],
       });
     publishDiagnostics(ctx, service.files());
   });
@@ -66,6 +66,11 @@ export function startServer(connection: Connection): FeatureContext {
     for (const change of params.changes) {
       const p = ctx.toPath(change.uri);
       if (overlays.has(p)) continue; // the editor's text wins while the file is open
+      if (!p.endsWith(".agent")) {
+        // A data file (an eval's dataset): the files that read it are checked again.
+        for (const a of service.dataChanged(p)) affected.add(a);
+        continue;
+      }
       const paths =
         change.type === FileChangeType.Deleted || !fs.existsSync(p)
           ? service.remove(p)

@@ -104,6 +104,31 @@ describe("statecraft check", () => {
     }
   });
 
+  it("reads the datasets of evals: a bad line is an error at DATASET:LINE:COL naming the field (exit 1)", async () => {
+    const agent = `agent a { instructions: "hi" }\neval e {\n  agent: a\n  dataset: file("cases/support.jsonl")\n}\n`;
+    const good = `{"name": "one", "input": "hi"}\n`;
+    const dir = tempDir({
+      "e.agent": agent,
+      "cases/support.jsonl": `${good}{"name": "two", "imput": "hi"}\n`,
+    });
+    const r = await run(["check", "e.agent"], dir);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.deepEqual(r.out.trimEnd().split("\n"), [
+      `${path.join("cases", "support.jsonl")}:2:17: error dataset-line: Line 2 is not a valid case: unknown field 'imput': a case has name, input, user, expected, goal, expect, judge, script.`,
+    ]);
+    assert.match(r.err, /^1 file checked: 1 error, 0 warnings\n$/);
+    fs.writeFileSync(path.join(dir, "cases/support.jsonl"), good);
+    const fixed = await run(["check", "e.agent"], dir);
+    assert.equal(fixed.code, 0, fixed.out + fixed.err);
+    fs.rmSync(path.join(dir, "cases/support.jsonl"));
+    const missing = await run(["check", "e.agent"], dir);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.out,
+      /^e\.agent:4:17: error dataset-line: Cannot read the dataset 'cases\/support\.jsonl'/,
+    );
+  });
+
   it("rejects an unknown command with exit 2", async () => {
     const r = await run(["frobnicate"]);
     assert.equal(r.code, 2);

@@ -48,7 +48,7 @@ export function codeBlocks(file: string): Block[] {
 }
 
 const DECLARATION =
-  /^\s*(import\s+"|(backend|type|tool|context|memory|agent|mcp|test)\s+("[^"]*"|[A-Za-z_]\w*)\s*\{)/m;
+  /^\s*(import\s+"|(backend|type|tool|context|memory|agent|mcp|test|eval)\s+("[^"]*"|[A-Za-z_]\w*)\s*\{)/m;
 
 function isAgentBlock(b: Block): boolean {
   return (b.lang === "" || b.lang === "agent") && DECLARATION.test(b.text);

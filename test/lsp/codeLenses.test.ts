@@ -48,6 +48,37 @@ describe("lsp: code lenses", () => {
     for (const l of lenses) assert.equal(l.range.end.line, l.range.start.line);
   });
 
+  it("puts Run Eval above every eval and every case, with the file's path, the eval and the case", async () => {
+    client = await TestClient.start();
+    const { text, positions } = markers(
+      [
+        'agent support { instructions: "Help" }',
+        "<|>eval quality {",
+        "  agent: support",
+        '  <|>case "small refund" { send "Refund A1." }',
+        '  <|>case "greeting" {\n    send "hi"\n  }',
+        "}",
+        "",
+      ].join("\n"),
+    );
+    await client.open("evals.agent", text);
+    const lenses = await client.request<CodeLens[]>("textDocument/codeLens", {
+      textDocument: { uri: client.uri("evals.agent") },
+    });
+    const file = client.path("evals.agent");
+    const [quality, refund, greeting] = positions;
+    assert.deepEqual(
+      lenses
+        .filter((l) => l.command?.command === "statecraft.runEval")
+        .map((l) => ({ at: l.range.start, title: l.command?.title, args: l.command?.arguments })),
+      [
+        { at: quality, title: "▶ Run Eval", args: [{ file, eval: "quality" }] },
+        { at: refund, title: "▶ Run Eval", args: [{ file, eval: "quality", case: "small refund" }] },
+        { at: greeting, title: "▶ Run Eval", args: [{ file, eval: "quality", case: "greeting" }] },
+      ],
+    );
+  });
+
   it("gives no lenses for a file without agents or tests", async () => {
     client = await TestClient.start();
     await client.open("tools.agent", 'tool lookup { description: "x" }\n');

@@ -3,7 +3,13 @@
 
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { DiagnosticSeverity, DiagnosticTag, type Diagnostic } from "vscode-languageserver-protocol/node";
+import {
+  DiagnosticSeverity,
+  DiagnosticTag,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  type Diagnostic,
+} from "vscode-languageserver-protocol/node";
 import { TestClient } from "./harness";
 
 const TOOLS = `tool lookup {\n  description: "Look up an order"\n  input { order_id: string }\n}\n`;
@@ -98,6 +104,39 @@ describe("lsp: diagnostics", () => {
     });
     assert.equal(report.kind, "full");
     assert.deepEqual(codes(report.items), ["unknown-reference@2:10"]);
+  });
+
+  it("shows the lines of an eval's dataset on the dataset file, and clears them when it is fixed on disk", async () => {
+    const evalFile = `agent a { instructions: "hi" }\neval e {\n  agent: a\n  dataset: file("cases.jsonl")\n}\n`;
+    client = await TestClient.start({
+      files: { "e.agent": evalFile, "cases.jsonl": `{"input": "ok"}\n{"input": 3}\n` },
+    });
+    await client.open("e.agent", evalFile);
+    const ds = await client.diagnostics("cases.jsonl", (d) => d.length > 0);
+    assert.deepEqual(codes(ds), ["dataset-line@1:1"]);
+    assert.equal(ds[0].severity, DiagnosticSeverity.Error);
+    assert.match(
+      String(ds[0].message),
+      /^Line 2 is not a valid case: 'input' must be a string or a non-empty list/,
+    );
+    assert.deepEqual(await client.diagnostics("e.agent"), []);
+    client.write("cases.jsonl", `{"input": "ok"}\n{"input": "also ok"}\n`);
+    await client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
+      changes: [{ uri: client.uri("cases.jsonl"), type: FileChangeType.Changed }],
+    });
+    assert.deepEqual(await client.diagnostics("cases.jsonl", (d) => d.length === 0), []);
+  });
+
+  it("pushes dataset diagnostics to a client that pulls those of .agent files", async () => {
+    const evalFile = `agent a { instructions: "hi" }\neval e {\n  agent: a\n  dataset: file("cases.jsonl")\n}\n`;
+    client = await TestClient.start({
+      files: { "cases.jsonl": `{"inputs": "x"}\n` },
+      capabilities: { textDocument: { diagnostic: { dynamicRegistration: false } } },
+    });
+    await client.open("e.agent", evalFile);
+    await client.request("textDocument/diagnostic", { textDocument: { uri: client.uri("e.agent") } });
+    const ds = await client.diagnostics("cases.jsonl", (d) => d.length > 0);
+    assert.deepEqual(codes(ds), ["dataset-line@0:1"]);
   });
 });
 

@@ -21,6 +21,7 @@ const DECLARATION_KINDS = [
   "mcp",
   "connection",
   "test",
+  "eval",
 ];
 
 interface Token {

@@ -47,6 +47,8 @@ const CONTRACT_SEVERITY: Record<DiagnosticCode, Severity> = {
   // connections.md
   "sql-template": "error",
   "acts-for-mismatch": "error",
+  "judge-missing": "error",
+  "dataset-line": "error",
 };
 
 /** One file (named main.agent) or several, by path relative to /ws. */
@@ -1142,6 +1144,98 @@ const NEGATIVE: Negative[] = [
     src: `backend aws { kind: stateful, provider: bedrock, endpoint: "http://127.0.0.1:8080" }\nagent a { instructions: "hi" }\ntest "t" {\n  agent: a\n  backend: aws\n  ⟦model⟧ replies "ok"\n  send "hi"\n}\n`,
     message: /this test runs on 'aws'/,
   },
+
+  // ---- evals (evals.md section 5) ----
+  {
+    code: "judge-missing",
+    name: "judge criteria in a case and no judge backend: once, on the first criterion",
+    src: `${SUPPORT}eval e {\n  agent: support\n  case "c" {\n    send "hi"\n    ⟦judge⟧ "Polite."\n    judge helpfulness at_least 0.7\n  }\n}\n`,
+    message: /^eval 'e' has judge criteria but no judge backend to score them: add 'judge: BACKEND'/,
+  },
+  {
+    code: "judge-missing",
+    name: "an eval-level judge and no judge backend",
+    src: `${SUPPORT}eval e {\n  agent: support\n  ⟦judge⟧ "Polite."\n  case "c" { send "hi" }\n}\n`,
+    message: /no judge backend/,
+  },
+  {
+    code: "judge-missing",
+    name: "judges only in the dataset: on 'dataset'",
+    src: {
+      "main.agent": `${SUPPORT}eval e {\n  agent: support\n  ⟦dataset⟧: file("cases.jsonl")\n}\n`,
+      "cases.jsonl": `{"input": "hi", "judge": [{"criterion": "Kind."}]}\n`,
+    },
+    message: /no judge backend/,
+  },
+  {
+    code: "dataset-line",
+    name: "lines that are not valid cases, each at its line on the dataset, naming the field",
+    src: {
+      "main.agent": `${SUPPORT}eval e {\n  agent: support\n  dataset: file("cases.jsonl")\n}\n`,
+      "cases.jsonl": `{"input": "ok"}\n{"input": "a", ⟦"inputs"⟧: "b"}\n\n⟦{not json⟧\n{"input": "a", "expect": {⟦"reply_matches"⟧: "("}}\n`,
+    },
+    message:
+      /^Line [245] is not a valid case: (unknown field 'inputs'|not a JSON object|'expect\.reply_matches': Invalid regular expression)/,
+  },
+  {
+    code: "dataset-line",
+    name: "a dataset that cannot be read: at the path in file(...)",
+    src: `${SUPPORT}eval e {\n  agent: support\n  dataset: file(⟦"missing.jsonl"⟧)\n}\n`,
+    message: /^Cannot read the dataset 'missing\.jsonl' \(resolved to \/ws\/missing\.jsonl\): check the path/,
+  },
+  {
+    code: "dataset-line",
+    name: "a dataset case named like another case, and a dataset line naming an unknown tool",
+    src: {
+      "main.agent": `${SUPPORT}eval e {\n  agent: support\n  dataset: file("cases.jsonl")\n  case "c" { send "x" }\n}\n`,
+      "cases.jsonl": `⟦{"name": "c", "input": "x"}⟧\n{"name": "d", "input": "x"}\n⟦{"name": "d", "input": "y"}⟧\n⟦{"input": "x", "expect": {"tools": ["lookup_ordr"]}}⟧\n`,
+    },
+    message:
+      /^Line [134]: (the case name "[cd]" is already used (by the case at main\.agent:\d+|on line 2)|'expect\.tools' names an unknown tool 'lookup_ordr': did you mean 'lookup_order'\?)/,
+  },
+  {
+    code: "scripted-step-live",
+    name: "arrange steps in a case of an eval with a live backend (approve is allowed)",
+    src: `${OPENAI}${SUPPORT}eval e {\n  agent: support\n  backends: [local, live]\n  case "c" {\n    ⟦model⟧ calls lookup_order { order_id: "A1" }\n    ⟦tool⟧ lookup_order returns { id: "A1" }\n    ⟦tool⟧ lookup_order fails "down"\n    ⟦model⟧ replies "ok"\n    approve lookup_order\n    reject lookup_order\n    send "hi"\n  }\n}\n`,
+    message: /^Scripted '(model|tool)' steps only work on local backends; this eval runs on 'live'\./,
+  },
+  {
+    code: "scripted-step-live",
+    name: "an arrange step when the eval runs on the agent's live backend (no backends listed)",
+    src: `${OPENAI}${SUPPORT.replace("memory: customer", "memory: customer\n  backend: live")}eval e {\n  agent: support\n  case "c" {\n    ⟦model⟧ replies "ok"\n    send "hi"\n  }\n}\n`,
+    message: /this eval runs on 'live'/,
+  },
+  {
+    code: "scripted-step-live",
+    name: "a dataset script on a live backend, a scripted judge with a live judge, a scripted user with a live simulator",
+    src: {
+      "main.agent": `${OPENAI}${SUPPORT}eval e {\n  agent: support\n  backends: [live]\n  judge: live\n  dataset: file("cases.jsonl")\n  case "c" {\n    simulate { backend: live, persona: "p", goal: "g" }\n    ⟦judge⟧ scores 0.5 "ok"\n    ⟦user⟧ says "hi"\n    judge "Polite."\n  }\n}\n`,
+      "cases.jsonl": `⟦{"input": "x", "script": [{"reply": "ok"}]}⟧\n`,
+    },
+    message:
+      /^(Line 1: 'script' scripts the model, which only works on local backends|'judge scores' scripts a local judge; this eval's judge is 'live'|'user says' scripts a local simulated user; this case's user is simulated by 'live')/,
+  },
+  {
+    code: "unknown-reference",
+    name: "an eval's agent, backends, judge, simulate backend, trajectory tools, tools of steps, built-in judge",
+    src: `${SUPPORT}eval e {\n  agent: ⟦supprt⟧\n  backends: [⟦nowhere⟧]\n  judge: ⟦judge_model⟧\n  case "c" {\n    simulate { backend: ⟦sim⟧, persona: "p", goal: "g" }\n    expect trajectory [⟦lookup_ordr⟧, lookup_order]\n    expect tool ⟦refnd⟧ called\n    judge ⟦helpfulnes⟧ at_least 0.8\n  }\n}\n`,
+    message:
+      /^Unknown (agent 'supprt': did you mean 'support'|backend '(nowhere|judge_model|sim)'|tool '(lookup_ordr|refnd)'|built-in judge 'helpfulnes': did you mean 'helpfulness')/,
+  },
+  {
+    code: "out-of-range",
+    name: "pass_rate, trials, concurrency, at_least, max_turns and a scripted judge score out of range",
+    src: `${SUPPORT}eval e {\n  agent: support\n  judge: local\n  trials: ⟦0⟧\n  pass_rate: ⟦1.5⟧\n  concurrency: ⟦0⟧\n  judge "Polite." at_least ⟦-0.1⟧\n  case "c" {\n    simulate { backend: local, persona: "p", goal: "g", max_turns: ⟦0⟧ }\n    judge scores ⟦1.2⟧ "too good"\n    score command("node", ["s.js"]) at_least ⟦2⟧\n  }\n}\n`,
+    message:
+      /^('(trials|concurrency|max_turns)' must be at least 1|'pass_rate' must be between 0 and 1|'at_least' is a score from 0 to 1|A judge's score is from 0 to 1); found/,
+  },
+  {
+    code: "missing-property",
+    name: "an eval without an agent, a simulation without persona and goal, a case without send, correctness without expected",
+    src: `${SUPPORT}eval ⟦e⟧ {\n  judge: local\n  case "sim" {\n    ⟦⟦simulate⟧⟧ { backend: local }\n  }\n  case ⟦"empty"⟧ {\n    expect reply contains "x"\n  }\n  case "c" {\n    send "x"\n    judge ⟦correctness⟧\n    judge ⟦goal_success⟧\n  }\n}\n`,
+    message:
+      /^(eval 'e' needs 'agent'|case "sim" simulate needs '(persona|goal)'|case "empty" has no 'send' step and no 'simulate' block|'correctness' scores the reply against the case's reference answer: add expected|'goal_success' scores whether the user's goal was met)/,
+  },
 ];
 
 // secret-literal in any position: every credential shape, in every place a string can stand.
@@ -1559,6 +1653,47 @@ const POSITIVE: Positive[] = [
     code: "scripted-step-live",
     name: "model steps on the implicit, a named local-provider, and the 'local' backend",
     src: `backend offline { kind: stateless, provider: local }\n${OPENAI}${SUPPORT.replace("memory: customer", "memory: customer\n  backend: offline")}test "t1" {\n  agent: support\n  backend: offline\n  model replies "ok"\n  send "hi"\n}\ntest "t2" {\n  agent: support\n  backend: local\n  model replies "ok"\n  send "hi"\n}\ntest "live without scripted steps" {\n  agent: support\n  backend: live\n  send "hi"\n  expect reply contains "order"\n}\n`,
+  },
+
+  // ---- evals (evals.md section 5) ----
+  {
+    code: "judge-missing",
+    name: "judge criteria everywhere with a local judge, and an eval without judge criteria",
+    src: {
+      "main.agent": `${SUPPORT}eval e {\n  agent: support\n  judge: local\n  dataset: file("cases.jsonl")\n  judge "Polite."\n  case "c" {\n    judge scores 0.9 "fine"\n    send "hi"\n    judge helpfulness\n  }\n}\neval plain {\n  agent: support\n  case "c" { send "hi" }\n}\n`,
+      "cases.jsonl": `{"input": "hi", "judge": [{"criterion": "Kind.", "at_least": 0.6}]}\n`,
+    },
+  },
+  {
+    code: "dataset-line",
+    name: "a dataset of valid cases, every field used, blank lines between them",
+    src: {
+      "main.agent": `${SUPPORT}eval e {\n  agent: support\n  judge: local\n  dataset: file("cases/support.jsonl")\n}\n`,
+      "cases/support.jsonl": `${JSON.stringify({ name: "late order", input: ["Where is A1003?", "When?"], user: { id: "u7", name: "Ann" }, expected: "Tuesday.", goal: "Knows when.", expect: { tools: ["lookup_order"], trajectory: "in_order", reply_contains: ["A1003"], reply_matches: "arriv(e|al)" }, judge: [{ criterion: "Gives a date.", at_least: 0.6 }], script: [{ call: "lookup_order", input: { order_id: "A1003" } }, { reply: "It ships Tuesday." }, { handoff: "support" }] })}\n\n{"input": "hi"}\n`,
+    },
+  },
+  {
+    code: "scripted-step-live",
+    name: "arrange steps and a script when every backend is local; approve and reject on a live one",
+    src: {
+      "main.agent": `backend offline { kind: stateless, provider: local }\n${OPENAI}${SUPPORT.replace("memory: customer", "memory: customer\n  backend: offline")}eval e {\n  agent: support\n  backends: [local, offline]\n  judge: local\n  dataset: file("cases.jsonl")\n  case "c" {\n    model calls lookup_order { order_id: "A1" }\n    tool lookup_order returns { id: "A1" }\n    model replies "ok"\n    judge scores 1 "yes"\n    send "hi"\n    judge "Polite."\n  }\n  case "sim" {\n    simulate { backend: local, persona: "p", goal: "g" }\n    user says "hi"\n  }\n}\neval live_eval {\n  agent: support\n  backends: [live]\n  case "c" {\n    approve lookup_order\n    reject lookup_order\n    send "hi"\n  }\n}\n`,
+      "cases.jsonl": `{"input": "x", "script": [{"reply": "ok"}]}\n`,
+    },
+  },
+  {
+    code: "unknown-reference",
+    name: "an eval whose names all resolve, local included, and the memory tool in a trajectory",
+    src: `${OPENAI}${SUPPORT}eval e {\n  agent: support\n  backends: [local, live]\n  judge: live\n  judge faithfulness\n  case "c" {\n    simulate { backend: local, persona: "p", goal: "g" }\n    expect trajectory [lookup_order, remember] any_order\n    expect tool lookup_order called\n    judge tool_selection at_least 0.8\n    judge goal_success\n  }\n}\n`,
+  },
+  {
+    code: "out-of-range",
+    name: "the bounds themselves: pass_rate 0 and 1, at_least 0 and 1, trials, concurrency and max_turns 1",
+    src: `${SUPPORT}eval e {\n  agent: support\n  judge: local\n  trials: 1\n  pass_rate: 0\n  concurrency: 1\n  judge "Polite." at_least 0\n  case "c" {\n    simulate { backend: local, persona: "p", goal: "g", max_turns: 1 }\n    judge scores 0 "no"\n    judge "Short." at_least 1\n  }\n}\neval f {\n  agent: support\n  pass_rate: 1\n  case "c" { send "x" }\n}\n`,
+  },
+  {
+    code: "missing-property",
+    name: "a simulated case without send, correctness with expected, goal_success with a goal",
+    src: `${SUPPORT}eval e {\n  agent: support\n  judge: local\n  case "sim" {\n    simulate { backend: local, persona: "p", goal: "g" }\n    judge goal_success\n  }\n  case "c" {\n    user { id: "ada" name: "Ada" }\n    send "x"\n    expected "y"\n    goal "z"\n    judge correctness\n    judge goal_success\n  }\n}\n`,
   },
 ];
 

@@ -119,7 +119,8 @@ export function checkCall(
     case "file":
       if (needString(a[0], "a path")) {
         const target = path.resolve(path.dirname(c.filePath), a[0].value);
-        if (!c.program.fs.exists(target))
+        // An eval's dataset is read, not only named: the eval rules report it (an error) when it cannot be.
+        if (!c.program.fs.exists(target) && name !== "dataset")
           c.report(
             a[0],
             "file-not-found",

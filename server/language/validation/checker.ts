@@ -45,8 +45,12 @@ export class Checker {
     this.text = program.get(filePath)?.file.text ?? "";
   }
 
-  get inTest(): boolean {
-    return this.declaration?.kind === "test";
+  /** Whether property `name` may name the built-in `local` backend: a test's backend, an eval's backends and judge. */
+  localBackendAllowed(name: string): boolean {
+    if (this.declaration?.kind === "test") return name === "backend";
+    if (this.declaration?.kind === "eval")
+      return name === "backend" || name === "backends" || name === "judge";
+    return false;
   }
 
   report(

@@ -12,6 +12,7 @@ import type { Checker, DeclarationCheck } from "./checker";
 import { checkConnection, checkSqlCall } from "./connectionRules";
 import { checkFieldsBlock } from "./fieldTypes";
 import { checkTemplates } from "./templates";
+import { checkEval } from "./evalRules";
 import { checkTest } from "./testRules";
 
 /** A type declares at least one field (its fields are checked here: a type's body has no schema). */
@@ -115,6 +116,6 @@ export const DECLARATION_CHECKS: { readonly [K in DeclarationKind]: readonly Dec
   connection: [checkConnection],
   agent: AGENT_CHECKS,
   test: [checkTest],
-  eval: [],
+  eval: [checkEval],
   memory: [],
 };

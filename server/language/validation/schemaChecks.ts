@@ -135,7 +135,7 @@ export function checkValue(c: Checker, v: Value, type: PropType, name: string): 
     }
     case "ref":
       if (v.type !== "Reference") return mismatch();
-      c.resolve(v, type.kind, type.kind === "backend" && name === "backend" && c.inTest ? ["local"] : []);
+      c.resolve(v, type.kind, type.kind === "backend" && c.localBackendAllowed(name) ? ["local"] : []);
       return;
     case "list":
       if (v.type !== "List") {

@@ -3,7 +3,7 @@
 // and expected tool input against the tool's fields (or the built-in memory
 // tool's), and the operators and regular expressions of expectations.
 
-import type { Declaration, ObjectValue, Reference, Span, TestStep } from "../ast";
+import type { Declaration, ObjectValue, Reference, Span, TestStep, Value } from "../ast";
 import { blocks, fields, props } from "../compile";
 import { nearest } from "../editDistance";
 import { lookup, type Symbol } from "../program";
@@ -77,12 +77,18 @@ export function checkToolInput(
   }
 }
 
-export function checkTest(c: Checker, decl: Declaration, owner: Span, label: string): void {
-  const p = props(decl.body);
-  const agentRef = p.get("agent")?.value;
+/** What the steps of a test or an eval case are checked against: the agent under test and its memory. */
+export interface StepScope {
+  agent: Symbol | undefined;
+  /** The agent's memory fields; undefined when the agent is unknown. */
+  memoryFields: string[] | undefined;
+}
+
+/** The agent a test or eval names with `agent:`, and its memory fields. */
+export function stepScope(c: Checker, agentValue: Value | undefined): StepScope {
   const agent =
-    agentRef && agentRef.type === "Reference"
-      ? lookup(c.table, "agent", agentRef.segments[0].name)
+    agentValue && agentValue.type === "Reference"
+      ? lookup(c.table, "agent", agentValue.segments[0].name)
       : undefined;
   let memoryFields: string[] | undefined;
   if (agent) {
@@ -91,14 +97,38 @@ export function checkTest(c: Checker, decl: Declaration, owner: Span, label: str
       mem && mem.type === "Reference" ? lookup(c.table, "memory", mem.segments[0].name) : undefined;
     memoryFields = memSym ? fields(blocks(memSym.decl.body).get("fields")?.body).map((f) => f.name.name) : [];
   }
+  return { agent, memoryFields };
+}
+
+/** Whether a backend name runs on the built-in local model: `local` (unless declared otherwise) or a local provider. */
+export function isLocalBackend(c: Checker, name: string): boolean {
+  const sym = lookup(c.table, "backend", name);
+  return (sym ? wordOf(props(sym.decl.body).get("provider")?.value) : "local") === "local";
+}
+
+const isMemoryTool = (r: Reference) => r.segments.length === 1 && r.segments[0].name === MEMORY_TOOL;
+
+/** Resolves a step's tool, the built-in memory tool included (only for an agent whose memory has fields). */
+export function stepTool(c: Checker, scope: StepScope, r: Reference): Symbol | undefined {
+  if (!isMemoryTool(r)) return c.resolve(r, "tool", [MEMORY_TOOL]);
+  // Only an agent whose memory has fields is given the built-in tool (language.md 3.5).
+  if (scope.memoryFields?.length === 0)
+    c.report(
+      r,
+      "unknown-reference",
+      `Agent '${scope.agent?.name}' has no memory fields, so it has no '${MEMORY_TOOL}' tool: give it a memory with fields { ... }.`,
+    );
+  return undefined;
+}
+
+export function checkTest(c: Checker, decl: Declaration, owner: Span, label: string): void {
+  const p = props(decl.body);
+  const scope = stepScope(c, p.get("agent")?.value);
   // Which backend the test runs on: the implicit local one unless it names a non-local backend.
   const backendRef = p.get("backend")?.value;
   let live: string | undefined;
-  if (backendRef && backendRef.type === "Reference") {
-    const sym = lookup(c.table, "backend", backendRef.segments[0].name);
-    const provider = sym ? wordOf(props(sym.decl.body).get("provider")?.value) : "local";
-    if (provider !== "local") live = backendRef.segments[0].name;
-  }
+  if (backendRef && backendRef.type === "Reference" && !isLocalBackend(c, backendRef.segments[0].name))
+    live = backendRef.segments[0].name;
   const steps = decl.body.members.filter((m): m is TestStep => m.type === "Step");
   if (!steps.some((s) => s.step === "send"))
     c.report(
@@ -117,18 +147,6 @@ export function checkTest(c: Checker, decl: Declaration, owner: Span, label: str
         ],
       },
     );
-  const isMemoryTool = (r: Reference) => r.segments.length === 1 && r.segments[0].name === MEMORY_TOOL;
-  const toolRef = (r: Reference) => {
-    if (!isMemoryTool(r)) return c.resolve(r, "tool", [MEMORY_TOOL]);
-    // Only an agent whose memory has fields is given the built-in tool (language.md 3.5).
-    if (memoryFields?.length === 0)
-      c.report(
-        r,
-        "unknown-reference",
-        `Agent '${agent?.name}' has no memory fields, so it has no '${MEMORY_TOOL}' tool: give it a memory with fields { ... }.`,
-      );
-    return undefined;
-  };
   for (const s of steps) {
     if (live && s.step.startsWith("model."))
       c.report(
@@ -136,60 +154,66 @@ export function checkTest(c: Checker, decl: Declaration, owner: Span, label: str
         "scripted-step-live",
         `Scripted 'model' steps only work on the local backend; this test runs on '${live}'. Remove the step or use backend: local.`,
       );
-    switch (s.step) {
-      case "model.calls":
-        checkToolInput(c, s.input, toolRef(s.tool), memoryFields, isMemoryTool(s.tool));
-        break;
-      case "model.hands_off":
-      case "expect.handoff":
-        c.resolve(s.agent, "agent");
-        break;
-      case "tool.returns":
-      case "tool.fails":
-      case "approve":
-      case "reject":
-        toolRef(s.tool);
-        break;
-      case "expect.tool": {
-        const t = toolRef(s.tool);
-        if (s.with) checkToolInput(c, s.with, t, memoryFields, isMemoryTool(s.tool));
-        break;
-      }
-      case "expect.memory": {
-        const field = s.path.segments[1];
-        if (memoryFields && !memoryFields.includes(field.name)) {
-          const near = nearest(field.name, memoryFields);
-          c.report(
-            field,
-            "unknown-reference",
-            `The memory of agent '${agent?.name}' has no field '${field.name}'${near ? `: did you mean '${near}'?` : memoryFields.length ? `; its fields are ${memoryFields.join(", ")}.` : "."}`,
-            near ? c.replaceFix(`Change to '${near}'`, near) : {},
-          );
-        }
-        break;
-      }
-      case "expect.tokens":
-      case "expect.turns":
-        if (s.value.type !== "Number")
-          c.report(
-            s.value,
-            "type-mismatch",
-            `'expect ${s.step.slice(7)}' compares with a number; found ${valueKind(s.value)}.`,
-          );
-        else if (!["<", "<=", ">", ">=", "==", "!="].includes(s.op))
-          c.report(s.opSpan, "type-mismatch", `'expect ${s.step.slice(7)}' takes == != < <= > or >=.`);
-        break;
-      case "expect.reply":
-        if (s.op === "matches") {
-          try {
-            new RegExp(s.text.value);
-          } catch (err) {
-            c.report(s.text, "type-mismatch", `${regexProblem(err)}.`);
-          }
-        }
-        break;
-      default:
-        break;
+    checkStep(c, s, scope);
+  }
+}
+
+/** The checks of one test step: its tool, agent or memory field known, its input and its comparison sound. */
+export function checkStep(c: Checker, s: TestStep, scope: StepScope): void {
+  const { agent, memoryFields } = scope;
+  switch (s.step) {
+    case "model.calls":
+      checkToolInput(c, s.input, stepTool(c, scope, s.tool), memoryFields, isMemoryTool(s.tool));
+      break;
+    case "model.hands_off":
+    case "expect.handoff":
+      c.resolve(s.agent, "agent");
+      break;
+    case "tool.returns":
+    case "tool.fails":
+    case "approve":
+    case "reject":
+      stepTool(c, scope, s.tool);
+      break;
+    case "expect.tool": {
+      const t = stepTool(c, scope, s.tool);
+      if (s.with) checkToolInput(c, s.with, t, memoryFields, isMemoryTool(s.tool));
+      break;
     }
+    case "expect.memory": {
+      const field = s.path.segments[1];
+      if (memoryFields && !memoryFields.includes(field.name)) {
+        const near = nearest(field.name, memoryFields);
+        c.report(
+          field,
+          "unknown-reference",
+          `The memory of agent '${agent?.name}' has no field '${field.name}'${near ? `: did you mean '${near}'?` : memoryFields.length ? `; its fields are ${memoryFields.join(", ")}.` : "."}`,
+          near ? c.replaceFix(`Change to '${near}'`, near) : {},
+        );
+      }
+      break;
+    }
+    case "expect.tokens":
+    case "expect.turns":
+      if (s.value.type !== "Number")
+        c.report(
+          s.value,
+          "type-mismatch",
+          `'expect ${s.step.slice(7)}' compares with a number; found ${valueKind(s.value)}.`,
+        );
+      else if (!["<", "<=", ">", ">=", "==", "!="].includes(s.op))
+        c.report(s.opSpan, "type-mismatch", `'expect ${s.step.slice(7)}' takes == != < <= > or >=.`);
+      break;
+    case "expect.reply":
+      if (s.op === "matches") {
+        try {
+          new RegExp(s.text.value);
+        } catch (err) {
+          c.report(s.text, "type-mismatch", `${regexProblem(err)}.`);
+        }
+      }
+      break;
+    default:
+      break;
   }
 }

@@ -1,5 +1,6 @@
 // Code lenses: "▶ Run" and "Debug" above agents, "▶ Run test" above tests and "Run all tests in file" above
-// the first test. The commands are the client's (client/src/commands.ts); arguments carry the document URI.
+// the first test, "▶ Run Eval" above evals and their cases. The commands are the client's
+// (client/src/commands.ts); arguments carry the document URI, or for evals `{ file, eval, case? }`.
 
 import type { CodeLens } from "vscode-languageserver/node";
 import { codeLenses } from "../../language/codeLenses";
@@ -18,7 +19,11 @@ export const codeLensesFeature: Feature = {
         if (!file) return [];
         return codeLenses(file).map((l) => ({
           range: ctx.range(p, l.span),
-          command: { title: l.title, command: l.command, arguments: [{ uri, ...l.target }] },
+          command: {
+            title: l.title,
+            command: l.command,
+            arguments: [l.command === "statecraft.runEval" ? l.target : { uri, ...l.target }],
+          },
         }));
       }),
     );

@@ -50,6 +50,7 @@ export const diagnosticsFeature: Feature = {
     ctx.connection.languages.diagnostics.on(
       handler(ctx, "diagnostics", (params) => {
         const p = ctx.toPath(params.textDocument.uri);
+        publishDataDiagnostics(ctx, p);
         return {
           kind: DocumentDiagnosticReportKind.Full,
           items: ctx.service.diagnostics(p).map((d) => toLspDiagnostic(ctx, d)),
@@ -71,6 +72,36 @@ function sendDiagnostics(ctx: FeatureContext, p: string): void {
     uri: ctx.toUri(p),
     diagnostics: ctx.service.diagnostics(p).map((d) => toLspDiagnostic(ctx, d)),
   });
+  publishDataDiagnostics(ctx, p);
+}
+
+/** Per server: the diagnostics each .agent file last put on data files (dataset lines), by data file. */
+const dataState = new WeakMap<FeatureContext, Map<string, Map<string, Diagnostic[]>>>();
+
+/**
+ * Pushes the diagnostics of the data files (eval datasets) that `p` reads, and clears those it no
+ * longer reports. Data files are not documents of the language, so they are always pushed, also to
+ * clients that pull the diagnostics of .agent files; each shows what every file reading it says.
+ */
+function publishDataDiagnostics(ctx: FeatureContext, p: string): void {
+  let byFile = dataState.get(ctx);
+  if (!byFile) dataState.set(ctx, (byFile = new Map()));
+  const before = byFile.get(p);
+  const now = ctx.file(p) ? ctx.service.dataDiagnostics(p) : new Map<string, Diagnostic[]>();
+  if (!before?.size && !now.size) return;
+  byFile.set(p, now);
+  for (const data of new Set([...(before?.keys() ?? []), ...now.keys()])) {
+    const all = [...byFile.values()].flatMap((m) => m.get(data) ?? []);
+    const seen = new Set<string>();
+    const unique = all.filter((d) => {
+      const k = `${d.span.start}\0${d.span.end}\0${d.code}\0${d.message}`;
+      return !seen.has(k) && seen.add(k);
+    });
+    void ctx.connection.sendDiagnostics({
+      uri: ctx.toUri(data),
+      diagnostics: unique.map((d) => toLspDiagnostic(ctx, d)),
+    });
+  }
 }
 
 /**
