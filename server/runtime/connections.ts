@@ -5,7 +5,13 @@
 // closed with the session), and which identity each call acts as. Every
 // credential read or fetched here is handed to the run's redactor first.
 
-import type { CompiledConnection, CompiledDefinition, CompiledTool, EnvValue, SourceIR } from "../protocol/definition";
+import type {
+  CompiledConnection,
+  CompiledDefinition,
+  CompiledTool,
+  EnvValue,
+  SourceIR,
+} from "../protocol/definition";
 import type { CallIdentity, UserInfo } from "../protocol/events";
 import { OAuthFailure, OAuthTokens, type ClientCredentials } from "./oauth";
 import type { Environment, Secret } from "./secrets";
@@ -138,7 +144,9 @@ export class Connections {
     const c = this.spec(name);
     const base = this.read(c, c.url, "url");
     if (isSqlUrl(base))
-      throw new ConnectionError(`connection '${name}' is a SQL connection (${c.url.toString()}): use sql(${name}, ...)`);
+      throw new ConnectionError(
+        `connection '${name}' is a SQL connection (${c.url.toString()}): use sql(${name}, ...)`,
+      );
     let origin: string;
     try {
       origin = new URL(base).origin;

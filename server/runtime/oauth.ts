@@ -159,5 +159,8 @@ async function requestToken(c: ClientCredentials): Promise<{ value: string; expi
     throw new OAuthFailure(`${what} gave a '${type}' token; only bearer tokens are supported`);
   const raw = json?.expires_in;
   const expiresIn = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : undefined;
-  return { value: token, expiresIn: expiresIn !== undefined && Number.isFinite(expiresIn) ? expiresIn : undefined };
+  return {
+    value: token,
+    expiresIn: expiresIn !== undefined && Number.isFinite(expiresIn) ? expiresIn : undefined,
+  };
 }

@@ -75,8 +75,7 @@ export function lockDataDir(dataDir: string, inUse: (pid: number) => string): ()
       } catch (e) {
         alive = (e as NodeJS.ErrnoException).code === "EPERM";
       }
-      if (alive)
-        throw new EmbeddedDbError(inUse(pid));
+      if (alive) throw new EmbeddedDbError(inUse(pid));
       fs.rmSync(file, { force: true });
     }
   }

@@ -125,7 +125,8 @@ export function connectionSecrets(c: CompiledConnection, environment: Environmen
     const p = envRead(pass, environment);
     // An oauth2 client authenticates to the token endpoint with Basic too (RFC 6749 2.3.1: form-encoded first).
     const pair = a.kind === "basic" ? `${u}:${p}` : `${formEncode(u ?? "")}:${formEncode(p ?? "")}`;
-    if (u !== undefined && p) add(envName(pass) ?? `${c.name}.password`, Buffer.from(pair).toString("base64"));
+    if (u !== undefined && p)
+      add(envName(pass) ?? `${c.name}.password`, Buffer.from(pair).toString("base64"));
   }
   for (const v of Object.values(c.headers)) secret(v);
   const url = envRead(c.url, environment);

@@ -240,7 +240,11 @@ function toJson(v: unknown): Json {
 }
 
 /** The database's error as one line: what failed and, for the usual causes, what to change. */
-export function describeSqlError(err: unknown, what: string, run: { write: boolean; timeoutMs: number }): SqlFailure {
+export function describeSqlError(
+  err: unknown,
+  what: string,
+  run: { write: boolean; timeoutMs: number },
+): SqlFailure {
   if (err instanceof SqlFailure) return err;
   const e = err as Error & { code?: string; position?: string };
   const position = e.position ? Number(e.position) : undefined;
@@ -251,7 +255,10 @@ export function describeSqlError(err: unknown, what: string, run: { write: boole
         e.code,
       );
     case "57014":
-      return new SqlFailure(`${what} timed out after ${run.timeoutMs} ms (statement_timeout) and was cancelled`, e.code);
+      return new SqlFailure(
+        `${what} timed out after ${run.timeoutMs} ms (statement_timeout) and was cancelled`,
+        e.code,
+      );
   }
   return new SqlFailure(`${what} failed: ${e.message}`, e.code, position);
 }

@@ -66,7 +66,8 @@ export async function runTool(
   if (connection && !ctx.connections)
     return { ok: false, error: `connection '${connection}' is not available to this run (${tool.name})` };
   const connTimeout = connection ? ctx.connections?.timeoutOf(connection) : undefined;
-  const timeout = tool.timeoutMs ?? connTimeout ?? (run.kind === "sql" ? DEFAULT_SQL_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
+  const timeout =
+    tool.timeoutMs ?? connTimeout ?? (run.kind === "sql" ? DEFAULT_SQL_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
   const scope = { ...ctx.scope, input };
   switch (run.kind) {
     case "command":
@@ -121,7 +122,10 @@ async function runSql(
   try {
     const db = await connections.database(run.connection);
     const result = await runStatement(db, statement);
-    return { ok: true, output: { rows: result.rows, rowCount: result.rowCount, truncated: result.truncated } };
+    return {
+      ok: true,
+      output: { rows: result.rows, rowCount: result.rowCount, truncated: result.truncated },
+    };
   } catch (err) {
     if (err instanceof ConnectionError) return { ok: false, error: err.message };
     return { ok: false, error: describeSqlError(err, what, statement).message };
