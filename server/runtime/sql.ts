@@ -107,6 +107,8 @@ async function openEmbedded(dir: string, seed: string | undefined, baseDir: stri
   const folder = memory ? undefined : path.resolve(baseDir, dir);
   let shared = folder ? open.get(folder) : undefined;
   if (!shared) {
+    // The lock file sits beside the folder: its parent must exist.
+    if (folder) fs.mkdirSync(path.dirname(folder), { recursive: true });
     const unlock = folder
       ? lockDataDir(
           folder,
