@@ -3,6 +3,12 @@
 // examples and tests), with the same semantics on both: parameters bound to
 // $1..$n (never interpolated), a READ ONLY transaction unless the tool may
 // write, a statement timeout, and a row limit that says when it cut.
+//
+// One round trip per call: a statement runs as its own transaction on a
+// database session whose defaults are READ ONLY (default_transaction_read_only)
+// and the tool's statement_timeout; the defaults are set again only when a call
+// needs others than the session has. A read is wrapped in a LIMIT of
+// max_rows + 1, so the database never sends more than one row past the cut.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,14 +22,25 @@ export interface SqlRows {
   rowCount: number;
 }
 
-export type SqlExec = (text: string, params?: unknown[]) => Promise<SqlRows>;
+/** The defaults a statement runs under: READ ONLY or not, and its statement_timeout. */
+export interface SqlSettings {
+  readOnly: boolean;
+  timeoutMs: number;
+}
 
 export interface SqlDatabase {
   readonly kind: "pglite" | "postgres";
-  /** Runs `fn` in one transaction on one session of the database: committed when it returns, else rolled back. */
-  transaction<T>(begin: string, fn: (exec: SqlExec) => Promise<T>): Promise<T>;
+  /** Runs one statement as its own transaction under `settings`. */
+  run(settings: SqlSettings, text: string, params: unknown[]): Promise<SqlRows>;
   close(): Promise<void>;
 }
+
+const same = (a: SqlSettings | undefined, b: SqlSettings) =>
+  a !== undefined && a.readOnly === b.readOnly && a.timeoutMs === b.timeoutMs;
+
+const settingsSql = (s: SqlSettings) =>
+  `SET default_transaction_read_only = ${s.readOnly ? "on" : "off"}; ` +
+  `SET statement_timeout = ${Math.max(1, Math.round(s.timeoutMs))}`;
 
 /** A statement the database refused: `position` is the 1-based character of the statement it points at. */
 export class SqlFailure extends Error {
@@ -71,21 +88,20 @@ async function openServer(url: string): Promise<SqlDatabase> {
   const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: DEFAULT_SQL_TIMEOUT_MS });
   // An idle client's error (a server restart) must not crash the run: the next call reconnects.
   pool.on("error", () => {});
+  /** What each pooled session's defaults are now. */
+  const current = new WeakMap<object, SqlSettings>();
   return {
     kind: "postgres",
-    async transaction(begin, fn) {
+    async run(settings, text, params) {
       const client = await pool.connect();
       try {
-        await client.query(begin);
-        const out = await fn(async (text, params) => {
-          const r = await client.query(text, params);
-          return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? r.rows.length };
-        });
-        await client.query("COMMIT");
-        return out;
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw err;
+        if (!same(current.get(client), settings)) {
+          current.delete(client);
+          await client.query(settingsSql(settings));
+          current.set(client, { ...settings });
+        }
+        const r = await client.query(text, params);
+        return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? r.rows.length };
       } finally {
         client.release();
       }
@@ -100,7 +116,33 @@ async function openServer(url: string): Promise<SqlDatabase> {
  * One PGlite per data folder per process, shared by the sessions that use it (a folder belongs to one
  * process at a time: lockDataDir) and closed when the last lets go.
  */
-const open = new Map<string, { db: Promise<PGlite>; refs: number; unlock: () => void }>();
+interface Embedded {
+  db: Promise<PGlite>;
+  refs: number;
+  unlock: () => void;
+  run: SqlDatabase["run"];
+}
+const open = new Map<string, Embedded>();
+
+/** Runs statements on one PGlite one at a time: a call's settings and its statement are never split. */
+function embeddedRunner(db: Promise<PGlite>): SqlDatabase["run"] {
+  let current: SqlSettings | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  return (settings, text, params) => {
+    const next = queue.then(async () => {
+      const pg = await db;
+      if (!same(current, settings)) {
+        current = undefined;
+        await pg.exec(settingsSql(settings));
+        current = { ...settings };
+      }
+      const r = await pg.query<Record<string, unknown>>(text, params);
+      return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+}
 
 async function openEmbedded(dir: string, seed: string | undefined, baseDir: string): Promise<SqlDatabase> {
   const memory = dir === ":memory:";
@@ -116,7 +158,7 @@ async function openEmbedded(dir: string, seed: string | undefined, baseDir: stri
         )
       : () => {};
     const db = startEmbedded(folder, seed && path.resolve(baseDir, seed));
-    shared = { db, refs: 0, unlock };
+    shared = { db, refs: 0, unlock, run: embeddedRunner(db) };
     if (folder) open.set(folder, shared);
     db.catch(() => {
       if (folder) open.delete(folder);
@@ -129,19 +171,12 @@ async function openEmbedded(dir: string, seed: string | undefined, baseDir: stri
     entry.refs--;
     throw err;
   });
+  // PGlite cannot interrupt a running statement (no timer signal in WebAssembly): statement_timeout
+  // is accepted and has no effect there; the server driver enforces it.
   let closed = false;
   return {
     kind: "pglite",
-    async transaction(begin, fn) {
-      // PGlite's own transaction() starts with a plain BEGIN: this one says READ ONLY when it must.
-      return pg.transaction(async (tx) => {
-        if (begin !== "BEGIN") await tx.query(begin.replace(/^BEGIN/, "SET TRANSACTION"));
-        return fn(async (text, params) => {
-          const r = await tx.query<Record<string, unknown>>(text, params);
-          return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
-        });
-      });
-    },
+    run: (settings, text, params) => entry.run(settings, text, params),
     async close() {
       if (closed) return;
       closed = true;
@@ -199,32 +234,24 @@ export interface StatementResult {
   truncated: boolean;
 }
 
-/** A query whose rows a cursor can hold (DECLARE takes only SELECT, VALUES, TABLE and WITH ... SELECT). */
+/** A query that can be a subquery (SELECT, VALUES, TABLE and WITH ... SELECT): cut by an outer LIMIT. */
 const READS = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*(select|with|values|table)\b/i;
 
 /**
- * Runs one statement: reads through a cursor that fetches at most `maxRows + 1` rows (the extra one
- * says the result was cut), writes directly with their returned rows cut to `maxRows`.
+ * Runs one statement: a read as a subquery under LIMIT `maxRows + 1` (the extra row says the result
+ * was cut), anything else as written with its returned rows cut to `maxRows`.
  */
 export async function runStatement(db: SqlDatabase, run: StatementRun): Promise<StatementResult> {
-  const begin = run.write ? "BEGIN" : "BEGIN READ ONLY";
   const limit = Math.max(0, Math.floor(run.maxRows));
-  return db.transaction(begin, async (exec) => {
-    await exec(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(run.timeoutMs))}`);
-    let rows: Record<string, unknown>[];
-    let rowCount: number;
-    if (!run.write && READS.test(run.statement)) {
-      await exec(`DECLARE statecraft_rows NO SCROLL CURSOR FOR ${run.statement}`, run.params);
-      rows = (await exec(`FETCH ${limit + 1} FROM statecraft_rows`)).rows;
-      rowCount = Math.min(rows.length, limit);
-    } else {
-      const r = await exec(run.statement, run.params);
-      rows = r.rows;
-      rowCount = r.rowCount;
-    }
-    const truncated = rows.length > limit;
-    return { rows: rows.slice(0, limit).map((r) => toJson(r)), rowCount, truncated };
-  });
+  const settings = { readOnly: !run.write, timeoutMs: run.timeoutMs };
+  const read = READS.test(run.statement);
+  const text = read
+    ? `SELECT * FROM (\n${run.statement.replace(/[\s;]+$/, "")}\n) AS statecraft_rows LIMIT ${limit + 1}`
+    : run.statement;
+  const r = await db.run(settings, text, run.params);
+  const truncated = r.rows.length > limit;
+  const rows = r.rows.slice(0, limit);
+  return { rows: rows.map((x) => toJson(x)), rowCount: read ? rows.length : r.rowCount, truncated };
 }
 
 /** A driver's value as JSON: dates as ISO text, big integers as numbers when exact (else text), bytes as \x hex. */
@@ -268,15 +295,14 @@ export function describeSqlError(
 /** Checks that `statement` prepares (parses, names existing tables and columns) without running it. */
 export async function prepareStatement(db: SqlDatabase, statement: string): Promise<void> {
   const prefix = "PREPARE statecraft_check AS ";
-  await db.transaction("BEGIN READ ONLY", async (exec) => {
-    try {
-      await exec(`${prefix}${statement}`);
-      // A prepared statement outlives the transaction: gone before the next check prepares one.
-      await exec("DEALLOCATE statecraft_check");
-    } catch (err) {
-      const e = err as Error & { code?: string; position?: string };
-      const at = e.position ? Number(e.position) - prefix.length : undefined;
-      throw new SqlFailure(e.message, e.code, at !== undefined && at > 0 ? at : undefined);
-    }
-  });
+  const settings = { readOnly: true, timeoutMs: DEFAULT_SQL_TIMEOUT_MS };
+  try {
+    await db.run(settings, `${prefix}${statement.replace(/[\s;]+$/, "")}`, []);
+  } catch (err) {
+    const e = err as Error & { code?: string; position?: string };
+    const at = e.position ? Number(e.position) - prefix.length : undefined;
+    throw new SqlFailure(e.message, e.code, at !== undefined && at > 0 ? at : undefined);
+  }
+  // A prepared statement lives as long as the database session: gone before the next check.
+  await db.run(settings, "DEALLOCATE statecraft_check", []);
 }

@@ -71,10 +71,12 @@ const drivers: Driver[] = [
       return { url, baseDir };
     },
     async count(_url, _baseDir, table) {
-      return held!.transaction("BEGIN READ ONLY", async (exec) => {
-        const r = await exec(`select count(*)::int as n from ${table}`);
-        return r.rows[0].n as number;
-      });
+      const r = await held!.run(
+        { readOnly: true, timeoutMs: 1000 },
+        `select count(*)::int as n from ${table}`,
+        [],
+      );
+      return r.rows[0].n as number;
     },
   },
   {
@@ -157,20 +159,22 @@ for (const driver of drivers) {
       assert.equal(await driver.count(url, baseDir, "accounts"), 2);
     });
 
-    it("write: true writes, after an approval", async () => {
-      const r = await run(call("add_account", "acc-3"));
+    it("write: true writes, after an approval; the next read-only call cannot", async () => {
+      const r = await run(call("add_account", "acc-3"), call("sneaky_insert", "eve"));
+      assert.match(r.tools[1].error ?? "", /tried to write in a READ ONLY transaction/);
       assert.deepEqual(r.tools[0].output, {
         rows: [{ id: "acc-3", tier: "bronze" }],
         rowCount: 1,
         truncated: false,
       });
-      const decision = only(r.events, "policy.decision");
+      const decision = r.events.find((e) => e.type === "policy.decision" && e.tool === "add_account");
+      assert.ok(decision?.type === "policy.decision");
       assert.equal(decision.decision, "approval");
       assert.equal(
         decision.reason,
         "add_account writes to connection 'warehouse' (write: true) and requires approval",
       );
-      assert.equal(only(r.events, "approval").approved, true);
+      assert.equal(only(r.events, "approval").approved, true, "only the write asked for one");
       assert.equal(await driver.count(url, baseDir, "accounts"), 3);
     });
 
