@@ -168,6 +168,10 @@ export class Redactor {
     this.forms.sort((a, b) => b.form.length - a.form.length);
   }
 
+  private get shortest(): number {
+    return this.forms.length ? this.forms[this.forms.length - 1].form.length : Infinity;
+  }
+
   private addForms(s: Secret): void {
     const mark = `[secret:${s.name}]`;
     // As is, JSON-escaped (JSON text inside a string) and escaped twice (JSON text inside JSON text).
@@ -188,6 +192,8 @@ export class Redactor {
   }
 
   text(text: string): string {
+    // Most strings of an event (ids, names, statuses) are shorter than any secret.
+    if (text.length < this.shortest) return text;
     let out = text;
     for (const { form, mark } of this.forms) if (out.includes(form)) out = out.split(form).join(mark);
     return out;
