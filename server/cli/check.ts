@@ -7,6 +7,7 @@ import { LineIndex } from "../language/lineIndex";
 import type { Program } from "../language/program";
 import { checkFiles } from "../language/validate";
 import type { CheckDiagnostic } from "../protocol/cli";
+import { connectDiagnostics } from "./checkConnect";
 import { collectAgentFiles, displayPath, loadBatch, plural } from "./files";
 import { printable, UsageError, type CliIO, type Flags } from "./io";
 
@@ -35,9 +36,10 @@ export function formatDiagnostic(d: CheckDiagnostic): string {
 export const CHECK_FLAGS = {
   format: { type: "string", default: "text" },
   hints: { type: "boolean", default: false },
+  connect: { type: "boolean", default: false },
 } satisfies Flags;
 
-export function checkCommand(argv: string[], io: CliIO): number {
+export function checkCommand(argv: string[], io: CliIO): number | Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -52,15 +54,23 @@ export function checkCommand(argv: string[], io: CliIO): number {
   const readable = files.filter((f) => !unreadable.some((u) => u.file === f));
   const all = checkFiles(program, readable).filter((d) => values.hints || d.severity !== "hint");
   const located = all.map((d) => locate(program, d, io.cwd));
-  if (values.format === "json") io.stdout(JSON.stringify(located, null, 2) + "\n");
-  else for (const d of located) io.stdout(formatDiagnostic(d) + "\n");
-  const count = (s: string) => located.filter((d) => d.severity === s).length;
-  const errors = count("error");
-  const warnings = count("warning");
-  const checked = new Set(readable.flatMap((f) => program.closure(f))).size;
-  if (values.format === "text")
-    io.stderr(
-      `${plural(checked, "file")} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}${unreadable.length ? `; ${plural(unreadable.length, "file")} could not be read` : ""}\n`,
-    );
-  return unreadable.length ? 2 : errors > 0 ? 1 : 0;
+  const report = () => {
+    if (values.format === "json") io.stdout(JSON.stringify(located, null, 2) + "\n");
+    else for (const d of located) io.stdout(formatDiagnostic(d) + "\n");
+    const count = (s: string) => located.filter((d) => d.severity === s).length;
+    const errors = count("error");
+    const warnings = count("warning");
+    const checked = new Set(readable.flatMap((f) => program.closure(f))).size;
+    if (values.format === "text")
+      io.stderr(
+        `${plural(checked, "file")} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}${unreadable.length ? `; ${plural(unreadable.length, "file")} could not be read` : ""}\n`,
+      );
+    return unreadable.length ? 2 : errors > 0 ? 1 : 0;
+  };
+  // --connect prepares the SQL statements of files that check cleanly: a broken file's are not trusted.
+  if (!values.connect || located.some((d) => d.severity === "error")) return report();
+  return connectDiagnostics(program, readable, io.env, io.cwd).then((found) => {
+    located.push(...found);
+    return report();
+  });
 }

@@ -16,6 +16,8 @@ path:line:col: severity code: message, 1-based. Exit 1 when there are errors.
 options:
   --format text|json   json: every diagnostic as a JSON array on stdout
   --hints              also print hints (unused declarations)
+  --connect            also prepare each sql(...) statement against its connection's
+                       database (never run; reaches the databases, so never by default)
 
 example:
   statecraft check examples/support
@@ -196,7 +198,7 @@ export const HELP = `statecraft ${VERSION}: build, run and debug AI agents defin
 usage: statecraft <command> [options]    (statecraft <command> --help: its options and an example)
 
 commands:
-  check [files|dirs...]   validate .agent files (--format json, --hints)
+  check [files|dirs...]   validate .agent files (--format json, --hints, --connect)
   fmt [files|dirs...]     format .agent files in place (--check: only list unformatted files)
   compile FILE            print an agent's compiled definition (--agent NAME)
   run FILE                run an agent: --agent NAME, --input TEXT (repeatable; else stdin),

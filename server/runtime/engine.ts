@@ -10,6 +10,7 @@ import { resolveModel, type ModelInfo } from "../language/catalog";
 import type { CompiledAgent, CompiledDefinition, CompiledMemory, Json, SourceIR } from "../language/compile";
 import { countTokensForModel } from "../language/tokenCount";
 import type {
+  CallIdentity,
   EvalCheck,
   EvalSessionTag,
   ManualEditEvent,
@@ -24,7 +25,9 @@ import type {
 import { LOG_FORMAT } from "../protocol/events";
 import { HANDOFF_PREFIX, MEMORY_TOOL } from "../protocol/names";
 import { validateJson, zeroValue } from "./jsonSchema";
+import { callIdentity, Connections, type UserTokens } from "./connections";
 import type { MemoryStore } from "./memoryStore";
+import type { OAuthTokens } from "./oauth";
 import { BackendError, type ModelBackend } from "./model";
 import { decide } from "./policy";
 import { envCallName, Redactor, runSecrets, type Environment } from "./secrets";
@@ -118,6 +121,13 @@ export interface EngineOptions {
   mockOrigin?: "mock" | "replay";
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
+  /**
+   * The end users' tokens for `user_token(...)` connections: by default the environment's
+   * `STATECRAFT_USER_TOKEN_<NAME>`; the runtime service resolves them from its vault.
+   */
+  userTokens?: UserTokens;
+  /** OAuth access tokens: by default cached for this session only; a service may share one cache. */
+  oauth?: OAuthTokens;
   onText?: (delta: string) => void;
   signal?: AbortSignal;
   trusted?: boolean;
@@ -180,11 +190,22 @@ export class AgentSession {
 
   private readonly env: Environment;
   private readonly redactor: Redactor;
+  /** The run's connections: opened on first use, closed by release(). */
+  private readonly connections: Connections;
 
   private constructor(readonly options: EngineOptions) {
     this.definition = options.definition;
     this.env = options.env ?? process.env;
     this.redactor = new Redactor(runSecrets(options.definition, this.env));
+    this.connections = new Connections({
+      definition: options.definition,
+      baseDir: options.baseDir,
+      env: this.env,
+      user: options.user,
+      userTokens: options.userTokens,
+      oauth: options.oauth,
+      onSecret: (secret) => this.redactor.add(secret),
+    });
     this.activeAgent = options.restore?.agent ?? options.definition.agent;
   }
 
@@ -312,6 +333,8 @@ export class AgentSession {
     } catch (err) {
       text = `[context '${name}' could not be read: ${(err as Error).message}]`;
     }
+    // What the model sees is redacted as it is recorded (a context read through a connection).
+    text = this.redactor.text(text);
     if (spec.maxTokens !== undefined) text = truncateToTokens(text, spec.maxTokens, info);
     this.contextCache.set(key, text);
     return text;
@@ -442,6 +465,7 @@ export class AgentSession {
       signal: this.options.signal,
       trusted: this.options.trusted ?? true,
       env: this.env,
+      connections: this.connections,
     };
   }
 
@@ -615,6 +639,7 @@ export class AgentSession {
       callId: call.id,
       tool: call.name,
       input: call.input,
+      ...identityOf(callIdentity(this.definition, this.definition.tools[call.name], this.options.user)),
     });
     const reply = (content: string, isError = false) =>
       this.current.push({ role: "tool", toolCallId: call.id, name: call.name, content, isError });
@@ -877,7 +902,14 @@ export class AgentSession {
     this.ended = true;
     await this.record({ type: "session.end", status, reason, turns: this.turn, usage: { ...this.usage } });
   }
+
+  /** Closes what the session opened (its SQL databases); a later tool call on them fails. */
+  async release(): Promise<void> {
+    await this.connections.close();
+  }
 }
+
+const identityOf = (identity: CallIdentity | undefined) => (identity ? { identity } : {});
 
 const byteMemo = new WeakMap<object, number>();
 

@@ -35,7 +35,7 @@ export interface OpenedSession {
   file: string;
   /**
    * Ends the session with `status` (unless it has ended), closes its log and
-   * stops its MCP servers. Only the first call does anything.
+   * stops its MCP servers and closes its connections. Only the first call does anything.
    */
   close(status?: "ok" | "failed" | "stopped", reason?: string): Promise<void>;
 }
@@ -48,13 +48,14 @@ export async function openSession(options: OpenSessionOptions): Promise<OpenedSe
       ? new McpPool(engine.definition.mcpServers, engine.baseDir, env)
       : undefined;
   const writer = new SessionLogWriter(path.join(sessionsDir(workspace), `${sessionId}.jsonl`), listener);
+  let session: AgentSession | undefined;
   const release = async () => {
     writer.close();
-    await pool?.close();
+    await Promise.all([pool?.close(), session?.release()]);
   };
-  let session: AgentSession;
+  let started: AgentSession;
   try {
-    session = await AgentSession.start({
+    started = session = await AgentSession.start({
       ...engine,
       env,
       sink: writer,
@@ -68,13 +69,13 @@ export async function openSession(options: OpenSessionOptions): Promise<OpenedSe
   }
   let closing: Promise<void> | undefined;
   return {
-    session,
+    session: started,
     sessionId,
     file: writer.file,
     close: (status = "ok", reason) =>
       (closing ??= (async () => {
         try {
-          await session.end(status, reason);
+          await started.end(status, reason);
         } finally {
           await release();
         }

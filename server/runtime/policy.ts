@@ -1,7 +1,7 @@
 // Governance before every tool call, in the order of language.md 3.6: the
 // identity scope check, then `deny ... when` rules in source order, then the
-// session limits; a call that passes and is listed in require_approval waits
-// for an approval. Pure: the engine records and enforces the decision.
+// session limits; a call that passes and is listed in require_approval, or is
+// a SQL tool with `write: true`, waits for an approval. Pure: the engine records and enforces the decision.
 
 import type { CompiledAgent, CompiledDefinition, ExprIR, Json } from "../language/compile";
 
@@ -94,5 +94,12 @@ export function decide(
     return { decision: "deny", check: "limit", reason: `max_tokens (${p.maxTokens}) reached` };
   if (p.requireApproval.includes(tool))
     return { decision: "approval", check: "approval", reason: `${tool} requires approval` };
+  // connections.md section 2: a SQL tool that may write waits for a person, as if listed above.
+  if (spec?.write && spec.run?.kind === "sql")
+    return {
+      decision: "approval",
+      check: "approval",
+      reason: `${tool} writes to connection '${spec.run.connection}' (write: true) and requires approval`,
+    };
   return { decision: "allow", check: "none" };
 }

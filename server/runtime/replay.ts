@@ -414,6 +414,7 @@ export async function replayExact(
     diverge(noLongerMade(recordedSnapshots[compared]));
   }
   await session.end(signal?.aborted ? "stopped" : "ok");
+  await session.release();
   return {
     matched: !divergence,
     turns: session.turn - (options.restore?.turn ?? 0),

@@ -5,12 +5,12 @@
 // `[secret:NAME]` before anything is written (session log, memory store),
 // in whatever form it appears: as is, or JSON-escaped once or twice.
 
-import type { CompiledDefinition, Json } from "../language/compile";
+import type { CompiledConnection, CompiledDefinition, EnvValue, Json } from "../protocol/definition";
 
 export type Environment = Record<string, string | undefined>;
 
 /** A declared environment value: a literal, or `env("NAME")` read from the run's environment. */
-export type EnvValue = string | { env: string };
+export type { EnvValue };
 
 /** The only variables of the parent's environment a started program inherits. */
 export const INHERITED_ENV: readonly string[] = [
@@ -93,8 +93,61 @@ export function runSecrets(def: CompiledDefinition, environment: Environment): S
     const value = environment[name];
     if (value && value.length >= MIN_SECRET_LENGTH) out.push({ name, value });
   }
+  for (const c of Object.values(def.connections ?? {})) out.push(...connectionSecrets(c, environment));
   // The longest first: a secret that contains another is replaced whole.
-  return out.sort((a, b) => b.value.length - a.value.length);
+  return out
+    .filter((s) => s.value.length >= MIN_SECRET_LENGTH)
+    .sort((a, b) => b.value.length - a.value.length);
+}
+
+const envName = (v: EnvValue): string | undefined => (typeof v === "string" ? undefined : v.env);
+const envRead = (v: EnvValue, environment: Environment): string | undefined =>
+  typeof v === "string" ? v : environment[v.env];
+
+/**
+ * The secrets a connection reads (connections.md section 3): every `env(...)` in a secret position (a
+ * token, a header value, a password, a client secret), the base64 `user:pass` an Authorization: Basic
+ * header carries, and the password of a database URL (and the URL itself, when it came from env).
+ */
+export function connectionSecrets(c: CompiledConnection, environment: Environment): Secret[] {
+  const out: Secret[] = [];
+  const add = (name: string | undefined, value: string | undefined) => {
+    if (name && value) out.push({ name, value });
+  };
+  const secret = (v: EnvValue) => add(envName(v), envName(v) && envRead(v, environment));
+  const a = c.auth;
+  if (a?.kind === "bearer") secret(a.token);
+  if (a?.kind === "header") secret(a.value);
+  if (a?.kind === "basic" || a?.kind === "oauth2") {
+    const [user, pass] = a.kind === "basic" ? [a.username, a.password] : [a.clientId, a.clientSecret];
+    secret(pass);
+    const u = envRead(user, environment);
+    const p = envRead(pass, environment);
+    // An oauth2 client authenticates to the token endpoint with Basic too (RFC 6749 2.3.1: form-encoded first).
+    const pair = a.kind === "basic" ? `${u}:${p}` : `${formEncode(u ?? "")}:${formEncode(p ?? "")}`;
+    if (u !== undefined && p)
+      add(envName(pass) ?? `${c.name}.password`, Buffer.from(pair).toString("base64"));
+  }
+  for (const v of Object.values(c.headers)) secret(v);
+  const url = envRead(c.url, environment);
+  if (url && /^postgres(ql)?:/i.test(url)) {
+    try {
+      const password = new URL(url).password;
+      if (password) {
+        add(envName(c.url) ?? `${c.name}.url`, url);
+        add(envName(c.url) ?? `${c.name}.url`, password);
+        add(envName(c.url) ?? `${c.name}.url`, decodeURIComponent(password));
+      }
+    } catch {
+      // Not a URL: the connection fails when it is used, saying so.
+    }
+  }
+  return out;
+}
+
+/** application/x-www-form-urlencoded, as RFC 6749 appendix B encodes a client id and secret. */
+export function formEncode(s: string): string {
+  return encodeURIComponent(s).replace(/%20/g, "+");
 }
 
 const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
@@ -103,14 +156,34 @@ const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
 export class Redactor {
   private readonly forms: { form: string; mark: string }[] = [];
 
+  private readonly known = new Set<string>();
+
   constructor(secrets: Secret[]) {
     for (const s of secrets) {
-      const mark = `[secret:${s.name}]`;
-      // As is, JSON-escaped (JSON text inside a string) and escaped twice (JSON text inside JSON text).
-      for (const form of new Set([s.value, escaped(s.value), escaped(escaped(s.value))]))
-        this.forms.push({ form, mark });
+      if (this.known.has(s.value)) continue;
+      this.known.add(s.value);
+      this.addForms(s);
     }
     // The longest first: an escaped form contains the raw one's pieces, a longer secret a shorter one.
+    this.forms.sort((a, b) => b.form.length - a.form.length);
+  }
+
+  private get shortest(): number {
+    return this.forms.length ? this.forms[this.forms.length - 1].form.length : Infinity;
+  }
+
+  private addForms(s: Secret): void {
+    const mark = `[secret:${s.name}]`;
+    // As is, JSON-escaped (JSON text inside a string) and escaped twice (JSON text inside JSON text).
+    for (const form of new Set([s.value, escaped(s.value), escaped(escaped(s.value))]))
+      this.forms.push({ form, mark });
+  }
+
+  /** Adds a secret learnt during the run (an OAuth access token, a user's token): replaced from now on. */
+  add(secret: Secret): void {
+    if (secret.value.length < MIN_SECRET_LENGTH || this.known.has(secret.value)) return;
+    this.known.add(secret.value);
+    this.addForms(secret);
     this.forms.sort((a, b) => b.form.length - a.form.length);
   }
 
@@ -119,6 +192,8 @@ export class Redactor {
   }
 
   text(text: string): string {
+    // Most strings of an event (ids, names, statuses) are shorter than any secret.
+    if (text.length < this.shortest) return text;
     let out = text;
     for (const { form, mark } of this.forms) if (out.includes(form)) out = out.split(form).join(mark);
     return out;

@@ -6,7 +6,8 @@ import type { Json } from "../language/compile";
 
 export type TemplateScope = Record<string, unknown>;
 
-function lookupPath(scope: TemplateScope, path: string[]): unknown {
+/** The value at `path` in `scope` (undefined when a step is missing). */
+export function lookupPath(scope: TemplateScope, path: string[]): unknown {
   let v: unknown = scope;
   for (const seg of path) {
     if (v === null || typeof v !== "object") return undefined;

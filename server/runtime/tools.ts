@@ -1,13 +1,23 @@
 // Runs tools: `command` (JSON on stdin, one JSON value on stdout), `http`
-// (templated URL, JSON body, the actor as a header) and, through a pluggable
-// client, `mcp`. Every failure becomes a value the engine gives back to the
+// (templated URL, JSON body, the actor as a header; through a connection: its
+// URL, headers and credential), `sql` on a connection and, through a
+// pluggable client, `mcp`. Every failure becomes a value the engine gives back to the
 // model; nothing here throws for a tool's own misbehaviour.
 
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { CompiledTool, Json, RunIR } from "../language/compile";
+import type { SqlParamIR } from "../protocol/definition";
+import { ConnectionError, type Connections, type HttpTarget } from "./connections";
 import { childEnv, type EnvValue, type Environment } from "./secrets";
-import { renderTemplate, type TemplateScope } from "./templates";
+import {
+  DEFAULT_MAX_ROWS,
+  DEFAULT_SQL_TIMEOUT_MS,
+  describeSqlError,
+  runStatement,
+  type StatementRun,
+} from "./sql";
+import { lookupPath, renderTemplate, type TemplateScope } from "./templates";
 
 export type ToolOutcome = { ok: true; output: Json } | { ok: false; error: string };
 
@@ -25,6 +35,8 @@ export interface ToolRunContext {
    * the minimal variables and what it declares (secrets.ts), never this whole environment.
    */
   env?: Environment;
+  /** The run's connections: `http(METHOD, CONNECTION, ...)` and `sql(CONNECTION, ...)` go through them. */
+  connections?: Connections;
 }
 
 /** Calls a tool of an MCP server (supplied by the MCP module, so the engine has no SDK dependency). */
@@ -50,7 +62,12 @@ export async function runTool(
       ok: false,
       error: `tool '${tool.name}' has no 'run' in its declaration: it can only be mocked in tests (tool ${tool.name} returns ...)`,
     };
-  const timeout = tool.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const connection = "connection" in run && run.connection ? run.connection : undefined;
+  if (connection && !ctx.connections)
+    return { ok: false, error: `connection '${connection}' is not available to this run (${tool.name})` };
+  const connTimeout = connection ? ctx.connections?.timeoutOf(connection) : undefined;
+  const timeout =
+    tool.timeoutMs ?? connTimeout ?? (run.kind === "sql" ? DEFAULT_SQL_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
   const scope = { ...ctx.scope, input };
   switch (run.kind) {
     case "command":
@@ -75,7 +92,43 @@ export async function runTool(
         `${tool.name} (mcp ${run.server})`,
       );
     case "sql":
-      return { ok: false, error: `sql tools are not supported by this version yet (${tool.name})` };
+      return runSql(tool, run, scope, ctx.connections!, timeout);
+  }
+}
+
+/** A SQL parameter's value: a literal, or a path into the call's scope (`input.x`, `user.id`, `session.id`). */
+function paramValue(p: SqlParamIR, scope: TemplateScope): unknown {
+  if ("value" in p) return p.value;
+  const v = lookupPath(scope, p.path);
+  // Objects go as JSON text (json/jsonb columns); absent values as NULL.
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? JSON.stringify(v) : (v ?? null);
+}
+
+async function runSql(
+  tool: CompiledTool,
+  run: Extract<RunIR, { kind: "sql" }>,
+  scope: TemplateScope,
+  connections: Connections,
+  timeout: number,
+): Promise<ToolOutcome> {
+  const what = `sql on connection '${run.connection}' (${tool.name})`;
+  const statement: StatementRun = {
+    statement: run.statement,
+    params: run.params.map((p) => paramValue(p, scope)),
+    write: tool.write === true,
+    maxRows: tool.maxRows ?? DEFAULT_MAX_ROWS,
+    timeoutMs: timeout,
+  };
+  try {
+    const db = await connections.database(run.connection);
+    const result = await runStatement(db, statement);
+    return {
+      ok: true,
+      output: { rows: result.rows, rowCount: result.rowCount, truncated: result.truncated },
+    };
+  } catch (err) {
+    if (err instanceof ConnectionError) return { ok: false, error: err.message };
+    return { ok: false, error: describeSqlError(err, what, statement).message };
   }
 }
 
@@ -196,13 +249,24 @@ async function runHttp(
   ctx: ToolRunContext,
   timeout: number,
 ): Promise<ToolOutcome> {
-  const url = renderTemplate(run.url, scope, encodeURIComponent);
+  let url = renderTemplate(run.url, scope, encodeURIComponent);
   const signals = [AbortSignal.timeout(timeout), ...(ctx.signal ? [ctx.signal] : [])];
-  const headers: Record<string, string> = {
+  let headers: Record<string, string> = {
     accept: "application/json, text/plain;q=0.9",
     "x-statecraft-session": ctx.sessionId,
   };
   if (ctx.actor) headers["x-statecraft-actor"] = ctx.actor;
+  let target: HttpTarget | undefined;
+  if (run.connection) {
+    try {
+      target = await ctx.connections!.http(run.connection, url);
+    } catch (err) {
+      if (err instanceof ConnectionError) return { ok: false, error: err.message };
+      throw err;
+    }
+    url = target.url;
+    headers = { ...headers, ...target.headers };
+  }
   let body: string | undefined;
   // language.md 3.3: the input goes as a JSON body for every method other than GET.
   if (run.method !== "GET") {
@@ -210,7 +274,19 @@ async function runHttp(
     body = JSON.stringify(input);
   }
   try {
-    const res = await fetch(url, { method: run.method, headers, body, signal: AbortSignal.any(signals) });
+    const signal = AbortSignal.any(signals);
+    let res = await fetch(url, { method: run.method, headers, body, signal });
+    if (res.status === 401 && target?.retry) {
+      // The token may have been revoked or expired early: one new token, one more try.
+      await res.body?.cancel();
+      try {
+        headers = await target.retry();
+      } catch (err) {
+        if (err instanceof ConnectionError) return { ok: false, error: err.message };
+        throw err;
+      }
+      res = await fetch(url, { method: run.method, headers, body, signal });
+    }
     const text = await res.text();
     if (!res.ok)
       return {

@@ -6,6 +6,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
+import { createPglite, EmbeddedDbError, lockDataDir, pgliteAssets } from "../runtime/pglite";
 import { endSentence } from "../runtime/sentence";
 
 export interface Queryable {
@@ -125,82 +127,6 @@ export async function migrate(db: Db): Promise<number[]> {
 
 // ---- PGlite -------------------------------------------------------------------------
 
-/** PGlite's WebAssembly and file-system bundle: next to dist/cli.js in the build, else from node_modules. */
-function pgliteAsset(name: string): string {
-  const candidates = [path.join(__dirname, name)];
-  try {
-    candidates.push(path.join(path.dirname(require.resolve("@electric-sql/pglite")), name));
-  } catch {
-    // Not installed next to us: only the copy beside the bundle can serve.
-  }
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (!found)
-    throw new StoreError(
-      `the embedded database's file ${name} is missing (looked in ${candidates.join(", ")}); rebuild with npm run build`,
-    );
-  return found;
-}
-
-type WasmModule = NonNullable<import("@electric-sql/pglite").PGliteOptions["pgliteWasmModule"]>;
-// The project's TypeScript lib has no WebAssembly declarations; Node has the global.
-const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } })
-  .WebAssembly;
-
-let assets: Promise<{ pglite: WasmModule; initdb: WasmModule; bundle: Blob }> | undefined;
-
-/**
- * Loaded explicitly (and once per process): PGlite finds them through
- * import.meta.url, which a CommonJS bundle does not have.
- */
-function pgliteAssets() {
-  return (assets ??= (async () => ({
-    pglite: await wasm.compile(fs.readFileSync(pgliteAsset("pglite.wasm"))),
-    initdb: await wasm.compile(fs.readFileSync(pgliteAsset("initdb.wasm"))),
-    bundle: new Blob([fs.readFileSync(pgliteAsset("pglite.data"))]),
-  }))());
-}
-
-/**
- * The embedded database belongs to one process at a time (two would corrupt
- * it): a lock file beside the data folder holds the owner's pid. A lock left
- * by a process that no longer runs (a crash) is taken over.
- */
-const lockedHere = new Set<string>();
-
-function lockDataDir(dataDir: string): () => void {
-  const file = `${path.resolve(dataDir)}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      if (lockedHere.has(file)) throw Object.assign(new Error("locked"), { code: "EEXIST" });
-      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
-      lockedHere.add(file);
-      return () => {
-        lockedHere.delete(file);
-        fs.rmSync(file, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const pid = lockedHere.has(file) ? process.pid : Number(fs.readFileSync(file, "utf8").trim());
-      let alive = lockedHere.has(file);
-      try {
-        if (!alive && Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-          process.kill(pid, 0);
-          alive = true;
-        }
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === "EPERM";
-      }
-      if (alive)
-        throw new StoreError(
-          `the embedded database in ${dataDir} is in use by another statecraft serve (pid ${pid}); ` +
-            `stop it, or pass --data with another folder (or --database-url to share a PostgreSQL server)`,
-        );
-      fs.rmSync(file, { force: true });
-    }
-  }
-  throw new StoreError(`cannot lock the embedded database in ${dataDir} (${file})`);
-}
-
 /** The embedded database's folder, made if missing; a file there, or a folder this process cannot write, is a StoreError naming it. */
 function dataFolder(dataDir: string): void {
   const fail = (why: string) =>
@@ -227,20 +153,21 @@ function dataFolder(dataDir: string): void {
 
 export async function openPglite(dataDir: string): Promise<Db> {
   dataFolder(dataDir);
-  // require: the bundler then takes PGlite's CommonJS build, whose WebAssembly glue finds its files
-  // through __filename; the ES module build needs import.meta.url, which a CommonJS bundle lacks.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { PGlite } = require("@electric-sql/pglite") as typeof import("@electric-sql/pglite");
-  const a = await pgliteAssets();
-  const unlock = lockDataDir(dataDir);
-  let pg: InstanceType<typeof PGlite>;
+  let unlock: () => void;
+  let pg: PGlite;
   try {
-    pg = await PGlite.create({
-      dataDir: path.resolve(dataDir),
-      pgliteWasmModule: a.pglite,
-      initdbWasmModule: a.initdb,
-      fsBundle: a.bundle,
-    });
+    await pgliteAssets();
+    unlock = lockDataDir(
+      dataDir,
+      (pid) =>
+        `the embedded database in ${dataDir} is in use by another statecraft serve (pid ${pid}); ` +
+        `stop it, or pass --data with another folder (or --database-url to share a PostgreSQL server)`,
+    );
+  } catch (err) {
+    throw err instanceof EmbeddedDbError ? new StoreError(err.message) : err;
+  }
+  try {
+    pg = await createPglite(dataDir);
   } catch (err) {
     unlock();
     throw new StoreError(

@@ -491,6 +491,7 @@ export class RuntimeService {
     );
     let mcp: McpPool | undefined;
     let sink: TurnSink | undefined;
+    let session: AgentSession | undefined;
     try {
       if (resumed) {
         const closed = await closeInterruptedTurn(this.c.db, row, this.instance, this.c.leaseMs);
@@ -534,7 +535,7 @@ export class RuntimeService {
       }));
       if (req.script && inference.local) inference.local.enqueue(...req.script);
       if (Object.keys(def.mcpServers).length) mcp = new McpPool(def.mcpServers, this.c.baseDir, this.c.env);
-      const session = await AgentSession.start({
+      session = await AgentSession.start({
         definition: def,
         baseDir: this.c.baseDir,
         backend: inference.backend,
@@ -592,6 +593,7 @@ export class RuntimeService {
     } finally {
       clearInterval(heartbeat);
       await mcp?.close().catch(() => {});
+      await session?.release().catch(() => {});
       if (!sink?.released) await releaseLease(this.c.db, row.sid, this.instance).catch(() => {});
       this.running.delete(entry);
       finish();

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark suite, printed as tables of medians.
 
+import { runConnectionsBench } from "./connections.bench";
 import { runEngineBench } from "./engine.bench";
 import { runEvalBench } from "./eval.bench";
 import { runExtensionBench } from "./extension.bench";
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   runExtensionBench();
   await runExplorerBench();
   await runStatefulBench();
+  await runConnectionsBench();
 }
 
 main().catch((err: unknown) => {
