@@ -348,23 +348,43 @@ describe("Run Eval and the Testing view's eval outcomes", () => {
 });
 
 describe("the Eval Report page in a webview", () => {
-  const page = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>support_quality</title><style>body{color:#222}</style></head>
-<body><table><tr><td>1</td></tr></table><svg></svg><script>document.title += " ✓";</script></body></html>`;
+  // The shape of the CLI's page (server/cli/evalHtml.ts): its own policy and nonce, which the
+  // webview's replace.
+  const page = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-PAGE'; script-src 'nonce-PAGE'">
+<title>support_quality</title>
+<style nonce="PAGE">body{color:var(--fg)}</style>
+</head>
+<body><table><tr><td>1</td></tr></table><svg></svg>
+<script nonce="PAGE">const api = acquireVsCodeApi();</script>
+</body>
+</html>`;
 
-  it("allows its inline styles and its own scripts only, and nothing from the network", () => {
+  it("allows the page's own styles and scripts under the webview's nonce, and nothing from the network", () => {
     const html = prepareReportHtml(page, "N0nce");
-    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1];
-    assert.equal(
-      csp,
-      "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-N0nce'; img-src data:; font-src data:",
+    const policies = [...html.matchAll(/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/g)];
+    assert.deepEqual(
+      policies.map((m) => m[1]),
+      [
+        "default-src 'none'; style-src 'nonce-N0nce'; style-src-attr 'unsafe-inline'; script-src 'nonce-N0nce'; img-src data:; font-src data:",
+      ],
     );
-    assert.ok(html.indexOf(csp!) < html.indexOf("<style>body"), "the policy comes before the page's content");
-    const scripts = html.match(/<script\b[^>]*>/g)!;
-    assert.equal(scripts.length, 2, "the page's script and the bridge");
-    for (const s of scripts) assert.equal(s, '<script nonce="N0nce">');
-    assert.match(html, /acquireVsCodeApi\(\)/);
-    assert.match(html, /var\(--vscode-editor-background\)/, "the editor's theme colours");
-    assert.ok(html.trimEnd().endsWith("</body></html>"));
+    assert.ok(!html.includes("PAGE"), "no trace of the page's nonce");
+    const tags = html.match(/<(script|style)\b[^>]*>/g)!;
+    assert.deepEqual(tags, [
+      '<script nonce="N0nce">',
+      '<style nonce="N0nce">',
+      '<style nonce="N0nce">',
+      '<script nonce="N0nce">',
+    ]);
+    // The bridge runs first and hands the page's script the same API object.
+    const bridge = html.indexOf("window.acquireVsCodeApi = () => api");
+    assert.ok(bridge > 0 && bridge < html.indexOf("const api = acquireVsCodeApi();</script>"));
+    assert.ok(html.indexOf("Content-Security-Policy") < html.indexOf("<style"), "the policy comes first");
+    assert.match(html, /body\.vscode-dark, body\.vscode-high-contrast \{ color-scheme: dark; \}/);
   });
 
   it("wraps a fragment without a head in a document with the policy", () => {

@@ -1,9 +1,10 @@
 // The Eval Report and Compare Eval Runs webviews show the page `statecraft eval report RUN --html -`
 // and `statecraft eval compare A B --html -` print: one self-contained document with inline styles,
-// scripts and SVG. This prepares it for a webview without `vscode`: a Content-Security-Policy that
-// allows only its inline styles, its own scripts (by nonce) and data: images, never the network;
-// the editor's theme colours and font; and a small script that tells the extension the page has
-// drawn (how many rows, and its title) and asks it to show a session when a session id is clicked.
+// scripts and SVG, whose colours are VS Code's theme variables when shown in a webview. This
+// prepares it for a webview without `vscode`: the page's own Content-Security-Policy is replaced by
+// one with the webview's nonce (only the page's styles and scripts, data: images, never the
+// network), and a small script, run first, shares the one `acquireVsCodeApi()` a webview allows
+// and tells the extension when the page has drawn (its title, rows, charts and theme).
 
 /** What the page's script reports once it has drawn. */
 export interface ReportRendered {
@@ -17,9 +18,9 @@ export interface ReportRendered {
   theme: "dark" | "light" | "high-contrast" | "unknown";
 }
 
-/** Sent when a session id in the page is clicked: the extension shows it in the Session Explorer. */
+/** The page's script sends this when a session id is clicked: the extension shows it in the Session Explorer. */
 export interface ReportOpenSession {
-  type: "openSession";
+  command: "openSession";
   session: string;
 }
 
@@ -28,69 +29,55 @@ export type ReportMessage = ReportRendered | ReportOpenSession;
 const csp = (nonce: string) =>
   [
     "default-src 'none'",
-    "style-src 'unsafe-inline'",
+    `style-src 'nonce-${nonce}'`,
+    // SVG charts may colour their shapes with style attributes; attributes cannot load anything.
+    "style-src-attr 'unsafe-inline'",
     `script-src 'nonce-${nonce}'`,
     "img-src data:",
     "font-src data:",
   ].join("; ");
 
-/**
- * Maps the page onto the editor's theme: VS Code gives a webview its theme as `--vscode-*` variables
- * and a `vscode-dark` / `vscode-light` / `vscode-high-contrast` class on <body>. Placed after the
- * page's own styles, so it wins over a page's light/dark defaults but not over its specific rules.
- */
-const THEME_STYLE = `
-:root { color-scheme: light dark; }
-body {
-  background: var(--vscode-editor-background);
-  color: var(--vscode-editor-foreground);
-  font-family: var(--vscode-font-family);
-  font-size: var(--vscode-font-size);
-}
-body.vscode-light { color-scheme: light; }
-body.vscode-dark, body.vscode-high-contrast { color-scheme: dark; }
-a { color: var(--vscode-textLink-foreground); }
-table { border-color: var(--vscode-panel-border); }
-th, td { border-color: var(--vscode-panel-border); }
-`;
+/** Form controls and scroll bars in the editor's light or dark scheme, whatever the OS prefers. */
+const THEME_STYLE =
+  "body.vscode-light { color-scheme: light; } body.vscode-dark, body.vscode-high-contrast { color-scheme: dark; }";
 
-const bridge = () => `
+/** Runs before the page's scripts: they get the same API object; the extension hears when the page is drawn. */
+const BRIDGE = `
 (() => {
-  const vscode = acquireVsCodeApi();
-  const kind = () => {
+  const api = acquireVsCodeApi();
+  window.acquireVsCodeApi = () => api;
+  const theme = () => {
     const c = document.body.classList;
     return c.contains("vscode-high-contrast") ? "high-contrast" : c.contains("vscode-dark") ? "dark" : c.contains("vscode-light") ? "light" : "unknown";
   };
-  const report = () => vscode.postMessage({
+  const report = () => api.postMessage({
     type: "rendered",
     title: document.title,
     rows: document.querySelectorAll("tr").length,
     charts: document.querySelectorAll("svg").length,
-    theme: kind(),
-  });
-  document.addEventListener("click", (event) => {
-    const target = event.target instanceof Element ? event.target.closest("[data-session]") : null;
-    if (!target) return;
-    event.preventDefault();
-    vscode.postMessage({ type: "openSession", session: target.getAttribute("data-session") });
+    theme: theme(),
   });
   if (document.readyState === "complete") report();
   else window.addEventListener("load", report);
 })();
 `;
 
-/** The CLI's page, ready for a webview: CSP, nonces on its scripts, theme styles and the bridge script. */
+/** The CLI's page, ready for a webview: the webview's CSP and nonce, the theme style and the bridge script. */
 export function prepareReportHtml(page: string, nonce: string): string {
-  // Every inline script of the page runs under the nonce; a script with a src loads nothing anyway.
-  let html = page.replace(/<script\b(?![^>]*\bnonce=)/gi, `<script nonce="${nonce}"`);
-  const meta = `<meta http-equiv="Content-Security-Policy" content="${csp(nonce)}">`;
+  // The page's own policy names its own nonce: the webview's replaces it, on every style and script.
+  let html = page.replace(/<meta\s+http-equiv=["']?Content-Security-Policy["']?[^>]*>/gi, "");
+  html = html.replace(/<(script|style)\b([^>]*)>/gi, (_m, tag: string, attrs: string) => {
+    const rest = attrs.replace(/\s+nonce=("[^"]*"|'[^']*'|[^\s>]*)/gi, "");
+    return `<${tag} nonce="${nonce}"${rest}>`;
+  });
+  const first = `<meta http-equiv="Content-Security-Policy" content="${csp(nonce)}"><script nonce="${nonce}">${BRIDGE}</script>`;
   const head = /<head\b[^>]*>/i.exec(html);
   if (head)
-    html = html.slice(0, head.index + head[0].length) + meta + html.slice(head.index + head[0].length);
-  else html = `<!DOCTYPE html><html><head>${meta}</head><body>${html}</body></html>`;
-  const tail = `<style>${THEME_STYLE}</style><script nonce="${nonce}">${bridge()}</script>`;
-  const end = html.search(/<\/body>/i);
-  return end >= 0 ? html.slice(0, end) + tail + html.slice(end) : html + tail;
+    html = html.slice(0, head.index + head[0].length) + first + html.slice(head.index + head[0].length);
+  else html = `<!DOCTYPE html><html><head>${first}</head><body>${html}</body></html>`;
+  const style = `<style nonce="${nonce}">${THEME_STYLE}</style>`;
+  const end = html.search(/<\/head>/i);
+  return end >= 0 ? html.slice(0, end) + style + html.slice(end) : html + style;
 }
 
 /** The page shown instead when the CLI could not write one: what failed, escaped. */

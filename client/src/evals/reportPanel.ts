@@ -79,11 +79,11 @@ export class ReportPanels implements vscode.Disposable {
     const entry = { panel, rendered: undefined as ReportRendered | undefined };
     this.panels.set(request.key, entry);
     const subscription = panel.webview.onDidReceiveMessage((m: ReportMessage) => {
-      if (m?.type === "rendered") {
+      if ("type" in m && m.type === "rendered") {
         entry.rendered = m;
         for (const resolve of this.waiting.get(request.key) ?? []) resolve(m);
         this.waiting.delete(request.key);
-      } else if (m?.type === "openSession" && typeof m.session === "string") {
+      } else if ("command" in m && m.command === "openSession" && typeof m.session === "string") {
         void this.openSession(m.session).catch((err: unknown) =>
           this.log.error(`opening session ${m.session}: ${(err as Error).message}`),
         );
