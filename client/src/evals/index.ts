@@ -148,9 +148,11 @@ export function registerEvals(context: vscode.ExtensionContext, deps: EvalsDeps)
       a = await pickRun(selected[1], "");
       b = await pickRun(selected[0], "");
     } else {
-      a = await pickRun(undefined, "Statecraft: compare eval runs: the baseline (older) run");
+      // From a run's context menu: that run, compared with one picked; from the title bar: two picked.
+      const clicked = (arg as Partial<EvalNode> | undefined)?.kind === "run" ? arg : undefined;
+      a = await pickRun(clicked, "Statecraft: compare eval runs: the first run");
       if (!a) return undefined;
-      b = await pickRun(undefined, `Statecraft: compare ${a.run.run} with`, a.run.run);
+      b = await pickRun(undefined, `Statecraft: compare ${a.run.eval} (${a.run.run}) with`, a.run.run);
     }
     if (!a || !b) return undefined;
     // The older run is the baseline: a case that passed there and fails now is a regression.
