@@ -90,12 +90,20 @@ export function registerEvals(context: vscode.ExtensionContext, deps: EvalsDeps)
 
   /** Shows a run's node in the Evals view, expanded. */
   const revealRun = async (runId: string): Promise<boolean> => {
+    await ready;
     const found = store.find(runId);
     if (!found) return false;
     tree.getChildren();
     const node = tree.node(runNodeId(found.folder.id, runId));
     if (!node) return false;
-    await view.reveal(node, { select: true, focus: false, expand: true });
+    const reveal = () => view.reveal(node, { select: true, focus: false, expand: true });
+    try {
+      await reveal();
+    } catch {
+      // The view was refreshing (a new run file): its nodes are back once it has read the top level.
+      await tree.nextRootFetch(2000);
+      await reveal();
+    }
     return true;
   };
 

@@ -22,16 +22,33 @@ export class EvalTreeProvider implements vscode.TreeDataProvider<EvalNode>, vsco
   dispose(): void {
     this.subscription.dispose();
     this.emitter.dispose();
+    this.rootFetched.dispose();
   }
 
   node(id: string): EvalNode | undefined {
     return this.nodes.get(id);
   }
 
+  private readonly rootFetched = new vscode.EventEmitter<void>();
+
   getChildren(element?: EvalNode): EvalNode[] {
     const children = evalChildren(this.store, element);
     for (const c of children) this.nodes.set(c.id, c);
+    if (!element) this.rootFetched.fire();
     return children;
+  }
+
+  /** Resolves the next time the top level is read (the view refreshed), or after `ms`. */
+  nextRootFetch(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        once.dispose();
+        resolve();
+      };
+      const once = this.rootFetched.event(done);
+      const timer = setTimeout(done, ms);
+    });
   }
 
   getParent(element: EvalNode): EvalNode | undefined {
