@@ -63,18 +63,20 @@ export class AgentTests implements vscode.Disposable {
       if (!item) await this.discover();
     };
     this.controller.refreshHandler = () => this.discover();
-    this.controller.createRunProfile(
-      "Run",
-      vscode.TestRunProfileKind.Run,
-      (request, token) => this.run(request, token).then(() => undefined),
-      true,
-    );
+    // Run Eval first: VS Code gives an item to the first default profile that can run it, and the
+    // untagged Run profile can run anything (it leaves evals alone).
     this.controller.createRunProfile(
       "Run Eval",
       vscode.TestRunProfileKind.Run,
       (request, token) => this.runEvals(request, token).then(() => undefined),
       true,
       EVAL_TAG,
+    );
+    this.controller.createRunProfile(
+      "Run",
+      vscode.TestRunProfileKind.Run,
+      (request, token) => this.run(request, token).then(() => undefined),
+      true,
     );
     const watcher = vscode.workspace.createFileSystemWatcher("**/*.agent");
     const later = () => this.discoverSoon();
