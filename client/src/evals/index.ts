@@ -272,6 +272,12 @@ export function registerEvals(context: vscode.ExtensionContext, deps: EvalsDeps)
         };
       });
     }),
-    vscode.commands.registerCommand("statecraft.evals.internal.reveal", (runId: string) => revealRun(runId)),
+    // A run by id, or any node already listed (by its node id), selected and expanded.
+    vscode.commands.registerCommand("statecraft.evals.internal.reveal", async (id: string) => {
+      const node = tree.node(id);
+      if (!node) return revealRun(id);
+      await view.reveal(node, { select: true, focus: false, expand: true });
+      return true;
+    }),
   );
 }

@@ -100,6 +100,12 @@ describe("evals", () => {
       ],
     );
     assert.equal(await vscode.commands.executeCommand("statecraft.evals.internal.reveal", RUN), true);
+    assert.equal(
+      await vscode.commands.executeCommand("statecraft.evals.internal.reveal", reasons[1].id),
+      true,
+    );
+    await vscode.commands.executeCommand("workbench.action.closePanel");
+    await vscode.commands.executeCommand("notifications.clearAll");
     await screenshot("evals-view");
   });
 
