@@ -63,8 +63,6 @@ export class AgentTests implements vscode.Disposable {
       if (!item) await this.discover();
     };
     this.controller.refreshHandler = () => this.discover();
-    // Run Eval first: VS Code gives an item to the first default profile that can run it, and the
-    // untagged Run profile can run anything (it leaves evals alone).
     this.controller.createRunProfile(
       "Run Eval",
       vscode.TestRunProfileKind.Run,
@@ -230,8 +228,15 @@ export class AgentTests implements vscode.Disposable {
     };
     if (request.include) request.include.forEach(add);
     else this.controller.items.forEach(add);
-    // Only evals were asked for (both default profiles get them): the Run Eval profile runs them.
-    if (!groups.size && request.include?.length) return [];
+    // An eval or a case asked for by itself (its ▷, Run Test at Cursor) runs here too: VS Code hands
+    // it to whichever default profile can run it, and this untagged one can run anything. Reached
+    // only through its file or the root (Run All), an eval does not run: evals call real models.
+    const evals = request.include?.filter((i) => isEvalItem(i) && !excluded.has(i.id)) ?? [];
+    if (evals.length) {
+      const outcomes = await this.runEvals(new vscode.TestRunRequest(evals, request.exclude), token);
+      if (!groups.size) return outcomes;
+    }
+    if (!groups.size) return [];
 
     for (const { uri } of groups.values()) await saveIfDirty(uri);
     const run = this.controller.createTestRun(request);
