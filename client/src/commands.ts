@@ -92,6 +92,13 @@ const COMMANDS: Record<string, Handler> = {
         resolve(outcomes);
       });
     }),
+  "statecraft.internal.nextEvalTestRun": ({ tests }) =>
+    new Promise<TestOutcome[]>((resolve) => {
+      const once = tests.onDidEndEvalRun((outcomes) => {
+        once.dispose();
+        resolve(outcomes);
+      });
+    }),
 };
 
 /** Builds the running parts, registers their commands, and ties everything to the extension's life. */

@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import { registerRunning } from "./commands";
 import { registerDebugger } from "./debug";
+import { registerEvals } from "./evals";
 import { startLanguageClient, type LanguageClientHandle } from "./languageClient";
 import { reportActivation } from "./run/activationTiming";
 import { registerSessions } from "./sessions";
@@ -31,7 +32,8 @@ export function activate(context: vscode.ExtensionContext): StatecraftApi {
   );
   const running = registerRunning(context, log);
   registerDebugger(context, running);
-  registerSessions(context, running);
+  const sessions = registerSessions(context, running);
+  registerEvals(context, { cli: running.cli, log, sessions });
   log.info(`Statecraft ${String(context.extension.packageJSON.version)} activated`);
   reportActivation(log, performance.now() - started);
   return { languageServerReady: client.ready };

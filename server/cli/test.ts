@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../backends";
+import { compileEval, findEvals } from "../language/compileEvals";
 import { compileTest, findTests } from "../language/compileTests";
 import { checkFiles } from "../language/validate";
 import { RunError } from "../runtime/prepare";
@@ -75,6 +76,15 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
       if (json) emit({ type: "test", name: t.name, file: t.file, line: t.line, agent: t.agent });
       else io.stdout(`${displayPath(t.file, io.cwd)}:${t.line}: ${t.name}\n`);
     }
+    // The Testing view lists evals and their cases too (run by `statecraft eval`, never by `test`).
+    if (json && !values.filter && !values.test)
+      for (const { file, decl } of findEvals(program, files, values["with-imports"] === true)) {
+        const ev = compileEval(program, file, decl);
+        if (!ev.name) continue;
+        emit({ type: "eval", name: ev.name, file: ev.file, line: ev.line, agent: ev.agent });
+        for (const c of ev.cases)
+          emit({ type: "case", eval: ev.name, name: c.name, file: c.file, line: c.line });
+      }
     return 0;
   }
   const errors = checkFiles(program, files).filter((d) => d.severity === "error");

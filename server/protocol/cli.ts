@@ -42,12 +42,16 @@ export interface TestResult {
 }
 
 /**
- * One line of `test --reporter json` (JSON Lines): `test` per test with `--list`, else `start` and
- * `result` per test and a final `summary`. Written by cli/test.ts; read by the Testing view
+ * One line of `test --reporter json` (JSON Lines): `test` per test with `--list` (and, for the
+ * Testing view's Run Eval profile, `eval` per eval with a `case` per case of it: inline cases at their
+ * line in the .agent file, dataset cases at their line in the dataset), else `start` and `result`
+ * per test and a final `summary`. Written by cli/test.ts; read by the Testing view
  * (client/src/testing/testController.ts).
  */
 export type TestReportLine =
   | { type: "test"; name: string; file: string; line: number; agent: string }
+  | { type: "eval"; name: string; file: string; line: number; agent: string }
+  | { type: "case"; eval: string; name: string; file: string; line: number }
   | { type: "start"; name: string; file: string; line: number }
   | ({ type: "result" } & TestResult)
   | { type: "summary"; passed: number; failed: number };

@@ -17,6 +17,7 @@ import type {
   SessionStartEvent,
   TurnEndEvent,
 } from "../../server/protocol/events";
+import type { TestReportLine } from "../../server/protocol/cli";
 
 const ROOT = path.resolve(__dirname, "../..");
 const EXAMPLE = path.join(ROOT, "examples/support");
@@ -407,6 +408,59 @@ describe("statecraft test", () => {
     assert.equal(lines(listed.out).length, 2, listed.out);
     const all = await run(["test", "failing.agent", "--list", "--with-imports"], dir);
     assert.equal(lines(all.out).length, 8, all.out);
+  });
+
+  it("test --list --reporter json also names each eval and its cases (the Testing view's Run Eval items)", async () => {
+    const dir = tempDir();
+    const source = [
+      "agent helper {",
+      '  instructions: "Help."',
+      "}",
+      'test "greets" {',
+      "  agent: helper",
+      '  model replies "Hi"',
+      '  send "Hello"',
+      "}",
+      "eval quality {",
+      "  agent: helper",
+      '  dataset: file("cases.jsonl")',
+      '  case "says hi" {',
+      '    model replies "Hi"',
+      '    send "Hello"',
+      '    expect reply contains "Hi"',
+      "  }",
+      "}",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "main.agent"), source + "\n");
+    fs.writeFileSync(
+      path.join(dir, "cases.jsonl"),
+      ["", JSON.stringify({ name: "from the dataset", input: "Hello", script: [{ reply: "Hi" }] })].join(
+        "\n",
+      ) + "\n",
+    );
+    const r = await run(["test", "main.agent", "--list", "--reporter", "json"], dir);
+    assert.equal(r.code, 0, r.err);
+    const file = fs.realpathSync(path.join(dir, "main.agent"));
+    const listed = lines(r.out).map((l) => JSON.parse(l) as TestReportLine);
+    const norm = (l: TestReportLine) => ("file" in l ? { ...l, file: fs.realpathSync(l.file) } : l);
+    assert.deepEqual(listed.map(norm), [
+      { type: "test", name: "greets", file, line: 4, agent: "helper" },
+      { type: "eval", name: "quality", file, line: 9, agent: "helper" },
+      { type: "case", eval: "quality", name: "says hi", file, line: 12 },
+      {
+        type: "case",
+        eval: "quality",
+        name: "from the dataset",
+        file: path.join(path.dirname(file), "cases.jsonl"),
+        line: 2,
+      },
+    ]);
+    // Evals are not tests: a selection of tests lists no eval.
+    const some = await run(["test", "main.agent", "--list", "--reporter", "json", "--test", "greets"], dir);
+    assert.deepEqual(
+      lines(some.out).map((l) => (JSON.parse(l) as TestReportLine).type),
+      ["test"],
+    );
   });
 
   it("expect memory. after a handoff reads the memory the test's agent wrote, not the new agent's", async () => {

@@ -16,7 +16,7 @@ import { SNAPSHOT_SCHEME } from "./documents";
 import { SnapshotProvider } from "./snapshots";
 import { FolderSource, RuntimeSource, SessionStore, type Source } from "./store";
 import { SessionTreeProvider, VIEW_ID } from "./tree";
-import { sessionNodeId, turnNodeId } from "./nodes";
+import { evalsNodeId, sessionNodeId, testsNodeId, turnNodeId } from "./nodes";
 
 export interface SessionsDeps {
   log: vscode.LogOutputChannel;
@@ -133,6 +133,11 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
     await tree.getChildren();
     const sourceNode = tree.node(`source:${source.id}`);
     if (sourceNode) await tree.getChildren(sourceNode);
+    // A test's or an eval case's session is under its group's node.
+    for (const group of [testsNodeId(source.id), evalsNodeId(source.id)]) {
+      const node = tree.node(group);
+      if (node) await tree.getChildren(node);
+    }
     const sessionNode = tree.node(sessionNodeId(source.id, sessionId));
     if (!sessionNode) return false;
     if (turn === undefined) {

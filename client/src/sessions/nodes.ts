@@ -5,7 +5,7 @@
 // from the source, the session id, the turn number and the event's seq, so a
 // live refresh keeps what the user expanded and selected.
 
-import type { SessionEvent } from "../../../server/protocol/events";
+import type { EvalCheck, SessionEvent } from "../../../server/protocol/events";
 import type { SessionModel, TurnModel } from "./model";
 import { renderContext, renderMemory } from "./render";
 import type { SessionStore, Source } from "./store";
@@ -16,7 +16,11 @@ export type NodeData =
   | { kind: "source"; id: string; sourceId: string }
   /** The sessions `statecraft test` and the Testing view recorded, grouped so that runs stay in view. */
   | { kind: "tests"; id: string; sourceId: string }
-  | { kind: "session"; id: string; sourceId: string; sessionId: string; test?: true }
+  /** The sessions of eval case runs (`session.start.eval`), grouped like test runs. */
+  | { kind: "evals"; id: string; sourceId: string }
+  | { kind: "session"; id: string; sourceId: string; sessionId: string; group?: "tests" | "evals" }
+  /** A criterion an eval case run checked (its `eval.score` event), under the session. */
+  | { kind: "check"; id: string; sourceId: string; sessionId: string; seq: number }
   | { kind: "turn"; id: string; sourceId: string; sessionId: string; turn: number }
   | { kind: "event"; id: string; sourceId: string; sessionId: string; turn: number; seq: number }
   | {
@@ -40,6 +44,7 @@ export interface Display {
 
 export const sourceNodeId = (sourceId: string) => `source:${sourceId}`;
 export const testsNodeId = (sourceId: string) => `tests:${sourceId}`;
+export const evalsNodeId = (sourceId: string) => `evals:${sourceId}`;
 export const sessionNodeId = (sourceId: string, sessionId: string) => `session:${sourceId}/${sessionId}`;
 export const turnNodeId = (sourceId: string, sessionId: string, turn: number) =>
   `turn:${sourceId}/${sessionId}/${turn}`;
@@ -56,20 +61,25 @@ export async function childrenOf(store: SessionStore, element?: NodeData): Promi
     case "source": {
       const source = store.source(element.sourceId);
       if (!source) return [];
-      const tests = testSessionIds(source);
+      const tests = new Set(groupSessionIds(source, "tests"));
+      const evals = new Set(groupSessionIds(source, "evals"));
       return [
         ...sourceInfo(source, element.id),
         ...sessionIds(source)
-          .filter((id) => !tests.includes(id))
+          .filter((id) => !tests.has(id) && !evals.has(id))
           .map((sessionId) => sessionNode(source.id, sessionId)),
-        ...(tests.length
-          ? [{ kind: "tests" as const, id: testsNodeId(source.id), sourceId: source.id }]
-          : []),
+        ...(evals.size ? [{ kind: "evals" as const, id: evalsNodeId(source.id), sourceId: source.id }] : []),
+        ...(tests.size ? [{ kind: "tests" as const, id: testsNodeId(source.id), sourceId: source.id }] : []),
       ];
     }
-    case "tests": {
+    case "tests":
+    case "evals": {
       const source = store.source(element.sourceId);
-      return source ? testSessionIds(source).map((sessionId) => sessionNode(source.id, sessionId, true)) : [];
+      return source
+        ? groupSessionIds(source, element.kind).map((sessionId) =>
+            sessionNode(source.id, sessionId, element.kind),
+          )
+        : [];
     }
     case "session": {
       let model: SessionModel | undefined;
@@ -85,7 +95,14 @@ export async function childrenOf(store: SessionStore, element?: NodeData): Promi
         text: w,
         icon: "warning",
       }));
-      return [...warnings, ...turnNodes(element.sourceId, model)];
+      const checks = model.evalScores.map((e) => ({
+        kind: "check" as const,
+        id: `check:${element.sourceId}/${model.id}/${e.seq}`,
+        sourceId: element.sourceId,
+        sessionId: model.id,
+        seq: e.seq,
+      }));
+      return [...warnings, ...checks, ...turnNodes(element.sourceId, model)];
     }
     case "turn": {
       const t = (await store.model(element))?.turn(element.turn);
@@ -104,9 +121,16 @@ export async function childrenOf(store: SessionStore, element?: NodeData): Promi
 export function parentId(element: NodeData): string | undefined {
   switch (element.kind) {
     case "tests":
+    case "evals":
       return sourceNodeId(element.sourceId);
     case "session":
-      return element.test ? testsNodeId(element.sourceId) : sourceNodeId(element.sourceId);
+      return element.group === "tests"
+        ? testsNodeId(element.sourceId)
+        : element.group === "evals"
+          ? evalsNodeId(element.sourceId)
+          : sourceNodeId(element.sourceId);
+    case "check":
+      return sessionNodeId(element.sourceId, element.sessionId);
     case "turn":
       return sessionNodeId(element.sourceId, element.sessionId);
     case "event":
@@ -131,13 +155,31 @@ export async function describeNode(store: SessionStore, element: NodeData): Prom
     }
     case "tests": {
       const source = store.source(element.sourceId);
-      const n = source ? testSessionIds(source).length : 0;
+      const n = source ? groupSessionIds(source, "tests").length : 0;
       return {
         label: "Test runs",
         description: `${n} session${n === 1 ? "" : "s"}`,
         tooltip: "Sessions recorded by statecraft test and the Testing view, one per test run",
         icon: "beaker",
       };
+    }
+    case "evals": {
+      const source = store.source(element.sourceId);
+      const ids = source ? groupSessionIds(source, "evals") : [];
+      const runs = new Set(
+        ids.map((id) => source?.kind === "folder" && source.session(id)?.start?.eval?.run),
+      );
+      return {
+        label: "Eval runs",
+        description: `${count(ids.length, "session")} · ${count(runs.size, "run")}`,
+        tooltip:
+          "Sessions recorded by statecraft eval, one per case run (case, trial and backend); the Evals view shows the runs",
+        icon: "checklist",
+      };
+    }
+    case "check": {
+      const e = (await store.model(element))?.evalScores.find((x) => x.seq === element.seq);
+      return e ? describeCheck(e) : { label: `criterion ${element.seq}`, icon: "circle-small" };
     }
     case "session": {
       const source = store.source(element.sourceId);
@@ -169,23 +211,26 @@ function sessionIds(source: Source): string[] {
   return source.kind === "folder" ? source.sessions().map((s) => s.id) : source.summaries.map((s) => s.id);
 }
 
-/** A folder's sessions recorded by test runs (`session.start.test`); a runtime's are listed as they are. */
-function testSessionIds(source: Source): string[] {
+/**
+ * A folder's sessions recorded by test runs (`session.start.test`) or eval case runs
+ * (`session.start.eval`); a runtime's are listed as they are.
+ */
+function groupSessionIds(source: Source, group: "tests" | "evals"): string[] {
   return source.kind === "folder"
     ? source
         .sessions()
-        .filter((s) => s.start?.test)
+        .filter((s) => (group === "tests" ? s.start?.test && !s.start.eval : s.start?.eval))
         .map((s) => s.id)
     : [];
 }
 
-function sessionNode(sourceId: string, sessionId: string, test?: true): NodeData {
+function sessionNode(sourceId: string, sessionId: string, group?: "tests" | "evals"): NodeData {
   return {
     kind: "session",
     id: sessionNodeId(sourceId, sessionId),
     sourceId,
     sessionId,
-    ...(test && { test }),
+    ...(group && { group }),
   };
 }
 
@@ -289,10 +334,21 @@ const STATUS_ICON: Record<string, { icon: string; color?: string }> = {
 export function describeSession(model: SessionModel, now?: Date): Display {
   const s = model.start;
   const status = model.status;
-  const what = s?.test ? `test "${s.test}"` : (s?.agent ?? model.id);
+  const tag = s?.eval;
+  const what = tag ? `${tag.eval}: "${tag.case}"` : s?.test ? `test "${s.test}"` : (s?.agent ?? model.id);
   const kind = s?.backend.kind ?? "?";
+  const checks = model.evalScores;
+  const failing = checks.filter((c) => !c.passed).length;
+  const verdict = checks.length
+    ? failing
+      ? `✗ ${failing} of ${count(checks.length, "criterion").replace(/criterions$/, "criteria")} failed`
+      : `✓ ${count(checks.length, "criterion").replace(/criterions$/, "criteria")}`
+    : undefined;
   const tooltip = [
     `session ${model.id}`,
+    tag
+      ? `eval ${tag.eval}, case "${tag.case}", trial ${tag.trial} on ${tag.backend} (run ${tag.run})${verdict ? `: ${verdict}` : ""}`
+      : undefined,
     s
       ? `agent ${s.agent} on ${s.backend.name} (${kind}, ${s.backend.provider}${s.backend.model ? ` ${s.backend.model}` : ""})`
       : "no session.start event: not a Statecraft session log",
@@ -303,13 +359,26 @@ export function describeSession(model: SessionModel, now?: Date): Display {
     s ? `started ${s.ts}` : undefined,
     ...model.warnings.map((w) => `⚠ ${w}`),
   ].filter((x): x is string => x !== undefined);
+  const icon =
+    status !== "running" && checks.length
+      ? failing
+        ? STATUS_ICON.failed
+        : STATUS_ICON.ok
+      : (STATUS_ICON[status] ?? { icon: "comment-discussion" });
   return {
     label: what,
-    description: [kind, status, count(model.turnCount, "turn"), shortTime(s?.ts ?? model.updatedAt, now)]
+    description: [
+      tag ? `${tag.backend} · trial ${tag.trial}` : undefined,
+      verdict,
+      kind,
+      status,
+      count(model.turnCount, "turn"),
+      shortTime(s?.ts ?? model.updatedAt, now),
+    ]
       .filter(Boolean)
       .join(" · "),
     tooltip: tooltip.join("\n"),
-    ...(STATUS_ICON[status] ?? { icon: "comment-discussion" }),
+    ...icon,
   };
 }
 
@@ -361,9 +430,14 @@ export function toolCallStatus(t: TurnModel, callId: string): { text: string; ok
 
 type EventOf<T extends EventType> = Extract<SessionEvent, { type: T }>;
 
-/** How an event shows as a node of its own, or where it shows instead (`folded`). */
+/**
+ * How an event shows as a node of its own, under its turn or (an event of no turn) under its
+ * session, or where it shows instead (`folded`).
+ */
 type EventNode<T extends EventType> =
-  { shown: true; describe: (e: EventOf<T>, t: TurnModel) => Display } | { shown: false; folded: string };
+  | { shown: "turn"; describe: (e: EventOf<T>, t: TurnModel) => Display }
+  | { shown: "session"; describe: (e: EventOf<T>) => Display }
+  | { shown: false; folded: string };
 
 /**
  * Every event type of a session log, and how the Session Explorer shows it: a new event type is one
@@ -372,7 +446,7 @@ type EventNode<T extends EventType> =
 export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
   "session.start": { shown: false, folded: "the session's node" },
   "session.end": { shown: false, folded: "the session's node" },
-  "eval.score": { shown: false, folded: "the session's node" },
+  "eval.score": { shown: "session", describe: (e) => describeCheck(e) },
   "turn.start": { shown: false, folded: "the turn's node" },
   "turn.end": { shown: false, folded: "the turn's node" },
   "context.snapshot": { shown: false, folded: "the turn's Context snapshot" },
@@ -380,7 +454,7 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
   "model.request": { shown: false, folded: "the turn's Context snapshot (bytes sent)" },
   "tool.result": { shown: false, folded: "its tool call" },
   "model.response": {
-    shown: true,
+    shown: "turn",
     describe: (e) => {
       const what = e.toolCalls.length
         ? `→ ${e.toolCalls.map((c) => c.name).join(", ")}`
@@ -394,7 +468,7 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
     },
   },
   "tool.call": {
-    shown: true,
+    shown: "turn",
     describe: (e, t) => {
       const status = toolCallStatus(t, e.callId);
       const result = t.events.find((x) => x.type === "tool.result" && x.callId === e.callId);
@@ -410,7 +484,7 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
     },
   },
   "policy.decision": {
-    shown: true,
+    shown: "turn",
     describe: (e) => ({
       label: `Policy: ${e.decision} ${e.tool}`,
       description: [e.check && e.check !== "none" ? e.check : undefined, e.reason].filter(Boolean).join(": "),
@@ -420,7 +494,7 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
     }),
   },
   approval: {
-    shown: true,
+    shown: "turn",
     describe: (e) => ({
       label: `Approval: ${e.tool} ${e.approved ? "approved" : "refused"}`,
       description: `by ${e.by}`,
@@ -429,7 +503,7 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
     }),
   },
   "memory.write": {
-    shown: true,
+    shown: "turn",
     describe: (e) => ({
       label: `Memory: ${e.field} = ${json(e.value, 40)}`,
       description: e.ok ? (e.memory ? `memory ${e.memory}` : "") : `rejected: ${e.error ?? ""}`,
@@ -438,11 +512,11 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
     }),
   },
   handoff: {
-    shown: true,
+    shown: "turn",
     describe: (e) => ({ label: `Handoff: ${e.from} → ${e.to}`, icon: "arrow-swap" }),
   },
   "manual.edit": {
-    shown: true,
+    shown: "turn",
     describe: (e) => ({
       label: `Edited by hand: ${e.target === "memory" ? `memory ${e.field}` : `${e.tool ?? "tool"} input ${e.field}`}`,
       description: `${json(e.before ?? null, 30)} → ${json(e.after, 30)} · by the ${e.by}`,
@@ -459,12 +533,46 @@ function eventNode(e: SessionEvent): EventNode<EventType> | undefined {
 }
 
 export function isShown(e: SessionEvent): boolean {
-  return eventNode(e)?.shown === true;
+  return eventNode(e)?.shown === "turn";
 }
 
 export function describeEvent(t: TurnModel, e: SessionEvent): Display {
   const node = eventNode(e);
-  return node?.shown ? node.describe(e, t) : { label: e.type, icon: "circle-small" };
+  return node?.shown === "turn" ? node.describe(e, t) : { label: e.type, icon: "circle-small" };
+}
+
+/** " 0.40 < 0.70" for a scored criterion, "" otherwise. */
+export function scoreText(k: EvalCheck): string {
+  if (typeof k.score !== "number") return "";
+  const threshold =
+    typeof k.threshold === "number" ? ` ${k.score >= k.threshold ? "≥" : "<"} ${k.threshold.toFixed(2)}` : "";
+  return ` ${k.score.toFixed(2)}${threshold}`;
+}
+
+/**
+ * An eval criterion with its outcome (an `eval.score` event, or a check of the run's JSON): the label
+ * says what was checked, the description the score and the reason.
+ */
+export function describeCheck(k: EvalCheck): Display {
+  const score = scoreText(k).trim();
+  return {
+    label: abridge(k.criterion, 70),
+    description: [score || undefined, abridge(k.reason, 120)].filter(Boolean).join(": "),
+    tooltip: [
+      `${k.kind} criterion: ${k.criterion}`,
+      `${k.passed ? "passed" : "failed"}${score ? ` (score ${score})` : ""}: ${k.reason}`,
+      k.precision !== undefined || k.recall !== undefined
+        ? `precision ${k.precision?.toFixed(2) ?? "?"}, recall ${k.recall?.toFixed(2) ?? "?"}`
+        : undefined,
+      k.judgeBackend ? `judged by ${k.judgeBackend}` : undefined,
+      k.file ? `written at ${k.file}${k.line ? `:${k.line}` : ""}` : undefined,
+    ]
+      .filter(Boolean)
+      .join("\n"),
+    ...(k.passed
+      ? { icon: "pass", color: "testing.iconPassed" }
+      : { icon: "error", color: "testing.iconFailed" }),
+  };
 }
 
 interface SnapshotSpec {

@@ -61,7 +61,11 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
         item.contextValue = `statecraft.${element.kind}.${this.store.source(element.sourceId)?.kind ?? "folder"}`;
         break;
       case "tests":
-        item.contextValue = "statecraft.tests";
+      case "evals":
+        item.contextValue = `statecraft.${element.kind}`;
+        break;
+      case "check":
+        item.contextValue = "statecraft.check";
         break;
       case "turn":
         item.contextValue = "statecraft.turn";
@@ -95,6 +99,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<NodeData>, v
 const COLLAPSIBLE: Record<NodeData["kind"], vscode.TreeItemCollapsibleState> = {
   source: vscode.TreeItemCollapsibleState.Expanded,
   tests: vscode.TreeItemCollapsibleState.Collapsed,
+  evals: vscode.TreeItemCollapsibleState.Collapsed,
+  check: vscode.TreeItemCollapsibleState.None,
   session: vscode.TreeItemCollapsibleState.Collapsed,
   turn: vscode.TreeItemCollapsibleState.Collapsed,
   snapshot: vscode.TreeItemCollapsibleState.None,

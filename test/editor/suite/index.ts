@@ -27,6 +27,7 @@ export async function run(): Promise<void> {
   await import("./run.test");
   await import("./testing.test");
   await import("./explorer.test");
+  await import("./evals.test");
   await import("./debug.test");
   const resumeFile = process.env.STATECRAFT_EDITOR_TEST_RESUME_FILE;
   if (resumeFile)
