@@ -156,6 +156,27 @@ options:
 example:
   statecraft sessions show 20250101-120000-ab12cd
 `,
+  eval: `usage: statecraft eval list [--json]
+       statecraft eval report RUN [--html FILE|-] [--junit FILE|-]
+       statecraft eval compare RUN_A RUN_B [--json] [--html FILE|-]
+
+The recorded eval runs (.statecraft/evals/<run>.json). A RUN is a run id (or a
+unique start of one) or the path of a run file. list: the runs, newest first,
+with the pass rate per backend. report: the run's summary per backend and its
+failing case runs; --html writes the self-contained page, --junit the JUnit XML
+(- writes to stdout). compare: per case and backend, regressions (passed more
+often in RUN_A) first, then improvements, score deltas and the deltas per
+backend (pass rate, mean score, tokens, latency, bytes sent).
+
+options:
+  --json               list, compare: print JSON
+  --html FILE|-        report, compare: write the HTML page (- for stdout)
+  --junit FILE|-       report: write the JUnit XML (- for stdout)
+  --workspace DIR      where .statecraft/ is (default: the project's folder)
+
+example:
+  statecraft eval compare 20261201-141500-a1c4e9 20261202-091200-b2d87f --html compare.html
+`,
   serve: `usage: statecraft serve [options]
 
 The runtime service for stateful backends: sessions, memory and events in
@@ -217,6 +238,9 @@ commands:
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
   sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR; list --all
                           includes the sessions of test runs)
+  eval list|report|compare the recorded eval runs: list [--json], report RUN [--html FILE|-]
+                          [--junit FILE|-], compare RUN_A RUN_B [--json] [--html FILE|-]
+                          (regressions first)
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
                           --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE,
                           --max-body-bytes N
