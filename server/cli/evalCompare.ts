@@ -224,7 +224,11 @@ export function baselineRegressions(run: EvalRun, baseline: EvalRun): CaseCompar
 // ---- text ----
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const signed = (x: number, digits = 2) => `${x > 0 ? "+" : x < 0 ? "-" : "±"}${Math.abs(x).toFixed(digits)}`;
+const signed = (x: number, digits = 2) => {
+  const shown = Math.abs(x).toFixed(digits);
+  // A change too small to show (0.004 as "0.00") is no change.
+  return `${!/[1-9]/.test(shown) ? "±" : x > 0 ? "+" : "-"}${shown}`;
+};
 const score = (x: number | null) => (x === null ? "-" : x.toFixed(2));
 const trials = (s: CaseSide) => `${s.passed}/${s.runs}`;
 
@@ -240,10 +244,11 @@ export function caseLines(c: CaseComparison, indent = "  "): string[] {
   const lines = [`${indent}${head}`];
   if (c.change !== "regression" && c.change !== "added") return lines;
   for (const f of c.b?.failures ?? []) {
-    if (f.error) lines.push(`${indent}    trial ${f.trial} (session ${f.session}): ${f.error}`);
+    lines.push(`${indent}  trial ${f.trial}, session ${f.session}:`);
+    if (f.error !== undefined) lines.push(`${indent}    ${f.error}`);
     for (const k of f.checks)
       lines.push(
-        `${indent}    trial ${f.trial} (session ${f.session}): ${k.criterion}${typeof k.score === "number" ? ` scored ${k.score.toFixed(2)}` : ""}${typeof k.threshold === "number" ? ` (at least ${k.threshold})` : ""}: ${k.reason}`,
+        `${indent}    ${k.criterion}${typeof k.score === "number" ? ` scored ${k.score.toFixed(2)}` : ""}${typeof k.threshold === "number" ? ` (at least ${k.threshold})` : ""}: ${k.reason}`,
       );
   }
   return lines;

@@ -156,7 +156,7 @@ tr.fail { background: color-mix(in srgb, var(--fail) 6%, transparent); }
 .status.fail { color: var(--fail); }
 .case { font-weight: 600; word-break: break-word; }
 td.backend { white-space: nowrap; }
-td.wide { min-width: 300px; }
+td.wide { min-width: 240px; }
 .where { color: var(--muted); font-size: 11px; }
 ul.checks { list-style: none; margin: 0; padding: 0; }
 ul.checks li { margin: 0 0 4px; }
@@ -547,9 +547,11 @@ const CHANGE_LABEL: Record<CaseChange, string> = {
 
 function delta(x: number | null, text: (v: number) => string, higherIsBetter: boolean): string {
   if (x === null) return "";
-  if (Math.abs(x) < 1e-9) return `<span class="delta muted">±0</span>`;
+  const shown = text(Math.abs(x));
+  // A change too small to show (0.004 as "0.00") is no change.
+  if (!/[1-9]/.test(shown)) return `<span class="delta muted">±${shown}</span>`;
   const good = x > 0 === higherIsBetter;
-  return `<span class="delta ${good ? "up" : "down"}">${signed(x, text(Math.abs(x)))}</span>`;
+  return `<span class="delta ${good ? "up" : "down"}">${signed(x, shown)}</span>`;
 }
 
 function comparisonBackends(cmp: EvalComparison): string {

@@ -196,33 +196,37 @@ describe("eval runs: list and loading", () => {
     });
 
   it("every field a report reads is checked, and the first wrong one is named", () => {
-    const cases: [(r: Record<string, any>) => void, string][] = [
-      [(r) => delete r.cases, "cases is missing"],
-      [(r) => (r.status = "done"), "status 'done' is not passed, failed or interrupted"],
-      [(r) => (r.cases[3].passed = "yes"), "cases[3].passed is a string, not a boolean"],
-      [(r) => delete r.cases[0].usage, "cases[0].usage is missing"],
+    // [the field's path, its new value (DELETE: none), the message]
+    const DELETE = Symbol("delete");
+    const cases: [string, unknown, string][] = [
+      ["cases", DELETE, "cases is missing"],
+      ["status", "done", "status 'done' is not passed, failed or interrupted"],
+      ["cases.3.passed", "yes", "cases[3].passed is a string, not a boolean"],
+      ["cases.0.usage", DELETE, "cases[0].usage is missing"],
+      ["cases.1.judgeUsage.outputTokens", null, "cases[1].judgeUsage.outputTokens is a null, not a number"],
       [
-        (r) => (r.cases[1].judgeUsage.outputTokens = null),
-        "cases[1].judgeUsage.outputTokens is a null, not a number",
-      ],
-      [
-        (r) => (r.cases[2].checks[1].kind = "vibes"),
+        "cases.2.checks.1.kind",
+        "vibes",
         "cases[2].checks[1].kind 'vibes' is not judge, score, expect or trajectory",
       ],
-      [(r) => (r.cases[2].checks[0].reason = 3), "cases[2].checks[0].reason is a number, not a string"],
+      ["cases.2.checks.0.reason", 3, "cases[2].checks[0].reason is a number, not a string"],
       [
-        (r) => (r.summary.aws_runtime.meanScore = "high"),
+        "summary.aws_runtime.meanScore",
+        "high",
         "summary.aws_runtime.meanScore is a string, not a number or null",
       ],
-      [(r) => delete r.summary.aws_runtime, "summary has no entry for the backend aws_runtime"],
-      [(r) => (r.backends = "openai_cloud"), "backends is a string, not an array"],
+      ["summary.aws_runtime", DELETE, "summary has no entry for the backend aws_runtime"],
+      ["backends", "openai_cloud", "backends is a string, not an array"],
     ];
     assert.equal(evalRunProblem(fixture(A_ID)), undefined);
     assert.equal(evalRunProblem([]), "a JSON array, not an object");
-    for (const [change, message] of cases) {
-      const run = fixture(A_ID) as unknown as Record<string, any>;
-      change(run);
-      assert.equal(evalRunProblem(run), message);
+    for (const [field, value, message] of cases) {
+      const run = fixture(A_ID) as unknown as Record<string, unknown>;
+      const keys = field.split(".");
+      const parent = keys.slice(0, -1).reduce((o, k) => o[k] as Record<string, unknown>, run);
+      if (value === DELETE) delete parent[keys.at(-1)!];
+      else parent[keys.at(-1)!] = value;
+      assert.equal(evalRunProblem(run), message, field);
     }
   });
 });
@@ -347,7 +351,7 @@ describe("eval compare and the baseline", () => {
     );
     assert.match(
       text,
-      /trial 1 \(session 20261202-091202-09d87f\): expect tool refund called with .*: refund was never called/,
+      /\n {4}trial 1, session 20261202-091202-09d87f:\n {6}expect tool refund called with .*: refund was never called/,
     );
     assert.equal(regressionText([], A_ID), `no regressions against the baseline ${A_ID}\n`);
   });
@@ -358,7 +362,7 @@ describe("eval compare and the baseline", () => {
     assert.equal(r.code, 0, r.err);
     const at = (s: string) => r.out.indexOf(s);
     assert.ok(at("per backend (A -> B):") > 0);
-    assert.match(r.out, /  aws_runtime: pass rate 88% -> 63% \(-25 pts\)/);
+    assert.match(r.out, /\n {2}aws_runtime: pass rate 88% -> 63% \(-25 pts\)/);
     assert.ok(at("regressions: passed more often in A (2):") > at("per backend"));
     assert.ok(at("improvements: pass more often in B (1):") > at("regressions:"));
     assert.ok(at("score changes (") > at("improvements:"));
