@@ -68,6 +68,8 @@ export interface BackendComparison {
 export interface RunRef {
   run: string;
   eval: string;
+  /** The .agent file declaring the eval (a case's `file` is relative to its folder). */
+  file: string;
   startedAt: string;
   status: EvalRun["status"];
   definitionHash: string;
@@ -208,6 +210,7 @@ export function compareEvalRuns(a: EvalRun, b: EvalRun): EvalComparison {
 const ref = (r: EvalRun): RunRef => ({
   run: r.run,
   eval: r.eval,
+  file: r.file,
   startedAt: r.startedAt,
   status: r.status,
   definitionHash: r.definitionHash,

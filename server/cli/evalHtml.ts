@@ -154,7 +154,7 @@ tr.fail { background: color-mix(in srgb, var(--fail) 6%, transparent); }
 .status { font-weight: 600; white-space: nowrap; }
 .status.pass { color: var(--pass); }
 .status.fail { color: var(--fail); }
-.case { font-weight: 600; word-break: break-word; }
+.case { font-weight: 600; word-break: break-word; min-width: 120px; }
 td.backend { white-space: nowrap; }
 td.wide { min-width: 240px; }
 .where { color: var(--muted); font-size: 11px; }
@@ -502,11 +502,14 @@ function orderedRuns(run: EvalRun, backends: string[]): EvalCaseRun[] {
   );
 }
 
+/** The folder of the eval's file, with its slash: what a case's `file` is relative to. */
+const folderOf = (file: string) => (file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "");
+
 /** The HTML page of one eval run. */
 export function evalRunHtml(run: EvalRun): string {
   const backends = backendsOf(run);
   const failed = run.cases.filter((r) => !r.passed).length;
-  const folder = run.file.includes("/") ? run.file.slice(0, run.file.lastIndexOf("/") + 1) : "";
+  const folder = folderOf(run.file);
   const main =
     `<header><h1>eval ${esc(run.eval)}</h1><span class="badge ${esc(run.status)}">${esc(run.status)}</span></header>` +
     `<div class="meta"><span>run <b class="mono">${esc(run.run)}</b></span><span><b>${esc(run.file)}</b></span>` +
@@ -616,7 +619,7 @@ function comparisonChart(cmp: EvalComparison): string {
   return barChart(groups, "pass rate per backend, run A then run B", "pass rate");
 }
 
-function comparisonRow(c: CaseComparison, colour: number): string {
+function comparisonRow(c: CaseComparison, colour: number, folder: string): string {
   const side = (s: CaseComparison["a"]) => (s ? `${s.passed}/${s.runs}` : `<span class="muted">–</span>`);
   const scores = c.scores
     .filter((s) => s.delta !== null && Math.abs(s.delta) >= 0.005)
@@ -654,7 +657,7 @@ function comparisonRow(c: CaseComparison, colour: number): string {
   return (
     `<tr class="${c.change === "regression" ? "fail" : ""}" data-group="${c.change}" data-backend="${esc(c.backend)}">` +
     `<td data-v="${["regression", "improvement", "added", "removed", "unchanged"].indexOf(c.change)}"><span class="badge ${c.change}">${CHANGE_LABEL[c.change]}</span></td>` +
-    `<td><div class="case">${esc(c.case)}</div>${c.file ? `<div class="where">${esc(`${c.file}${c.line ? `:${c.line}` : ""}`)}</div>` : ""}</td>` +
+    `<td><div class="case">${esc(c.case)}</div>${c.file ? `<div class="where">${esc(`${folder}${c.file}${c.line ? `:${c.line}` : ""}`)}</div>` : ""}</td>` +
     `<td class="backend"><span class="swatch s${colour % 6}"></span>${esc(c.backend)}</td>` +
     `<td class="n" data-v="${c.a?.passRate ?? -1}">${side(c.a)}</td><td class="n" data-v="${c.b?.passRate ?? -1}">${side(c.b)}</td>` +
     `<td class="n" data-v="${c.meanScoreDelta ?? 0}">${score(c.a?.meanScore)} → ${score(c.b?.meanScore)} ${delta(c.meanScoreDelta, (v) => v.toFixed(2), true)}</td>` +
@@ -705,7 +708,7 @@ export function evalComparisonHtml(cmp: EvalComparison): string {
       ? `<table class="rows"><thead><tr><th data-sort="number">change</th><th data-sort="text">case</th><th data-sort="text">backend</th>` +
         `<th class="n" data-sort="number">A passed</th><th class="n" data-sort="number">B passed</th><th class="n" data-sort="number">mean score</th>` +
         `<th>score changes</th><th>failing checks</th><th>sessions</th></tr></thead><tbody>` +
-        cmp.cases.map((c) => comparisonRow(c, backends.indexOf(c.backend))).join("") +
+        cmp.cases.map((c) => comparisonRow(c, backends.indexOf(c.backend), folderOf(cmp.b.file))).join("") +
         `</tbody></table>`
       : `<p class="empty">neither run has a case run</p>`);
   return page(`compare ${cmp.a.run} and ${cmp.b.run}`, main);

@@ -421,6 +421,42 @@ describe("eval reports: files and stdout", () => {
   });
 });
 
+describe("eval reports of an interrupted run with no case run", () => {
+  const empty: EvalRun = {
+    ...fixture(A_ID),
+    status: "interrupted",
+    cases: [],
+    summary: Object.fromEntries(
+      ["openai_cloud", "aws_runtime"].map((b) => [
+        b,
+        {
+          runs: 0,
+          passed: 0,
+          passRate: 0,
+          meanScore: null,
+          inputTokens: 0,
+          outputTokens: 0,
+          p50LatencyMs: 0,
+          p95LatencyMs: 0,
+          bytesSent: 0,
+        },
+      ]),
+    ),
+  };
+
+  it("the page says no case ran, the JUnit has empty suites, the comparison lists A's cases as only in A", () => {
+    const html = evalRunHtml(empty);
+    assert.match(html, /<p class="empty">no case ran: the run was interrupted<\/p>/);
+    assert.match(html, /<p class="empty">no judge or score criteria in this run<\/p>/);
+    const junit = evalJunitXml(empty);
+    assert.match(junit, /<testsuites [^>]*tests="0" failures="0" errors="0"/);
+    assert.equal(junit.match(/<testsuite /g)?.length, 2);
+    const cmp = compareEvalRuns(fixture(A_ID), empty);
+    assert.deepEqual(cmp.counts, { regression: 0, improvement: 0, unchanged: 0, added: 0, removed: 8 });
+    assert.deepEqual(baselineRegressions(empty, fixture(A_ID)), []);
+  });
+});
+
 describe("eval reports in Chromium (HTML page, JUnit parsed back)", function () {
   this.timeout(60_000);
   let context: BrowserContext;
