@@ -224,6 +224,30 @@ export function baselineRegressions(run: EvalRun, baseline: EvalRun): CaseCompar
   return compareEvalRuns(baseline, run).cases.filter((c) => c.change === "regression");
 }
 
+export interface BaselineResult {
+  eval: string;
+  run: string;
+  /** The baseline's run of the same eval; absent when the baseline has none (then nothing is compared). */
+  baseline?: string;
+  regressions: CaseComparison[];
+}
+
+/**
+ * `statecraft eval --baseline` when one command ran several evals: each run is compared with the
+ * baseline's run of the same eval (a baseline file may hold several, as `--json FILE` writes them).
+ */
+export function baselineResults(runs: EvalRun[], baselines: EvalRun[]): BaselineResult[] {
+  return runs.map((run) => {
+    const baseline = baselines.find((b) => b.eval === run.eval);
+    return {
+      eval: run.eval,
+      run: run.run,
+      ...(baseline ? { baseline: baseline.run } : {}),
+      regressions: baseline ? baselineRegressions(run, baseline) : [],
+    };
+  });
+}
+
 // ---- text ----
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;

@@ -108,6 +108,7 @@ const STYLE = `
   }
 }
 * { box-sizing: border-box; }
+section.report + section.report { margin-top: 40px; padding-top: 24px; border-top: 2px solid var(--border); }
 body { margin: 0; padding: 24px 28px 48px; background: var(--bg); color: var(--fg); font: 13px/1.45 var(--font); }
 h1 { font-size: 20px; margin: 0; font-weight: 600; }
 h2 { font-size: 14px; margin: 28px 0 10px; font-weight: 600; }
@@ -196,52 +197,56 @@ const SCRIPT = `
       if (el) api.postMessage({ command: "openSession", session: el.getAttribute("data-session") });
     });
   }
-  const table = document.querySelector("table.rows");
-  if (!table) return;
-  const body = table.tBodies[0];
-  const rows = Array.from(body.rows);
-  const state = { group: "all", backend: "", text: "" };
-  const count = document.getElementById("count");
-  function apply() {
-    let shown = 0;
-    for (const row of rows) {
-      const ok = (state.group === "all" || row.dataset.group === state.group)
-        && (!state.backend || row.dataset.backend === state.backend)
-        && (!state.text || row.textContent.toLowerCase().includes(state.text));
-      row.hidden = !ok;
-      if (ok) shown++;
-    }
-    if (count) count.textContent = shown + " of " + rows.length + " shown";
-  }
-  for (const b of document.querySelectorAll("[data-filter]")) {
-    b.addEventListener("click", () => {
-      state.group = b.getAttribute("data-filter");
-      for (const o of document.querySelectorAll("[data-filter]")) o.setAttribute("aria-pressed", String(o === b));
-      apply();
-    });
-  }
-  const backend = document.getElementById("backend");
-  if (backend) backend.addEventListener("change", () => { state.backend = backend.value; apply(); });
-  const search = document.getElementById("search");
-  if (search) search.addEventListener("input", () => { state.text = search.value.trim().toLowerCase(); apply(); });
-  const heads = Array.from(table.tHead.rows[0].cells);
-  heads.forEach((th, i) => {
-    if (!th.dataset.sort) return;
-    th.addEventListener("click", () => {
-      const dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
-      for (const h of heads) h.removeAttribute("aria-sort");
-      th.setAttribute("aria-sort", dir);
-      const numeric = th.dataset.sort === "number";
-      const key = (row) => row.cells[i].dataset.v ?? row.cells[i].textContent;
-      rows.sort((a, b) => {
-        const x = key(a), y = key(b);
-        const c = numeric ? Number(x) - Number(y) : x.localeCompare(y);
-        return dir === "ascending" ? c : -c;
+  // Each report (a run, or a comparison) has its own filters and rows: a page may hold several.
+  for (const report of document.querySelectorAll("section.report")) {
+    const table = report.querySelector("table.rows");
+    if (!table) continue;
+    const body = table.tBodies[0];
+    const rows = Array.from(body.rows);
+    const state = { group: "all", backend: "", text: "" };
+    const count = report.querySelector(".count");
+    const apply = () => {
+      let shown = 0;
+      for (const row of rows) {
+        const ok = (state.group === "all" || row.dataset.group === state.group)
+          && (!state.backend || row.dataset.backend === state.backend)
+          && (!state.text || row.textContent.toLowerCase().includes(state.text));
+        row.hidden = !ok;
+        if (ok) shown++;
+      }
+      if (count) count.textContent = shown + " of " + rows.length + " shown";
+    };
+    const buttons = report.querySelectorAll("[data-filter]");
+    for (const b of buttons) {
+      b.addEventListener("click", () => {
+        state.group = b.getAttribute("data-filter");
+        for (const o of buttons) o.setAttribute("aria-pressed", String(o === b));
+        apply();
       });
-      for (const row of rows) body.appendChild(row);
+    }
+    const backend = report.querySelector("select.backend");
+    if (backend) backend.addEventListener("change", () => { state.backend = backend.value; apply(); });
+    const search = report.querySelector("input.search");
+    if (search) search.addEventListener("input", () => { state.text = search.value.trim().toLowerCase(); apply(); });
+    const heads = Array.from(table.tHead.rows[0].cells);
+    heads.forEach((th, i) => {
+      if (!th.dataset.sort) return;
+      th.addEventListener("click", () => {
+        const dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+        for (const h of heads) h.removeAttribute("aria-sort");
+        th.setAttribute("aria-sort", dir);
+        const numeric = th.dataset.sort === "number";
+        const key = (row) => row.cells[i].dataset.v ?? row.cells[i].textContent;
+        rows.sort((a, b) => {
+          const x = key(a), y = key(b);
+          const c = numeric ? Number(x) - Number(y) : x.localeCompare(y);
+          return dir === "ascending" ? c : -c;
+        });
+        for (const row of rows) body.appendChild(row);
+      });
     });
-  });
-  apply();
+    apply();
+  }
 })();
 `;
 
@@ -505,13 +510,25 @@ function orderedRuns(run: EvalRun, backends: string[]): EvalCaseRun[] {
 /** The folder of the eval's file, with its slash: what a case's `file` is relative to. */
 const folderOf = (file: string) => (file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "");
 
-/** The HTML page of one eval run. */
-export function evalRunHtml(run: EvalRun): string {
+/**
+ * The HTML page of an eval run, or of the runs of one `statecraft eval` (one section each, in
+ * the order given).
+ */
+export function evalRunHtml(runs: EvalRun | EvalRun[]): string {
+  const list = Array.isArray(runs) ? runs : [runs];
+  const title =
+    list.length === 1
+      ? `eval ${list[0].eval}: ${list[0].run}`
+      : `evals ${list.map((r) => r.eval).join(", ")}`;
+  return page(title, list.map(runSection).join(""));
+}
+
+function runSection(run: EvalRun): string {
   const backends = backendsOf(run);
   const failed = run.cases.filter((r) => !r.passed).length;
   const folder = folderOf(run.file);
   const main =
-    `<header><h1>eval ${esc(run.eval)}</h1><span class="badge ${esc(run.status)}">${esc(run.status)}</span></header>` +
+    `<section class="report run" data-run="${esc(run.run)}"><header><h1>eval ${esc(run.eval)}</h1><span class="badge ${esc(run.status)}">${esc(run.status)}</span></header>` +
     `<div class="meta"><span>run <b class="mono">${esc(run.run)}</b></span><span><b>${esc(run.file)}</b></span>` +
     `<span>started <b>${esc(dateTime(run.startedAt))}</b>${duration(run.startedAt, run.endedAt) ? `, took <b>${duration(run.startedAt, run.endedAt)}</b>` : ""}</span>` +
     `<span>${plural(run.cases.length, "case run")}: <b>${run.cases.length - failed} passed</b>, <b>${failed} failed</b></span>` +
@@ -525,17 +542,18 @@ export function evalRunHtml(run: EvalRun): string {
     `<div class="toolbar"><button type="button" data-filter="all" aria-pressed="true">All ${run.cases.length}</button>` +
     `<button type="button" data-filter="failed" aria-pressed="false">Failed ${failed}</button>` +
     `<button type="button" data-filter="passed" aria-pressed="false">Passed ${run.cases.length - failed}</button>` +
-    `<select id="backend" aria-label="backend"><option value="">all backends</option>${backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join("")}</select>` +
-    `<input id="search" type="search" placeholder="filter: case, criterion, reason…" aria-label="filter">` +
-    `<span class="count" id="count"></span></div>` +
+    `<select class="backend" aria-label="backend"><option value="">all backends</option>${backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join("")}</select>` +
+    `<input class="search" type="search" placeholder="filter: case, criterion, reason…" aria-label="filter">` +
+    `<span class="count"></span></div>` +
     (run.cases.length
       ? `<table class="rows"><thead><tr><th data-sort="number">status</th><th data-sort="text">case</th><th data-sort="text">backend</th><th class="n" data-sort="number">trial</th><th>checks</th>` +
         `<th class="n" data-sort="number">score</th><th class="n" data-sort="number">tokens</th><th class="n" data-sort="number">latency</th><th class="n" data-sort="number">bytes sent</th><th>session</th></tr></thead>` +
         `<tbody>${orderedRuns(run, backends)
           .map((r) => caseRow(r, backends.indexOf(r.backend), folder))
           .join("")}</tbody></table>`
-      : `<p class="empty">no case ran${run.status === "interrupted" ? ": the run was interrupted" : ""}</p>`);
-  return page(`eval ${run.eval}: ${run.run}`, main);
+      : `<p class="empty">no case ran${run.status === "interrupted" ? ": the run was interrupted" : ""}</p>`) +
+    `</section>`;
+  return main;
 }
 
 // ---- a comparison ----
@@ -684,7 +702,7 @@ export function evalComparisonHtml(cmp: EvalComparison): string {
     ...(n.removed ? ([["removed", "Only in A", n.removed]] as [string, string, number][]) : []),
   ];
   const main =
-    `<header><h1>compare ${esc(cmp.a.eval === cmp.b.eval ? `eval ${cmp.a.eval}` : `${cmp.a.eval} and ${cmp.b.eval}`)}</h1></header>` +
+    `<section class="report comparison"><header><h1>compare ${esc(cmp.a.eval === cmp.b.eval ? `eval ${cmp.a.eval}` : `${cmp.a.eval} and ${cmp.b.eval}`)}</h1></header>` +
     `<div class="meta">${runLine("A", cmp.a)}${runLine("B", cmp.b)}` +
     (cmp.a.definitionHash === cmp.b.definitionHash
       ? `<span>same definition: the agent did not change</span>`
@@ -702,14 +720,15 @@ export function evalComparisonHtml(cmp: EvalComparison): string {
           `<button type="button" data-filter="${f}" aria-pressed="${f === "all"}">${label} ${count}</button>`,
       )
       .join("")}` +
-    `<select id="backend" aria-label="backend"><option value="">all backends</option>${backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join("")}</select>` +
-    `<input id="search" type="search" placeholder="filter: case, criterion, reason…" aria-label="filter"><span class="count" id="count"></span></div>` +
+    `<select class="backend" aria-label="backend"><option value="">all backends</option>${backends.map((b) => `<option value="${esc(b)}">${esc(b)}</option>`).join("")}</select>` +
+    `<input class="search" type="search" placeholder="filter: case, criterion, reason…" aria-label="filter"><span class="count"></span></div>` +
     (cmp.cases.length
       ? `<table class="rows"><thead><tr><th data-sort="number">change</th><th data-sort="text">case</th><th data-sort="text">backend</th>` +
         `<th class="n" data-sort="number">A passed</th><th class="n" data-sort="number">B passed</th><th class="n" data-sort="number">mean score</th>` +
         `<th>score changes</th><th>failing checks</th><th>sessions</th></tr></thead><tbody>` +
         cmp.cases.map((c) => comparisonRow(c, backends.indexOf(c.backend), folderOf(cmp.b.file))).join("") +
         `</tbody></table>`
-      : `<p class="empty">neither run has a case run</p>`);
+      : `<p class="empty">neither run has a case run</p>`) +
+    `</section>`;
   return page(`compare ${cmp.a.run} and ${cmp.b.run}`, main);
 }

@@ -30,12 +30,34 @@ function failureLines(r: EvalCaseRun, folder: string): string[] {
  * `file` and `line` of a testcase are the case's own, relative to the working folder (the run's
  * `file` is; a case's file is relative to the eval's folder).
  */
-export function evalJunitXml(run: EvalRun): string {
+export function evalJunitXml(runs: EvalRun | EvalRun[]): string {
+  const list = Array.isArray(runs) ? runs : [runs];
+  const cases = list.flatMap((r) => r.cases);
+  const errors = cases.filter((r) => r.error !== undefined).length;
+  const failures = cases.filter((r) => !r.passed && r.error === undefined).length;
+  const time = cases.reduce((a, r) => a + r.latencyMs, 0);
+  const name =
+    list.length === 1
+      ? `eval ${list[0].eval} (${list[0].run})`
+      : `evals ${list.map((r) => r.eval).join(", ")}`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<testsuites name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${seconds(time)}">\n` +
+    list
+      .flatMap(suites)
+      .map((s) => `${s}\n`)
+      .join("") +
+    `</testsuites>\n`
+  );
+}
+
+/** The testsuites of one run: one per backend. */
+function suites(run: EvalRun): string[] {
   const folder = path.posix.dirname(run.file.split(path.sep).join("/"));
   const trials = Math.max(run.trials, ...run.cases.map((r) => r.trial));
   // A case run of a backend the run's list misses still gets its suite: no case run is dropped.
   const backends = [...new Set([...run.backends, ...run.cases.map((r) => r.backend)])];
-  const suites = backends.map((backend) => {
+  return backends.map((backend) => {
     const runs = run.cases.filter((r) => r.backend === backend);
     const errors = runs.filter((r) => r.error !== undefined).length;
     const failures = runs.filter((r) => !r.passed && r.error === undefined).length;
@@ -66,14 +88,4 @@ export function evalJunitXml(run: EvalRun): string {
       `  </testsuite>`
     );
   });
-  const tests = run.cases.length;
-  const errors = run.cases.filter((r) => r.error !== undefined).length;
-  const failures = run.cases.filter((r) => !r.passed && r.error === undefined).length;
-  const time = run.cases.reduce((a, r) => a + r.latencyMs, 0);
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<testsuites name="${xml(`eval ${run.eval} (${run.run})`)}" tests="${tests}" failures="${failures}" errors="${errors}" time="${seconds(time)}">\n` +
-    suites.map((s) => `${s}\n`).join("") +
-    `</testsuites>\n`
-  );
 }

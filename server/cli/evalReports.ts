@@ -5,10 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { EvalRun } from "../protocol/evals";
-import { comparisonText, compareEvalRuns } from "./evalCompare";
+import { baselineResults, comparisonText, compareEvalRuns, regressionText } from "./evalCompare";
 import { evalComparisonHtml, evalRunHtml } from "./evalHtml";
 import { evalJunitXml } from "./evalJunit";
-import { evalsDir, listEvalRuns, loadEvalRun } from "./evalRuns";
+import { evalsDir, listEvalRuns, loadEvalRun, loadEvalRuns } from "./evalRuns";
 import { displayPath, fileError, plural, projectFolder } from "./files";
 import { UsageError, type CliIO, type Flags } from "./io";
 
@@ -37,16 +37,51 @@ export interface ReportTargets {
 }
 
 /**
- * Writes the HTML and JUnit reports of a run. A report that cannot be written is one line on
- * stderr; the other is still written. Returns false when one could not be (exit 2 then).
+ * Writes the HTML and JUnit reports of a run, or of the runs of one `statecraft eval` (one page,
+ * one XML file). A report that cannot be written is one line on stderr; the other is still
+ * written. Returns false when one could not be (exit 2 then).
  */
-export function writeEvalReports(run: EvalRun, targets: ReportTargets, io: CliIO, command = "eval"): boolean {
+export function writeEvalReports(
+  runs: EvalRun | EvalRun[],
+  targets: ReportTargets,
+  io: CliIO,
+  command = "eval",
+): boolean {
   let ok = true;
   if (targets.html !== undefined)
-    ok = writeReport(targets.html, () => evalRunHtml(run), "HTML report", io, command) && ok;
+    ok = writeReport(targets.html, () => evalRunHtml(runs), "HTML report", io, command) && ok;
   if (targets.junit !== undefined)
-    ok = writeReport(targets.junit, () => evalJunitXml(run), "JUnit report", io, command) && ok;
+    ok = writeReport(targets.junit, () => evalJunitXml(runs), "JUnit report", io, command) && ok;
   return ok;
+}
+
+/**
+ * `statecraft eval --baseline RUN|FILE`, before anything runs: the baseline's runs (an id, a run
+ * file, or a `--json` file of several). A baseline that cannot be used is a UsageError (exit 2),
+ * found before minutes of model calls, not after.
+ */
+export function loadBaseline(arg: string, workspace: string, cwd: string): EvalRun[] {
+  return loadEvalRuns(arg, workspace, cwd);
+}
+
+/**
+ * After the runs: each one's regressions against the baseline's run of the same eval, printed on
+ * stdout (a run whose eval the baseline lacks is a line on stderr). Returns the number of
+ * regressions: exit 1 when there is one.
+ */
+export function reportBaseline(runs: EvalRun[], baselines: EvalRun[], io: CliIO): number {
+  let count = 0;
+  for (const r of baselineResults(runs, baselines)) {
+    if (r.baseline === undefined) {
+      io.stderr(
+        `statecraft eval: the baseline has no run of the eval ${r.eval} (it has ${baselines.map((b) => b.eval).join(", ")}): not compared\n`,
+      );
+      continue;
+    }
+    io.stdout(regressionText(r.regressions, r.baseline));
+    count += r.regressions.length;
+  }
+  return count;
 }
 
 /** Writes text to a file (its folder made) or, for `-`, to stdout. */
@@ -150,12 +185,13 @@ function reportCommand(argv: string[], io: CliIO): number {
     throw new UsageError("usage: statecraft eval report RUN [--html FILE|-] [--junit FILE|-]");
   if (values.html === "-" && values.junit === "-")
     throw new UsageError("--html - and --junit - would both write to stdout: give one of them a file");
-  const run = loadEvalRun(positionals[0], workspaceOf(values, io), io.cwd);
+  // A file of several runs (`statecraft eval --json FILE` after several evals) is reported whole.
+  const runs = loadEvalRuns(positionals[0], workspaceOf(values, io), io.cwd);
   if (values.html === undefined && values.junit === undefined) {
-    io.stdout(runText(run));
+    io.stdout(runs.map(runText).join("\n"));
     return 0;
   }
-  return writeEvalReports(run, { html: values.html, junit: values.junit }, io, "eval report") ? 0 : 2;
+  return writeEvalReports(runs, { html: values.html, junit: values.junit }, io, "eval report") ? 0 : 2;
 }
 
 function compareCommand(argv: string[], io: CliIO): number {

@@ -41,8 +41,11 @@ export function resolveEvalRun(arg: string, workspace: string, cwd: string): str
   );
 }
 
-/** Reads and checks a run file; anything wrong with it is one UsageError naming the file. */
-export function readEvalRun(file: string, cwd: string): EvalRun {
+/**
+ * Reads and checks a file of runs: one run, or the array `statecraft eval --json FILE` writes when
+ * several evals ran. Anything wrong with it is one UsageError naming the file.
+ */
+export function readEvalRuns(file: string, cwd: string): EvalRun[] {
   const shown = displayPath(file, cwd);
   let text: string;
   try {
@@ -56,14 +59,36 @@ export function readEvalRun(file: string, cwd: string): EvalRun {
   } catch (err) {
     throw new UsageError(`${shown} is not valid JSON (${(err as Error).message}): not an eval run`);
   }
-  const problem = evalRunProblem(value);
-  if (problem) throw new UsageError(`${shown} is not a Statecraft eval run: ${problem}`);
-  return value as EvalRun;
+  const runs = Array.isArray(value) ? value : [value];
+  if (!runs.length) throw new UsageError(`${shown} is an empty array: no eval run in it`);
+  for (const [i, run] of runs.entries()) {
+    const problem = evalRunProblem(run);
+    if (problem)
+      throw new UsageError(
+        `${shown} is not a Statecraft eval run: ${Array.isArray(value) ? `[${i}]: ` : ""}${problem}`,
+      );
+  }
+  return runs as EvalRun[];
+}
+
+/** A file of one run (a file of several is a UsageError that says how many). */
+export function readEvalRun(file: string, cwd: string): EvalRun {
+  const runs = readEvalRuns(file, cwd);
+  if (runs.length > 1)
+    throw new UsageError(
+      `${displayPath(file, cwd)} holds ${runs.length} eval runs (${runs.map((r) => r.run).join(", ")}): name one of them by its id`,
+    );
+  return runs[0];
 }
 
 /** `resolveEvalRun` then `readEvalRun`. */
 export function loadEvalRun(arg: string, workspace: string, cwd: string): EvalRun {
   return readEvalRun(resolveEvalRun(arg, workspace, cwd), cwd);
+}
+
+/** `resolveEvalRun` then `readEvalRuns`: the runs of an id or of a file (`--baseline`, `eval report`). */
+export function loadEvalRuns(arg: string, workspace: string, cwd: string): EvalRun[] {
+  return readEvalRuns(resolveEvalRun(arg, workspace, cwd), cwd);
 }
 
 type Shape = "string" | "number" | "boolean" | "object" | "array";

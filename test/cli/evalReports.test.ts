@@ -11,8 +11,9 @@ import type { EvalRun } from "../../server/protocol/evals";
 import { baselineRegressions, compareEvalRuns, regressionText } from "../../server/cli/evalCompare";
 import { evalComparisonHtml, evalRunHtml } from "../../server/cli/evalHtml";
 import { evalJunitXml } from "../../server/cli/evalJunit";
-import { writeEvalReports } from "../../server/cli/evalReports";
+import { loadBaseline, reportBaseline, writeEvalReports } from "../../server/cli/evalReports";
 import { evalRunProblem } from "../../server/cli/evalRuns";
+import { UsageError, type CliIO } from "../../server/cli/io";
 import { ROOT, runCli } from "./helpers";
 
 const FIXTURES = path.join(ROOT, "test/fixtures/evals");
@@ -377,7 +378,81 @@ describe("eval compare and the baseline", () => {
   });
 });
 
+/** An in-process CliIO whose output is kept. */
+function captureIO(cwd: string): CliIO & { out: string; err: string } {
+  const io = {
+    cwd,
+    env: {},
+    out: "",
+    err: "",
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
+  return io;
+}
+
+describe("statecraft eval --baseline (the functions the command calls)", () => {
+  it("loadBaseline: a run id, or a --json file of several runs; a bad one is a UsageError before anything runs", () => {
+    const dir = workspace(A_ID);
+    assert.deepEqual(
+      loadBaseline(A_ID, dir, dir).map((r) => r.run),
+      [A_ID],
+    );
+    fs.writeFileSync(path.join(dir, "both.json"), JSON.stringify([fixture(A_ID), fixture(B_ID)]));
+    assert.deepEqual(
+      loadBaseline("both.json", dir, dir).map((r) => r.run),
+      [A_ID, B_ID],
+    );
+    assert.throws(() => loadBaseline("nope", dir, dir), UsageError);
+    fs.writeFileSync(path.join(dir, "half.json"), JSON.stringify([fixture(A_ID), { format: 1 }]));
+    assert.throws(() => loadBaseline("half.json", dir, dir), {
+      message: "half.json is not a Statecraft eval run: [1]: run is missing",
+    });
+  });
+
+  it("reportBaseline: the regressions of each run against the baseline's run of its eval, and their count", () => {
+    const io = captureIO(os.tmpdir());
+    assert.equal(reportBaseline([fixture(B_ID)], [fixture(A_ID)], io), 2);
+    assert.equal(io.out, regressionText(baselineRegressions(fixture(B_ID), fixture(A_ID)), A_ID));
+    assert.equal(io.err, "");
+    const other = { ...fixture(A_ID), eval: "other_eval" };
+    const io2 = captureIO(os.tmpdir());
+    assert.equal(reportBaseline([fixture(B_ID)], [other], io2), 0);
+    assert.equal(io2.out, "");
+    assert.equal(
+      io2.err,
+      "statecraft eval: the baseline has no run of the eval support_quality (it has other_eval): not compared\n",
+    );
+    const io3 = captureIO(os.tmpdir());
+    assert.equal(reportBaseline([fixture(A_ID)], [fixture(A_ID)], io3), 0);
+    assert.equal(io3.out, `no regressions against the baseline ${A_ID}\n`);
+  });
+});
+
 describe("eval reports: files and stdout", () => {
+  it("a file of several runs: report shows them all (text, HTML sections, JUnit suites); compare wants one", async () => {
+    const dir = workspace();
+    fs.writeFileSync(path.join(dir, "both.json"), JSON.stringify([fixture(A_ID), fixture(B_ID)]));
+    const text = await runCli(["eval", "report", "both.json"], dir);
+    assert.equal(text.code, 0, text.err);
+    assert.equal(text.out.match(/^eval support_quality /gm)?.length, 2);
+    const html = await runCli(["eval", "report", "both.json", "--html", "-"], dir);
+    assert.equal(html.out.match(/<section class="report run" data-run="/g)?.length, 2);
+    const junit = await runCli(["eval", "report", "both.json", "--junit", "-"], dir);
+    assert.equal(junit.out.match(/<testsuite /g)?.length, 4);
+    assert.match(
+      junit.out,
+      /<testsuites name="evals support_quality, support_quality" tests="32" failures="6" errors="1"/,
+    );
+    assertOneLine(
+      await runCli(["eval", "compare", "both.json", "both.json"], dir),
+      new RegExp(
+        `^statecraft eval: both\\.json holds 2 eval runs \\(${A_ID}, ${B_ID}\\): name one of them by its id$`,
+        "m",
+      ),
+    );
+  });
+
   it("eval report --html FILE --junit FILE writes both (folders made); - writes to stdout", async () => {
     const dir = workspace(A_ID, B_ID);
     const r = await runCli(["eval", "report", B_ID, "--html", "out/r.html", "--junit", "out/j.xml"], dir);
@@ -551,14 +626,14 @@ describe("eval reports in Chromium (HTML page, JUnit parsed back)", function () 
     const visible = () => page.locator("table.rows tbody tr:not([hidden])").count();
     await page.click('button[data-filter="failed"]');
     assert.equal(await visible(), 4);
-    await page.selectOption("#backend", "aws_runtime");
+    await page.selectOption("select.backend", "aws_runtime");
     assert.equal(await visible(), 3);
-    assert.equal(await page.locator("#count").innerText(), "3 of 16 shown");
+    assert.equal(await page.locator(".count").innerText(), "3 of 16 shown");
     await page.click('button[data-filter="all"]');
-    await page.fill("#search", "503 service unavailable");
+    await page.fill("input.search", "503 service unavailable");
     assert.equal(await visible(), 1);
-    await page.fill("#search", "");
-    await page.selectOption("#backend", "");
+    await page.fill("input.search", "");
+    await page.selectOption("select.backend", "");
     assert.equal(await visible(), 16);
     await page.click("table.rows th:text-is('latency')");
     const latencies = await page
@@ -568,6 +643,18 @@ describe("eval reports in Chromium (HTML page, JUnit parsed back)", function () 
       latencies,
       [...b.cases.map((c) => c.latencyMs)].sort((x, y) => x - y),
     );
+    assert.deepEqual(errors, []);
+  });
+
+  it("several runs on one page: each section filters its own rows", async () => {
+    await open(evalRunHtml([fixture(A_ID), b]), "both.html");
+    const sections = page.locator("section.report");
+    assert.equal(await sections.count(), 2);
+    await sections.nth(1).locator('button[data-filter="failed"]').click();
+    const visible = (i: number) => sections.nth(i).locator("table.rows tbody tr:not([hidden])").count();
+    assert.equal(await visible(0), 16);
+    assert.equal(await visible(1), 4);
+    assert.equal(await sections.nth(0).locator(".count").innerText(), "16 of 16 shown");
     assert.deepEqual(errors, []);
   });
 
