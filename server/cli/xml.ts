@@ -12,5 +12,5 @@ export function xml(text: string): string {
 
 /** Text escaped for element content, its line breaks kept as they are. */
 export function xmlText(text: string): string {
-  return text.replace(INVALID, "\uFFFD").replace(/[<>&]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(INVALID, "\uFFFD").replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
