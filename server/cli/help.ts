@@ -85,6 +85,9 @@ example:
   statecraft test examples/support --filter refund
 `,
   eval: `usage: statecraft eval [files|dirs...] [options]
+       statecraft eval list [--json]
+       statecraft eval report RUN [--html FILE|-] [--junit FILE|-]
+       statecraft eval compare RUN_A RUN_B [--json] [--html FILE|-]
 
 Runs the eval blocks of the .agent files named (and of the files they import):
 every case, trial and backend is a case run, recorded as a session. A progress
@@ -93,13 +96,22 @@ and N passed, N failed. Each run's JSON goes to .statecraft/evals/<run>.json.
 Exit 0 when every eval meets its pass_rate, 1 when one does not, 2 on a usage
 error, 130 when stopped with Ctrl-C (what finished is written).
 
+list: the recorded runs, newest first, with the pass rate per backend. report:
+a recorded run (RUN: an id, a unique start of one, or a file): its summary and
+failing case runs, or its HTML page or JUnit XML (- writes to stdout).
+compare: per case and backend, regressions (passed more often in RUN_A) first,
+then improvements, score deltas and the deltas per backend.
+
 options:
   --eval NAME          only the eval named NAME
   --case TEXT          only the cases whose name contains TEXT
   --backend NAME       run on this backend instead of the eval's backends (repeatable)
   --trials N           runs of every case per backend (default: the eval's trials)
   --concurrency N      case runs at once (default: the eval's concurrency)
-  --json FILE          also write the run's JSON to FILE
+  --json FILE          also write the run's JSON to FILE (list, compare: print JSON)
+  --html FILE          also write the HTML report (report, compare: - for stdout)
+  --junit FILE         also write a JUnit XML report (report: - for stdout)
+  --baseline RUN|FILE  exit 1 when a case that passed in this earlier run fails now
   --workspace DIR      where .statecraft/ is (default: the project's folder)
   --untrusted          refuse command tools, MCP servers and score commands
 
@@ -156,27 +168,6 @@ options:
 example:
   statecraft sessions show 20250101-120000-ab12cd
 `,
-  eval: `usage: statecraft eval list [--json]
-       statecraft eval report RUN [--html FILE|-] [--junit FILE|-]
-       statecraft eval compare RUN_A RUN_B [--json] [--html FILE|-]
-
-The recorded eval runs (.statecraft/evals/<run>.json). A RUN is a run id (or a
-unique start of one) or the path of a run file. list: the runs, newest first,
-with the pass rate per backend. report: the run's summary per backend and its
-failing case runs; --html writes the self-contained page, --junit the JUnit XML
-(- writes to stdout). compare: per case and backend, regressions (passed more
-often in RUN_A) first, then improvements, score deltas and the deltas per
-backend (pass rate, mean score, tokens, latency, bytes sent).
-
-options:
-  --json               list, compare: print JSON
-  --html FILE|-        report, compare: write the HTML page (- for stdout)
-  --junit FILE|-       report: write the JUnit XML (- for stdout)
-  --workspace DIR      where .statecraft/ is (default: the project's folder)
-
-example:
-  statecraft eval compare 20261201-141500-a1c4e9 20261202-091200-b2d87f --html compare.html
-`,
   serve: `usage: statecraft serve [options]
 
 The runtime service for stateful backends: sessions, memory and events in
@@ -230,7 +221,11 @@ commands:
   eval [files|dirs...]    run the eval blocks of the files named: every case x trial x backend as
                           a recorded session, judged and scored (--eval NAME, --case TEXT,
                           --backend NAME..., --trials N, --concurrency N, --json FILE,
-                          --untrusted); a summary per backend, then N passed, N failed
+                          --html FILE, --junit FILE, --baseline RUN, --untrusted); a summary
+                          per backend, then N passed, N failed
+  eval list|report|compare the recorded eval runs: list [--json], report RUN [--html FILE|-]
+                          [--junit FILE|-], compare RUN_A RUN_B [--json] [--html FILE|-]
+                          (regressions first)
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
                           first divergence) or --mode live (a new session; --backend NAME; tools
                           answer from the recording unless --live-tools; approvals are asked
@@ -238,9 +233,6 @@ commands:
   fork SESSION --turn N   a new session from the state after turn N (--input, --script, --backend)
   sessions [list|show ID] the recorded sessions of the workspace (--workspace DIR; list --all
                           includes the sessions of test runs)
-  eval list|report|compare the recorded eval runs: list [--json], report RUN [--html FILE|-]
-                          [--junit FILE|-], compare RUN_A RUN_B [--json] [--html FILE|-]
-                          (regressions first)
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
                           --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE,
                           --max-body-bytes N

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CHECK_FLAGS, checkCommand } from "./check";
-import { EVAL_COMPARE_FLAGS, EVAL_LIST_FLAGS, EVAL_REPORT_FLAGS, evalReportsCommand } from "./evalReports";
+import { EVAL_COMPARE_FLAGS, EVAL_LIST_FLAGS, EVAL_REPORT_FLAGS } from "./evalReports";
 import { COMPILE_FLAGS, compileCommand } from "./compile";
 import { dapCommand } from "./dap";
 import { EVAL_FLAGS, evalCommand } from "./eval";
@@ -36,7 +36,6 @@ const COMMANDS: Record<string, Command> = {
   replay: replayCommand,
   fork: forkCommand,
   sessions: sessionsCommand,
-  eval: evalReportsCommand,
   serve: serveCommand,
 };
 
@@ -56,7 +55,6 @@ export const COMMAND_FLAGS: Record<string, Flags> = {
   replay: REPLAY_FLAGS,
   fork: FORK_FLAGS,
   sessions: SESSIONS_FLAGS,
-  eval: {},
   // Subcommands with flags of their own: `eval list --json` prints JSON, `eval --json FILE` writes a file.
   "eval list": EVAL_LIST_FLAGS,
   "eval report": EVAL_REPORT_FLAGS,

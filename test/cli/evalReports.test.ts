@@ -775,3 +775,54 @@ describe("eval reports in Chromium (HTML page, JUnit parsed back)", function () 
     );
   });
 });
+describe("statecraft eval --html --junit --baseline (end to end on examples/support)", function () {
+  this.timeout(120_000);
+
+  it("writes both reports, then a changed judge score is a regression against the first run: listed, exit 1", async () => {
+    const dir = workspace();
+    fs.cpSync(path.join(ROOT, "examples"), path.join(dir, "examples"), { recursive: true });
+    const first = await runCli(
+      ["eval", "examples/support", "--case", "small refund", "--html", "out/r.html", "--junit", "out/j.xml"],
+      dir,
+    );
+    assert.equal(first.code, 0, first.out + first.err);
+    assert.match(first.err, /HTML report: out\/r\.html\nJUnit report: out\/j\.xml\n/);
+    const [recorded] = JSON.parse((await runCli(["eval", "list", "--json"], dir)).out) as { run: string }[];
+    assert.match(
+      fs.readFileSync(path.join(dir, "out/r.html"), "utf8"),
+      new RegExp(`data-run="${recorded.run}"`),
+    );
+    assert.match(fs.readFileSync(path.join(dir, "out/j.xml"), "utf8"), /<testcase [^>]*name="small refund"/);
+    const again = await runCli(
+      ["eval", "examples/support", "--case", "small refund", "--baseline", recorded.run],
+      dir,
+    );
+    assert.equal(again.code, 0, again.out + again.err);
+    assert.match(again.out, new RegExp(`no regressions against the baseline ${recorded.run}\n`));
+    // The case now fails, but the eval still meets its pass_rate (lowered to 0): exit 1 is the baseline's.
+    const agent = path.join(dir, "examples/support/evals.agent");
+    fs.writeFileSync(
+      agent,
+      fs
+        .readFileSync(agent, "utf8")
+        .replace('judge scores 0.9 "Confirms', 'judge scores 0.2 "Confirms')
+        .replace("pass_rate: 1\n", "pass_rate: 0\n"),
+    );
+    const worse = await runCli(
+      ["eval", "examples/support", "--case", "small refund", "--baseline", recorded.run],
+      dir,
+    );
+    assert.match(worse.out, /eval support_quality: passed/);
+    assert.equal(worse.code, 1, worse.out + worse.err);
+    assert.match(
+      worse.out,
+      new RegExp(
+        `1 regression against the baseline ${recorded.run}:\n  "small refund" on local_dev: 1/1 -> 0/1 passed`,
+      ),
+    );
+    assertOneLine(
+      await runCli(["eval", "examples/support", "--baseline", "nope"], dir),
+      /^statecraft eval: no eval run 'nope'/,
+    );
+  });
+});
