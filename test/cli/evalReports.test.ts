@@ -187,7 +187,11 @@ describe("eval runs: list and loading", () => {
       () => ["eval", "compare", A_ID, "nope"],
       /^statecraft eval: no eval run 'nope'/,
     ],
-    ["an unknown subcommand", () => ["eval", "frob"], /^statecraft eval: unknown subcommand 'frob'/],
+    [
+      "neither a subcommand nor a file",
+      () => ["eval", "frob"],
+      /^statecraft eval: No such file or folder: frob$/m,
+    ],
     ["an unknown option", () => ["eval", "list", "--html", "x"], /^statecraft eval: Unknown option '--html'/],
   ];
   for (const [what, args, pattern] of bad)
