@@ -15,6 +15,13 @@ import { evalJobs, runEval, writeEvalRun } from "../runtime/evalRunner";
 import { backendSpec, RunError } from "../runtime/prepare";
 import { statefulCases } from "./evalRemote";
 import { collectAgentFiles, displayPath, fileError, loadBatch, plural, projectFolder } from "./files";
+import {
+  EVAL_REPORT_SUBCOMMANDS,
+  evalReportsCommand,
+  loadBaseline,
+  reportBaseline,
+  writeEvalReports,
+} from "./evalReports";
 import { UsageError, type CliIO, type Flags } from "./io";
 import { handleRunFailure, reportRunError } from "./run";
 
@@ -30,6 +37,11 @@ export const EVAL_FLAGS = {
   concurrency: { type: "string" },
   // Also write the run's JSON (an array when several evals ran) to FILE.
   json: { type: "string" },
+  // Also write the HTML report (one page, a section per eval) and the JUnit XML.
+  html: { type: "string" },
+  junit: { type: "string" },
+  // An earlier run (id or file): exit 1 when a case that passed in it fails now.
+  baseline: { type: "string" },
   workspace: { type: "string" },
   // An untrusted workspace: command tools, MCP servers and score commands are refused.
   untrusted: { type: "boolean" },
@@ -46,12 +58,17 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
 }
 
 export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
+  // list, report and compare read recorded runs (evalReports.ts).
+  if ((EVAL_REPORT_SUBCOMMANDS as readonly string[]).includes(argv[0])) return evalReportsCommand(argv, io);
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: EVAL_FLAGS });
   const trials = positiveInt("trials", values.trials);
   const concurrency = positiveInt("concurrency", values.concurrency);
   const workspace = values.workspace
     ? path.resolve(io.cwd, values.workspace)
     : projectFolder(path.resolve(io.cwd, positionals[0] ?? "."));
+  // The baseline is read before anything runs: a wrong id is found now, not after the model calls.
+  const baselines =
+    values.baseline === undefined ? undefined : loadBaseline(values.baseline, workspace, io.cwd);
   const files = collectAgentFiles(positionals, io.cwd);
   const { program, unreadable } = loadBatch(files, io.cwd);
   if (unreadable.length) {
@@ -126,14 +143,20 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
     progress.end();
     await stateful.close();
   }
-  return finish(runs, values, workspace, io);
+  return finish(runs, values, workspace, io, baselines);
 }
 
 /**
  * After the runs: the summary table, the reports (--json; the place for more report flags), and
  * `N passed, N failed`. Exit 0 when every eval met its pass_rate, 1 when one did not, 130 when interrupted.
  */
-function finish(runs: EvalRun[], values: { json?: string }, workspace: string, io: CliIO): number {
+function finish(
+  runs: EvalRun[],
+  values: { json?: string; html?: string; junit?: string },
+  workspace: string,
+  io: CliIO,
+  baselines: EvalRun[] | undefined,
+): number {
   for (const run of runs) io.stdout(summaryTable(run));
   let reportFailed = false;
   if (values.json) {
@@ -146,6 +169,8 @@ function finish(runs: EvalRun[], values: { json?: string }, workspace: string, i
       reportFailed = true;
     }
   }
+  if (!writeEvalReports(runs, { html: values.html, junit: values.junit }, io)) reportFailed = true;
+  const regressions = baselines ? reportBaseline(runs, baselines, io) : 0;
   const cases = runs.flatMap((r) => r.cases);
   const passed = cases.filter((c) => c.passed).length;
   io.stderr(
@@ -156,7 +181,7 @@ function finish(runs: EvalRun[], values: { json?: string }, workspace: string, i
   io.stdout(`${passed} passed, ${cases.length - passed} failed\n`);
   if (interrupted) return INTERRUPTED_EXIT;
   if (reportFailed) return 2;
-  return runs.every((r) => r.status === "passed") ? 0 : 1;
+  return runs.every((r) => r.status === "passed") && regressions === 0 ? 0 : 1;
 }
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;

@@ -87,6 +87,9 @@ example:
   statecraft test examples/support --filter refund
 `,
   eval: `usage: statecraft eval [files|dirs...] [options]
+       statecraft eval list [--json]
+       statecraft eval report RUN [--html FILE|-] [--junit FILE|-]
+       statecraft eval compare RUN_A RUN_B [--json] [--html FILE|-]
 
 Runs the eval blocks of the .agent files named (and of the files they import):
 every case, trial and backend is a case run, recorded as a session. A progress
@@ -95,13 +98,22 @@ and N passed, N failed. Each run's JSON goes to .statecraft/evals/<run>.json.
 Exit 0 when every eval meets its pass_rate, 1 when one does not, 2 on a usage
 error, 130 when stopped with Ctrl-C (what finished is written).
 
+list: the recorded runs, newest first, with the pass rate per backend. report:
+a recorded run (RUN: an id, a unique start of one, or a file): its summary and
+failing case runs, or its HTML page or JUnit XML (- writes to stdout).
+compare: per case and backend, regressions (passed more often in RUN_A) first,
+then improvements, score deltas and the deltas per backend.
+
 options:
   --eval NAME          only the eval named NAME
   --case TEXT          only the cases whose name contains TEXT
   --backend NAME       run on this backend instead of the eval's backends (repeatable)
   --trials N           runs of every case per backend (default: the eval's trials)
   --concurrency N      case runs at once (default: the eval's concurrency)
-  --json FILE          also write the run's JSON to FILE
+  --json FILE          also write the run's JSON to FILE (list, compare: print JSON)
+  --html FILE          also write the HTML report (report, compare: - for stdout)
+  --junit FILE         also write a JUnit XML report (report: - for stdout)
+  --baseline RUN|FILE  exit 1 when a case that passed in this earlier run fails now
   --workspace DIR      where .statecraft/ is (default: the project's folder)
   --untrusted          refuse command tools, MCP servers and score commands
 
@@ -211,7 +223,11 @@ commands:
   eval [files|dirs...]    run the eval blocks of the files named: every case x trial x backend as
                           a recorded session, judged and scored (--eval NAME, --case TEXT,
                           --backend NAME..., --trials N, --concurrency N, --json FILE,
-                          --untrusted); a summary per backend, then N passed, N failed
+                          --html FILE, --junit FILE, --baseline RUN, --untrusted); a summary
+                          per backend, then N passed, N failed
+  eval list|report|compare the recorded eval runs: list [--json], report RUN [--html FILE|-]
+                          [--junit FILE|-], compare RUN_A RUN_B [--json] [--html FILE|-]
+                          (regressions first)
   replay SESSION          re-run a recorded session: --mode exact (from the log; exit 1 at the
                           first divergence) or --mode live (a new session; --backend NAME; tools
                           answer from the recording unless --live-tools; approvals are asked

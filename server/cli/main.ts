@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CHECK_FLAGS, checkCommand } from "./check";
+import { EVAL_COMPARE_FLAGS, EVAL_LIST_FLAGS, EVAL_REPORT_FLAGS } from "./evalReports";
 import { COMPILE_FLAGS, compileCommand } from "./compile";
 import { dapCommand } from "./dap";
 import { EVAL_FLAGS, evalCommand } from "./eval";
@@ -38,7 +39,10 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
 };
 
-/** Every command's flags (lsp and dap read theirs by hand: only `--stdio`). */
+/**
+ * Every command's flags (lsp and dap read theirs by hand: only `--stdio`); "command sub" for a
+ * subcommand whose flags differ from its command's.
+ */
 export const COMMAND_FLAGS: Record<string, Flags> = {
   check: CHECK_FLAGS,
   fmt: FMT_FLAGS,
@@ -51,6 +55,10 @@ export const COMMAND_FLAGS: Record<string, Flags> = {
   replay: REPLAY_FLAGS,
   fork: FORK_FLAGS,
   sessions: SESSIONS_FLAGS,
+  // Subcommands with flags of their own: `eval list --json` prints JSON, `eval --json FILE` writes a file.
+  "eval list": EVAL_LIST_FLAGS,
+  "eval report": EVAL_REPORT_FLAGS,
+  "eval compare": EVAL_COMPARE_FLAGS,
   serve: SERVE_FLAGS,
 };
 

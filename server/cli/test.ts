@@ -14,8 +14,7 @@ import { runTest } from "../runtime/testRunner";
 import { collectAgentFiles, displayPath, fileError, loadBatch, plural, projectFolder } from "./files";
 import { UsageError, type CliIO, type Flags } from "./io";
 import { reportRunError } from "./run";
-
-const xml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { xml, xmlText } from "./xml";
 
 export function junitXml(results: TestResult[], cwd: string): string {
   const failures = results.filter((r) => !r.passed).length;
@@ -24,7 +23,7 @@ export function junitXml(results: TestResult[], cwd: string): string {
     const attrs = `classname="${xml(displayPath(r.file, cwd))}" name="${xml(r.name)}" time="${time(r.durationMs)}"`;
     if (r.passed) return `    <testcase ${attrs}/>`;
     const body = r.failures.map((f) => `${displayPath(r.file, cwd)}:${f.line}: ${f.message}`).join("\n");
-    return `    <testcase ${attrs}>\n      <failure message="${xml(r.failures[0]?.message ?? "failed")}">${xml(body)}</failure>\n    </testcase>`;
+    return `    <testcase ${attrs}>\n      <failure message="${xml(r.failures[0]?.message ?? "failed")}">${xmlText(body)}</failure>\n    </testcase>`;
   });
   const total = results.reduce((a, r) => a + r.durationMs, 0);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${results.length}" failures="${failures}" time="${time(total)}">\n  <testsuite name="statecraft" tests="${results.length}" failures="${failures}" time="${time(total)}">\n${cases.join("\n")}\n  </testsuite>\n</testsuites>\n`;

@@ -186,10 +186,18 @@ describe("code blocks of README.md and docs/", () => {
       const shown = words.join(" ");
       it(`${block.where}: ${shown}`, async () => {
         const [name, ...rest] = cli.args;
-        const flags = COMMAND_FLAGS[name];
+        // A subcommand with flags of its own (`eval list`) is parsed with them.
+        const sub = COMMAND_FLAGS[`${name} ${rest[0]}`];
+        const flags = sub ?? COMMAND_FLAGS[name];
         assert.ok(flags, `${block.where}: unknown command '${name}' in: ${shown}`);
         assert.doesNotThrow(
-          () => parseArgs({ args: rest, options: flags, allowPositionals: true, strict: true }),
+          () =>
+            parseArgs({
+              args: sub ? rest.slice(1) : rest,
+              options: flags,
+              allowPositionals: true,
+              strict: true,
+            }),
           `${block.where}: ${shown}`,
         );
         if (!runsOffline(cli.args)) return;
