@@ -27,6 +27,7 @@ import { McpPool } from "../runtime/mcp";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
 import type { Db } from "./db";
+import type { TokenVault } from "./vault";
 import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
 import {
   claimLease,
@@ -58,6 +59,8 @@ import {
 
 export interface ServiceConfig {
   db: Db;
+  /** The users' delegated tokens of each actor (vault.ts): what a turn's user_token("name") resolves to. */
+  vault?: TokenVault;
   env: NodeJS.ProcessEnv;
   /** Folder tools' relative paths (commands, files) start from. */
   baseDir: string;
