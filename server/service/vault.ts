@@ -168,7 +168,7 @@ function info(r: Row): UserTokenInfo {
 }
 
 function checkPath(user: string, name?: string): void {
-  if (!user || user.length > 256 || /[\u0000-\u001f]/.test(user))
+  if (!user || user.length > 256 || [...user].some((ch) => ch.charCodeAt(0) < 0x20))
     throw badRequest("the user id in the path must be 1 to 256 characters, without control characters");
   if (name !== undefined && !NAME.test(name))
     throw badRequest(
