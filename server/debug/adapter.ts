@@ -27,6 +27,7 @@ import type { BreakpointSpec, ResolvedBreakpoint } from "./breakpoints";
 import {
   DebugController,
   EXCEPTION_FILTERS,
+  pendingCallVariables,
   type ControllerEvents,
   type ResumeMode,
   type StopInfo,
@@ -376,8 +377,7 @@ export class StatecraftDebugSession extends LoggingDebugSession {
         const p = c.pending;
         if (!p) return [];
         return [
-          v("tool", p.tool),
-          v("callId", p.callId),
+          ...pendingCallVariables(p).map((x) => v(x.name, x.value)),
           this.variable("input", p.input, c.isRemote ? undefined : { target: "input", path: [] }),
           ...(p.edited ? [v("original input", p.original)] : []),
         ];

@@ -20,6 +20,7 @@ import {
   type MemoryWriteRequest,
 } from "../runtime/engine";
 import type {
+  CallIdentity,
   ContextSnapshotEvent,
   ModelResponseEvent,
   SessionEvent,
@@ -72,6 +73,28 @@ export interface PendingCall {
   input: Json;
   original: Json;
   edited: boolean;
+  /** The identity the call acts as, when it goes through a connection (never the credential). */
+  identity?: CallIdentity;
+}
+
+/** The Pending tool call scope's variables (the input's own editable variable aside). */
+export function pendingCallVariables(p: PendingCall): { name: string; value: Json }[] {
+  return [
+    { name: "tool", value: p.tool },
+    { name: "callId", value: p.callId },
+    ...(p.identity
+      ? [
+          {
+            name: "identity",
+            value: {
+              as: p.identity.as,
+              connection: p.identity.connection,
+              ...(p.identity.user !== undefined ? { user: p.identity.user } : {}),
+            },
+          },
+        ]
+      : []),
+  ];
 }
 
 export interface ControllerEvents {
@@ -497,6 +520,7 @@ export class DebugController {
           input: structuredClone(e.input),
           original: e.input,
           edited: false,
+          ...(e.identity ? { identity: e.identity } : {}),
         };
         out(`  -> ${e.tool} ${JSON.stringify(e.input)}\n`);
         break;

@@ -17,6 +17,7 @@ import {
   type Span,
 } from "./ast";
 import { blocks, fields, props } from "./compile";
+import { connectionInfo, identityText } from "./connections";
 import { BUILTIN_JUDGES } from "./evalIR";
 import { blockModeFor } from "./parse";
 import type { Symbol, SymbolTable } from "./program";
@@ -26,6 +27,7 @@ import {
   CASE_SCHEMA,
   DECLARATION_SCHEMAS,
   FIELD_TYPES,
+  OAUTH2_KEYS,
   KIND_DOCS,
   describeType,
   type BlockSchema,
@@ -200,6 +202,8 @@ function openFrame(parent: Frame, t: Token): Frame {
       return frame({ t: "object", tool: words[2] }, parent, t);
     if (steps && /^expect tool \w+ called with$/.test(words.join(" ")))
       return frame({ t: "object", tool: words[2] }, parent, t);
+    if (last?.kind === "ident" && last.text === "oauth2" && owner[owner.length - 2]?.kind === ":")
+      return frame({ t: "object", keys: Object.keys(OAUTH2_KEYS) }, parent, t);
     if (afterColon !== undefined) {
       const type = propSpec(afterColon)?.type;
       return frame(
@@ -326,14 +330,20 @@ export function complete(
       return blockCompletions(site, f.ctx.mode, f.ctx.schema);
     case "object":
       return objectCompletions(site, f.ctx);
-    case "list":
+    case "list": {
+      const call = stack[stack.length - 2]?.ctx;
+      if (call?.t === "call" && call.callee === "sql" && stack[stack.length - 2].commas === 2)
+        return sqlParamCompletions(site);
       return site.stmt.length === 0 && f.ctx.of?.t === "ref"
         ? references(site, f.ctx.of.kind).filter((i) => !f.names.has(i.label))
         : [];
+    }
     case "call":
-      return f.ctx.callee === "mcp" && f.commas === 0 && site.stmt.length === 0
-        ? references(site, "mcp")
-        : [];
+      if (site.stmt.length !== 0) return [];
+      if (f.ctx.callee === "mcp" && f.commas === 0) return references(site, "mcp");
+      if (f.ctx.callee === "sql" && f.commas === 0) return connections(site, true);
+      if (f.ctx.callee === "http" && f.commas === 1) return connections(site, false);
+      return [];
     case "group":
       return conditionCompletions(site);
   }
@@ -619,6 +629,39 @@ function fieldTypes(site: Site): CompletionItem[] {
     }),
     ...references(site, "type"),
   ];
+}
+
+/** The connections http(...) (sql: false) or sql(...) (sql: true) may go through; an env url may be either. */
+function connections(site: Site, sql: boolean): CompletionItem[] {
+  return site.table
+    .ofKind("connection")
+    .filter((s) => (connectionInfo(s.decl).sql ?? sql) === sql)
+    .map((s) => {
+      const info = connectionInfo(s.decl);
+      const url = typeof info.url === "string" ? info.url : info.url ? `env("${info.url.env}")` : "";
+      return item(site, s.name, "reference", {
+        detail: `connection${info.auth ? ` (${info.auth})` : ""}`,
+        documentation: `${url}: ${identityText(info, s.decl)}.`,
+      });
+    });
+}
+
+/** A sql(...) parameter: a root (input., user., session.), then its fields. */
+function sqlParamCompletions(site: Site): CompletionItem[] {
+  const roots = templateRoots(site);
+  if (!roots) return [];
+  const stmt = site.stmt;
+  if (stmt.length === 0)
+    return [...roots.keys()].map((r) =>
+      item(site, r, "keyword", {
+        insertText: `${r}.`,
+        detail: "sql parameter",
+        documentation: TEMPLATE_ROOT_DOCS[r],
+        retrigger: true,
+      }),
+    );
+  if (stmt.length === 2 && stmt[1] === ".") return roots.get(stmt[0])?.() ?? [];
+  return [];
 }
 
 /** Declarations of a kind visible from the file. */

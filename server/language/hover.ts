@@ -24,7 +24,7 @@ import {
   type TemplateRef,
 } from "./ast";
 import { blocks, fields, props } from "./compile";
-import { connectionInfo } from "./connections";
+import { connectionInfo, connectionOfCall, identityText } from "./connections";
 import { nodesAt, type AnyNode } from "./locate";
 import type { Symbol, SymbolTable } from "./program";
 import {
@@ -324,7 +324,23 @@ class HoverBuilder {
         const scopes =
           requires?.type === "List" ? requires.items.map(stringValue).filter((x) => x !== undefined) : [];
         if (scopes.length) out.push(`Requires the scopes ${scopes.map((x) => `\`${x}\``).join(", ")}.`);
+        const conn = connectionOfCall(this.service.program.symbols(sym.path), run);
+        if (conn)
+          out.push(
+            `Calls through connection \`${conn.name}\` ${identityText(connectionInfo(conn.decl), conn.decl)}.`,
+          );
         return out;
+      }
+      case "connection": {
+        const info = connectionInfo(sym.decl);
+        const kind =
+          info.sql === undefined
+            ? "A connection whose url is read from the environment (postgres:// makes it a SQL one)"
+            : info.sql
+              ? "A SQL connection (postgres)"
+              : "An HTTP connection";
+        const auth = info.auth ? `\`${info.auth}\`` : "none";
+        return [`${kind}. Auth: ${auth}.`, `Tools on it call ${identityText(info, sym.decl)}.`];
       }
       case "memory": {
         const out: string[] = [];

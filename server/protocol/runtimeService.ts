@@ -124,3 +124,25 @@ export interface ActionBody {
   action: string;
   [k: string]: Json | undefined;
 }
+
+// ---- the token vault (connections.md section 4) -------------------------------------------------
+
+/** `PUT /users/{userId}/tokens/{name}`: store (or replace) a user's delegated token for this actor. */
+export interface UserTokenPut {
+  token: string;
+  /** ISO 8601; after it the token is not used (the call fails as if the user had not connected). */
+  expires_at?: string;
+}
+
+/** A stored token as the service shows it: never its value. */
+export interface UserTokenInfo {
+  name: string;
+  expires_at: string | null;
+  updated_at: string;
+}
+
+/** `GET /users/{userId}/tokens`. */
+export interface UserTokenList {
+  user: string;
+  tokens: UserTokenInfo[];
+}

@@ -92,6 +92,21 @@ CREATE TABLE approvals (
 );
 `,
   },
+  {
+    version: 2,
+    name: "the token vault: users' delegated tokens, encrypted (vault.ts)",
+    sql: `
+CREATE TABLE user_tokens (
+  actor text NOT NULL,
+  user_id text NOT NULL,
+  name text NOT NULL,
+  sealed bytea NOT NULL,
+  expires_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (actor, user_id, name)
+);
+`,
+  },
 ];
 
 /** Arbitrary but fixed: the advisory lock key migrations take. */

@@ -3,7 +3,8 @@
 
 import type * as http from "node:http";
 
-export type ErrorCode = "bad_request" | "unauthorized" | "not_found" | "conflict" | "too_large" | "internal";
+export type ErrorCode =
+  "bad_request" | "unauthorized" | "not_found" | "conflict" | "too_large" | "internal" | "unavailable";
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -12,6 +13,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   too_large: 413,
   internal: 500,
+  unavailable: 503,
 };
 
 /** A refusal with its status; `message` says what is wrong and what to do. */

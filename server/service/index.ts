@@ -22,6 +22,7 @@ import {
   SseStream,
 } from "./http";
 import { checkSessionId, RuntimeService } from "./runtimeService";
+import { TokenVault, vaultKey, VaultKeyError, vaultRoute } from "./vault";
 
 export interface ServiceOptions {
   /** 0 = an ephemeral port. Default 8080 (the AgentCore Runtime port). */
@@ -106,14 +107,23 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
       `refusing to listen on ${host} without a token: anyone who can reach it could run agents. ` +
         `Set STATECRAFT_TOKEN or pass --auth FILE (a JSON object {"token": "actor"}), or listen on 127.0.0.1`,
     );
+  let key: Buffer | undefined;
+  try {
+    key = vaultKey(env);
+  } catch (err) {
+    if (err instanceof VaultKeyError) throw new ServiceConfigError(err.message);
+    throw err;
+  }
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
   const db: Db = await openDb({
     dataDir: options.dataDir ?? path.join(".statecraft", "runtime"),
     databaseUrl: databaseUrl || undefined,
   });
+  const vault = new TokenVault(db, key);
   const service = new RuntimeService({
     db,
+    vault,
     env,
     baseDir: path.resolve(options.baseDir ?? "."),
     leaseMs: options.leaseMs ?? 30_000,
@@ -180,6 +190,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
       return;
     }
 
+    const vaultAnswer = await vaultRoute(vault, method, parts, actor, body);
+    if (vaultAnswer) return sendJson(res, vaultAnswer.status, vaultAnswer.result);
+
     if (parts[0] === "sessions") {
       const id = parts[1] === undefined ? undefined : checkSessionId(parts[1], "the session id in the path");
       if (method === "GET" && parts.length === 1) return sendJson(res, 200, await service.list(actor));
@@ -209,7 +222,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
     throw notFound(
       `no endpoint ${method} ${url.pathname}; the service answers GET /ping, POST /invocations, GET /sessions, ` +
         `GET /sessions/{id}, GET /sessions/{id}/events, GET /sessions/{id}/turns/{n}/snapshot, ` +
-        `POST /sessions/{id}/fork, POST /sessions/{id}/approvals/{callId}, DELETE /sessions/{id}`,
+        `POST /sessions/{id}/fork, POST /sessions/{id}/approvals/{callId}, DELETE /sessions/{id}, ` +
+        `GET /users/{userId}/tokens, PUT and DELETE /users/{userId}/tokens/{name}`,
     );
   };
 

@@ -27,6 +27,7 @@ import { McpPool } from "../runtime/mcp";
 import { BackendError, type ModelBackend } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
 import type { Db } from "./db";
+import type { TokenVault } from "./vault";
 import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
 import {
   claimLease,
@@ -58,6 +59,8 @@ import {
 
 export interface ServiceConfig {
   db: Db;
+  /** The users' delegated tokens of each actor (vault.ts): what a turn's user_token("name") resolves to. */
+  vault?: TokenVault;
   env: NodeJS.ProcessEnv;
   /** Folder tools' relative paths (commands, files) start from. */
   baseDir: string;
@@ -556,6 +559,8 @@ export class RuntimeService {
         }),
         memoryStore: memory,
         mcp: mcp?.call,
+        // user_token("name") resolves to this actor's user's token in the vault, never another actor's.
+        ...(this.c.vault ? { userTokens: this.c.vault.userTokens(actor) } : {}),
         onText: (delta) => stream.send("text", { delta }),
         signal: abort.signal,
         trusted: true,

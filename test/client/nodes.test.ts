@@ -3,7 +3,7 @@
 // engine, and the tree's children and parents over a folder of logs.
 
 import { strict as assert } from "node:assert";
-import type { SessionEvent } from "../../server/protocol/events";
+import type { CallIdentity, SessionEvent } from "../../server/protocol/events";
 import { modelFromEvents, type SessionModel } from "../../client/src/sessions/model";
 import {
   childrenOf,
@@ -108,6 +108,33 @@ describe("Session Explorer nodes", () => {
     const call = describeOnly(model, "tool.call");
     assert.match(call.description!, /^approval refused · /);
     assert.equal(call.color, "testing.iconFailed");
+  });
+
+  it("shows the identity a tool call used through a connection (as the user or as the service)", async () => {
+    const events = await record([
+      {
+        input: "Look A1 up",
+        script: [
+          { kind: "call", tool: "lookup_order", input: { order_id: "A1" } },
+          { kind: "reply", text: "Found it." },
+        ],
+      },
+    ]);
+    // The identity as a runtime calling through a connection records it on the tool.call event.
+    const withIdentity = (identity: CallIdentity) =>
+      modelFromEvents(
+        "s",
+        events.map((e) => (e.type === "tool.call" ? { ...e, identity } : e)),
+      );
+    const asUser = describeOnly(withIdentity({ as: "user", connection: "mail", user: "ada" }), "tool.call");
+    assert.match(asUser.description!, / · as ada via mail · /);
+    assert.match(asUser.tooltip!, /Called as the user 'ada' \(their token\) through connection 'mail'/);
+    const asService = describeOnly(withIdentity({ as: "service", connection: "crm" }), "tool.call");
+    assert.match(asService.description!, / · as service via crm · /);
+    assert.match(asService.tooltip!, /as the agent's service identity through connection 'crm'/);
+    // A call through no connection says nothing of an identity.
+    const plain = describeOnly(modelFromEvents("s", events), "tool.call");
+    assert.doesNotMatch(`${plain.description}\n${plain.tooltip}`, /identity| via /);
   });
 
   it("shows memory writes with their value, and the Memory snapshot counts the fields", async () => {

@@ -1848,6 +1848,24 @@ function applyFix(text: string, d: Diagnostic, fix: FixData): string {
 describe("validate: code actions", () => {
   const cases: { name: string; src: string; code: DiagnosticCode; fix: Partial<FixData> }[] = [
     {
+      name: "sql-template: bind the template as the next parameter, appended to the list",
+      code: "sql-template",
+      src: `connection wh { url: "postgres://pglite/./wh" }\ntool t {\n  description: "d"\n  input { email: string, n: integer }\n  run: sql(wh, "select * from c where n > $1 and email = {{ input.email }}", [input.n])\n}\nagent a { instructions: "hi", tools: [t] }\n`,
+      fix: { kind: "edits", title: "Bind 'input.email' as parameter $2" },
+    },
+    {
+      name: "sql-template: bind the template as a parameter, adding the list",
+      code: "sql-template",
+      src: `connection wh { url: "postgres://pglite/./wh" }\ncontext c { from: sql(wh, "select name from a where owner = '{{user.id}}'") }\nagent a { instructions: "hi", context: [c] }\n`,
+      fix: { kind: "edits", title: "Bind 'user.id' as parameter $1" },
+    },
+    {
+      name: "acts-for-mismatch: make the agent act for the user",
+      code: "acts-for-mismatch",
+      src: `connection mail { url: "https://graph.example.com", auth: user_token("mail") }\ntool inbox { description: "d", run: http("GET", mail, "/me") }\nagent a { instructions: "hi", tools: [inbox], identity { acts_for: service } }\n`,
+      fix: { kind: "edits", title: "Act for the user (acts_for: user)" },
+    },
+    {
       name: "unknown-reference: replace with the suggestion",
       code: "unknown-reference",
       src: `${LOOKUP}agent a {\n  instructions: "hi"\n  tools: [lookup_ordr]\n}\n`,
@@ -1939,6 +1957,21 @@ describe("validate: code actions", () => {
       assert.deepEqual(after, [], `after the fix:\n${fixed}`);
     });
   }
+
+  it("sql-template: the fixed statement keeps its quotes out and binds the value in order", () => {
+    const src = `connection wh { url: "postgres://pglite/./wh" }\ntool t { description: "d", input { email: string }, run: sql(wh, "select 1 from c where e = '{{input.email}}' and o = $1", [user.id]) }\nagent a { instructions: "hi", tools: [t] }\n`;
+    const d = only(checkSources({ "main.agent": src }), "sql-template");
+    const fixed = applyFix(src, d, d.fixes![0]);
+    assert.ok(
+      fixed.includes(`sql(wh, "select 1 from c where e = $2 and o = $1", [user.id, input.email])`),
+      fixed,
+    );
+    const like = src.replace("e = '{{input.email}}'", "e like '%{{input.email}}%'");
+    const l = only(checkSources({ "main.agent": like }), "sql-template");
+    assert.ok(
+      applyFix(like, l, l.fixes![0]).includes(`"select 1 from c where e like '%' || $2 || '%' and o = $1"`),
+    );
+  });
 
   it("offers no replacement when nothing is close", () => {
     const d = only(

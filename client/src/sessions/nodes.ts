@@ -5,7 +5,7 @@
 // from the source, the session id, the turn number and the event's seq, so a
 // live refresh keeps what the user expanded and selected.
 
-import type { EvalCheck, SessionEvent } from "../../../server/protocol/events";
+import type { CallIdentity, EvalCheck, SessionEvent } from "../../../server/protocol/events";
 import type { SessionModel, TurnModel } from "./model";
 import { renderContext, renderMemory } from "./render";
 import type { SessionStore, Source } from "./store";
@@ -407,6 +407,19 @@ export function describeTurn(t: TurnModel): Display {
 
 const json = (v: unknown, max = 80) => abridge(JSON.stringify(v) ?? "undefined", max);
 
+/** The identity a call through a connection used: "as ada via mail" / "as service via crm", and a sentence. */
+function identityText(i: CallIdentity): { short: string; long: string } {
+  return i.as === "user"
+    ? {
+        short: `as ${i.user ?? "the user"} via ${i.connection}`,
+        long: `Called as the user${i.user ? ` '${i.user}'` : ""} (their token) through connection '${i.connection}'`,
+      }
+    : {
+        short: `as service via ${i.connection}`,
+        long: `Called as the agent's service identity through connection '${i.connection}'`,
+      };
+}
+
 /** How a tool call ended, from the other events of its turn. */
 export function toolCallStatus(t: TurnModel, callId: string): { text: string; ok?: boolean } {
   let text: { text: string; ok?: boolean } = { text: "running" };
@@ -472,10 +485,11 @@ export const EVENT_NODES: { [T in EventType]: EventNode<T> } = {
     describe: (e, t) => {
       const status = toolCallStatus(t, e.callId);
       const result = t.events.find((x) => x.type === "tool.result" && x.callId === e.callId);
+      const identity = e.identity ? identityText(e.identity) : undefined;
       return {
         label: `Tool ${e.tool}`,
-        description: `${status.text} · ${json(e.input, 50)}`,
-        tooltip: `${e.tool} ${JSON.stringify(e.input, null, 2)}\n${status.text}${
+        description: [status.text, identity?.short, json(e.input, 50)].filter(Boolean).join(" · "),
+        tooltip: `${e.tool} ${JSON.stringify(e.input, null, 2)}\n${status.text}${identity ? `\n${identity.long}` : ""}${
           result?.type === "tool.result" && result.ok ? `\n→ ${json(result.output, 400)}` : ""
         }`,
         icon: status.ok === false ? "error" : "tools",

@@ -170,9 +170,21 @@ function moveToParameter(
 ): FixData {
   // The template's braces around the path: `{{` before it, `}}` after it (spaces allowed inside).
   const open = c.text.lastIndexOf("{{", t.start);
-  const close = c.text.indexOf("}}", t.end);
+  const close = c.text.indexOf("}}", t.end) + 2;
   const path = t.path.join(".");
-  const edits = [{ start: open, end: close + 2, text: `$${n}` }];
+  const quoted = quotedLiteral(c.text, statement, open, close);
+  const placeholder = `$${n}`;
+  const edits = [
+    quoted
+      ? {
+          start: quoted.start,
+          end: quoted.end,
+          text: [quoted.before && `'${quoted.before}'`, placeholder, quoted.after && `'${quoted.after}'`]
+            .filter((x) => x)
+            .join(" || "),
+        }
+      : { start: open, end: close, text: placeholder },
+  ];
   if (list) {
     const last = list.items[list.items.length - 1];
     edits.push(
@@ -182,6 +194,30 @@ function moveToParameter(
     );
   } else edits.push({ start: statement.end, end: statement.end, text: `, [${path}]` });
   return { kind: "edits", title: `Bind '${path}' as parameter $${n}`, edits };
+}
+
+/**
+ * When the template stands inside a SQL string literal (`'{{input.email}}'`, `'%{{input.q}}%'`): the span of
+ * the whole literal and its text before and after the template, which the fix joins to the placeholder with
+ * `||`. Undefined when the template is not quoted, or shares its literal with another template.
+ */
+function quotedLiteral(
+  text: string,
+  statement: StringLiteral,
+  open: number,
+  close: number,
+): { start: number; end: number; before: string; after: string } | undefined {
+  const base = statement.start + 1;
+  const body = text.slice(base, statement.end - 1);
+  // Quotes before the template ('' inside a literal is an escaped quote and counts twice: parity holds).
+  if ((body.slice(0, open - base).match(/'/g) ?? []).length % 2 === 0) return undefined;
+  const litStart = body.lastIndexOf("'", open - base - 1);
+  const litEnd = body.indexOf("'", close - base);
+  if (litEnd < 0) return undefined;
+  const before = body.slice(litStart + 1, open - base);
+  const after = body.slice(close - base, litEnd);
+  if (before.includes("{{") || after.includes("{{")) return undefined;
+  return { start: base + litStart, end: base + litEnd + 1, before, after };
 }
 
 function checkParam(c: Checker, v: Value, roots: Map<string, string[] | null>): void {
