@@ -1,0 +1,165 @@
+// OpenTelemetry for `statecraft run`, `test`, `serve` and `export otel`: the
+// standard OTEL_* configuration read from the run's environment, and the SDK
+// (tracer and meter providers, OTLP/HTTP exporters) started only when an
+// endpoint is set. Without one nothing here loads the SDK (it is imported
+// lazily from ./otelSdk), no exporter exists, and callers get `undefined`:
+// the session events are not even observed.
+
+import type { Context, Tracer } from "@opentelemetry/api";
+import type { SessionEvent } from "../protocol/events";
+import type { GenAiMetrics, SessionInfo, SessionTracer } from "../runtime/traceMapping";
+
+export type OtlpProtocol = "http/protobuf" | "http/json";
+
+export interface TelemetryConfig {
+  /** Where spans go (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
+  tracesUrl: string;
+  metricsUrl: string;
+  tracesProtocol: OtlpProtocol;
+  metricsProtocol: OtlpProtocol;
+  tracesHeaders: Record<string, string>;
+  metricsHeaders: Record<string, string>;
+  /** OTEL_SERVICE_NAME, else `statecraft`. */
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes: Record<string, string>;
+  /** OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true. */
+  captureContent: boolean;
+  /** How long an export, and the flush at exit, may take (OTEL_EXPORTER_OTLP_TIMEOUT, default 5 s). */
+  timeoutMs: number;
+  /** OTEL_METRIC_EXPORT_INTERVAL (default 60 s). */
+  metricIntervalMs: number;
+}
+
+/** A configuration the user can fix (a protocol the exporters do not speak, a bad URL): one line, exit 2. */
+export class TelemetryConfigError extends Error {}
+
+const truthy = (v: string | undefined) => v?.trim().toLowerCase() === "true";
+
+/** `k=v,k2=v2`, values percent-decoded (the OTel spec's format for headers and resource attributes). */
+function keyValues(raw: string | undefined, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (raw ?? "").split(",")) {
+    if (!pair.trim()) continue;
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new TelemetryConfigError(`${what} must be key=value pairs separated by commas`);
+    try {
+      out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      throw new TelemetryConfigError(`${what} has a value that is not valid percent-encoding`);
+    }
+  }
+  return out;
+}
+
+function protocolOf(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS"): OtlpProtocol {
+  const name = `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`;
+  const [variable, value] = env[name]
+    ? [name, env[name]]
+    : ["OTEL_EXPORTER_OTLP_PROTOCOL", env.OTEL_EXPORTER_OTLP_PROTOCOL];
+  const v = value?.trim() || "http/protobuf";
+  if (v === "http/protobuf" || v === "http/json") return v;
+  throw new TelemetryConfigError(
+    `${variable}=${v} is not supported: Statecraft exports over OTLP/HTTP, set http/protobuf (the default) or http/json`,
+  );
+}
+
+function checkUrl(url: string, variable: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TelemetryConfigError(`${variable} '${url}' is not a URL (for example http://localhost:4318)`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new TelemetryConfigError(`${variable} '${url}' must be an http:// or https:// URL`);
+  return url;
+}
+
+function signalUrl(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS", base?: string): string | undefined {
+  const specific = env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]?.trim();
+  if (specific && base === undefined) return checkUrl(specific, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`);
+  const root = base ?? env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!root) return undefined;
+  const variable = base !== undefined ? "--endpoint" : "OTEL_EXPORTER_OTLP_ENDPOINT";
+  checkUrl(root, variable);
+  return `${root.replace(/\/+$/, "")}/v1/${signal.toLowerCase()}`;
+}
+
+function positiveMs(raw: string | undefined, fallback: number, variable: string): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new TelemetryConfigError(`${variable} must be a positive number of milliseconds, not '${raw}'`);
+  return n;
+}
+
+/**
+ * The telemetry configuration of an environment, or undefined when it is off: no endpoint, or
+ * OTEL_SDK_DISABLED=true. `endpoint` (a command's --endpoint) stands for OTEL_EXPORTER_OTLP_ENDPOINT.
+ */
+export function telemetryConfig(env: NodeJS.ProcessEnv, endpoint?: string): TelemetryConfig | undefined {
+  if (truthy(env.OTEL_SDK_DISABLED)) return undefined;
+  const tracesUrl = signalUrl(env, "TRACES", endpoint);
+  if (!tracesUrl) return undefined;
+  const headers = keyValues(env.OTEL_EXPORTER_OTLP_HEADERS, "OTEL_EXPORTER_OTLP_HEADERS");
+  return {
+    tracesUrl,
+    metricsUrl: signalUrl(env, "METRICS", endpoint) ?? tracesUrl.replace(/\/v1\/traces$/, "/v1/metrics"),
+    tracesProtocol: protocolOf(env, "TRACES"),
+    metricsProtocol: protocolOf(env, "METRICS"),
+    tracesHeaders: {
+      ...headers,
+      ...keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+    },
+    metricsHeaders: {
+      ...headers,
+      ...keyValues(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS, "OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
+    },
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || "statecraft",
+    resourceAttributes: keyValues(env.OTEL_RESOURCE_ATTRIBUTES, "OTEL_RESOURCE_ATTRIBUTES"),
+    captureContent: truthy(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
+    timeoutMs: positiveMs(env.OTEL_EXPORTER_OTLP_TIMEOUT, 5_000, "OTEL_EXPORTER_OTLP_TIMEOUT"),
+    metricIntervalMs: positiveMs(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000, "OTEL_METRIC_EXPORT_INTERVAL"),
+  };
+}
+
+/** The runtime service's own measures (issue 15): turns, active sessions, queued turns, commit latency. */
+export interface TurnTelemetry {
+  /** The turn left the queue (it holds its session's lease) and runs the session described. */
+  running(session: SessionInfo): void;
+  /** Events as they were committed, in order. */
+  committed(events: SessionEvent[]): void;
+  /** How long one commit took. */
+  commitSeconds(seconds: number): void;
+  /** The request is over (answered, refused or failed): the only call that must always come. */
+  finish(): void;
+}
+
+export interface Telemetry {
+  readonly config: TelemetryConfig;
+  readonly tracer: Tracer;
+  readonly metrics: GenAiMetrics;
+  /** A tracer for one session's events (the CLI's session log: whatever the backend). */
+  sessionTracer(o?: { session?: SessionInfo; parent?: Context; metrics?: false }): SessionTracer;
+  /** Feeds a session's events to a new tracer as they are recorded. */
+  observer(): (event: SessionEvent) => void;
+  /** A turn request of the runtime service, continuing the trace of its `traceparent` header. */
+  serviceTurn(headers: Record<string, string | string[] | undefined>): TurnTelemetry;
+  /**
+   * Exports what is pending and stops, within the configured timeout. Resolves to why, in one line,
+   * when the collector could not be reached in time (the CLI warns and exits as it would have).
+   */
+  shutdown(): Promise<string | undefined>;
+}
+
+/** Telemetry for an environment, or undefined (and the SDK not loaded) when no endpoint is set. */
+export async function startTelemetry(
+  env: NodeJS.ProcessEnv,
+  endpoint?: string,
+): Promise<Telemetry | undefined> {
+  const config = telemetryConfig(env, endpoint);
+  if (!config) return undefined;
+  const { startSdk } = await import("./otelSdk");
+  return startSdk(config);
+}
