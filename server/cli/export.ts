@@ -37,7 +37,7 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
     throw new UsageError("--endpoint needs a URL (for example http://localhost:4318)");
   let telemetry;
   try {
-    telemetry = await startTelemetry({ ...io.env, OTEL_SDK_DISABLED: undefined }, values.endpoint);
+    telemetry = startTelemetry({ ...io.env, OTEL_SDK_DISABLED: undefined }, values.endpoint);
   } catch (err) {
     if (err instanceof TelemetryConfigError) throw new UsageError(err.message);
     throw err;

@@ -110,7 +110,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 async function traced(argv: string[], io: CliIO, command: Command): Promise<number> {
   let telemetry;
   try {
-    telemetry = await startTelemetry(io.env);
+    telemetry = startTelemetry(io.env);
   } catch (err) {
     if (err instanceof TelemetryConfigError) throw new UsageError(err.message);
     throw err;

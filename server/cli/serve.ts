@@ -87,7 +87,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   }
   let telemetry: Telemetry | undefined;
   try {
-    telemetry = await startTelemetry(io.env);
+    telemetry = startTelemetry(io.env);
   } catch (err) {
     if (err instanceof TelemetryConfigError) throw new UsageError(err.message);
     throw err;

@@ -163,14 +163,15 @@ export function startSdk(config: TelemetryConfig): Telemetry {
         timer = setTimeout(() => resolve(`no answer within ${config.timeoutMs} ms`), config.timeoutMs + 250);
         timer.unref();
       });
-      const flushed = Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush()]).then(
+      // Shutting down exports what is pending (the spans, the metrics' last collection) once.
+      const flushed = Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]).then(
         () => undefined,
         (err: unknown) => (err instanceof Error ? err.message : String(err)),
       );
       const problem = await Promise.race([flushed, late]);
+      // Whatever is still in flight after the timeout is dropped: the process must not wait on a
+      // collector that is not there (the exporters' own timeout ends those requests).
       clearTimeout(timer);
-      // Whatever is left is dropped: the process must not wait on a collector that is not there.
-      void Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
       return problem === undefined
         ? undefined
         : `telemetry was not exported to ${config.tracesUrl} (${problem}); set OTEL_EXPORTER_OTLP_ENDPOINT to a reachable collector, or unset it`;

@@ -154,12 +154,11 @@ export interface Telemetry {
 }
 
 /** Telemetry for an environment, or undefined (and the SDK not loaded) when no endpoint is set. */
-export async function startTelemetry(
-  env: NodeJS.ProcessEnv,
-  endpoint?: string,
-): Promise<Telemetry | undefined> {
+export function startTelemetry(env: NodeJS.ProcessEnv, endpoint?: string): Telemetry | undefined {
   const config = telemetryConfig(env, endpoint);
   if (!config) return undefined;
-  const { startSdk } = await import("./otelSdk");
+  // Required here, not imported at the top: a process without an endpoint never evaluates the SDK.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startSdk } = require("./otelSdk") as typeof import("./otelSdk");
   return startSdk(config);
 }
