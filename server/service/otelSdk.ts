@@ -50,7 +50,9 @@ export function startSdk(config: TelemetryConfig): Telemetry {
       : new ProtoTraceExporter(traceOptions);
   const tracerProvider = new BasicTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(traceExporter, { exportTimeoutMillis: config.timeoutMs })],
+    spanProcessors: [
+      new BatchSpanProcessor(traceExporter, { ...config.batch, exportTimeoutMillis: config.timeoutMs }),
+    ],
   });
   const metricOptions = {
     url: config.metricsUrl,

@@ -29,6 +29,8 @@ export interface TelemetryConfig {
   timeoutMs: number;
   /** OTEL_METRIC_EXPORT_INTERVAL (default 60 s). */
   metricIntervalMs: number;
+  /** The batch span processor's OTEL_BSP_* settings that are set (else the SDK's defaults). */
+  batch: { maxQueueSize?: number; maxExportBatchSize?: number; scheduledDelayMillis?: number };
 }
 
 /** A configuration the user can fix (a protocol the exporters do not speak, a bad URL): one line, exit 2. */
@@ -94,6 +96,13 @@ function positiveMs(raw: string | undefined, fallback: number, variable: string)
   return n;
 }
 
+function optionalCount(raw: string | undefined, variable: string): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1)
+    throw new TelemetryConfigError(`${variable} must be a whole number of 1 or more, not '${raw}'`);
+  return Number(raw);
+}
+
 /**
  * The telemetry configuration of an environment, or undefined when it is off: no endpoint, or
  * OTEL_SDK_DISABLED=true. `endpoint` (a command's --endpoint) stands for OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -121,6 +130,11 @@ export function telemetryConfig(env: NodeJS.ProcessEnv, endpoint?: string): Tele
     captureContent: truthy(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
     timeoutMs: positiveMs(env.OTEL_EXPORTER_OTLP_TIMEOUT, 5_000, "OTEL_EXPORTER_OTLP_TIMEOUT"),
     metricIntervalMs: positiveMs(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000, "OTEL_METRIC_EXPORT_INTERVAL"),
+    batch: {
+      maxQueueSize: optionalCount(env.OTEL_BSP_MAX_QUEUE_SIZE, "OTEL_BSP_MAX_QUEUE_SIZE"),
+      maxExportBatchSize: optionalCount(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+      scheduledDelayMillis: optionalCount(env.OTEL_BSP_SCHEDULE_DELAY, "OTEL_BSP_SCHEDULE_DELAY"),
+    },
   };
 }
 
