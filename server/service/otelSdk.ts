@@ -22,7 +22,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { SessionEvent } from "../protocol/events";
 import { SessionTracer, type GenAiMetrics, type SessionInfo } from "../runtime/traceMapping";
-import type { Telemetry, TelemetryConfig, TurnTelemetry } from "./telemetry";
+import type { Telemetry, TelemetryConfig, TurnTelemetry } from "./telemetryTypes";
 
 const SCOPE = "statecraft";
 
