@@ -7,6 +7,9 @@
 
 import { strict as assert } from "node:assert";
 import { AsyncLocalStorage } from "node:async_hooks";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import {
   context,
   ROOT_CONTEXT,
@@ -20,6 +23,7 @@ import { BackendError } from "../../server/runtime/model";
 import { startService, type RunningService } from "../../server/service";
 import { startTelemetry, type Telemetry } from "../../server/service/telemetry";
 import { OtlpReceiver } from "../helpers/otlpReceiver";
+import { waitFor } from "../helpers/waitFor";
 import { Client, doneOf, freshPgliteDir, removeTempDirs, testDefinition } from "./helpers";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -52,7 +56,7 @@ class AsyncContextManager implements ContextManager {
 }
 
 describe("OpenTelemetry in the runtime service", function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   after(removeTempDirs);
   let receiver: OtlpReceiver;
   let telemetry: Telemetry;
@@ -160,5 +164,60 @@ describe("OpenTelemetry in the runtime service", function () {
     assert.equal(commits.length, 1);
     assert.ok(commits[0].count! >= 3, `a commit per turn at least, got ${commits[0].count}`);
     assert.equal(commits[0].unit, "s");
+  });
+});
+
+describe("statecraft serve with OTEL_EXPORTER_OTLP_ENDPOINT (dist/cli.js)", function () {
+  this.timeout(180_000);
+  after(removeTempDirs);
+  const CLI = path.resolve(__dirname, "../../dist/cli.js");
+
+  it("says where telemetry goes, and exports the turns' spans when stopped with SIGTERM", async () => {
+    assert.ok(fs.existsSync(CLI), `${CLI} is missing: build it first with npm run build`);
+    const receiver = new OtlpReceiver();
+    const collector = await receiver.start();
+    try {
+      const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--data", await freshPgliteDir()], {
+        env: {
+          ...process.env,
+          STATECRAFT_TOKEN: "",
+          DATABASE_URL: "",
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+      child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+      const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      const url = await waitFor(
+        () => `statecraft serve to listen; it printed: ${out}`,
+        () => {
+          if (child.exitCode !== null) throw new Error(`statecraft serve exited: ${out}`);
+          return /listening on (http:\/\/\S+)/.exec(out)?.[1];
+        },
+        { timeoutMs: 60_000 },
+      );
+      assert.match(out, new RegExp(`; traces and metrics to ${collector}/v1/traces`));
+      const turn = await new Client(url).turn("served", {
+        input: "hi",
+        definition: testDefinition(),
+        script: [{ reply: "hello" }],
+        approve: "all",
+      });
+      assert.equal(doneOf(turn)?.status, "ok");
+      // Whatever the batch processor still holds (its delay is 5 s) is exported on shutdown.
+      child.kill("SIGTERM");
+      assert.equal(await exit, 0, out);
+      assert.deepEqual(receiver.spans.map((s) => s.name).sort(), ["chat", "invoke_agent helper"]);
+      assert.deepEqual(
+        receiver
+          .metric("statecraft.service.turns")
+          .map((p) => [p.attributes["statecraft.turn.status"], p.value]),
+        [["ok", 1]],
+      );
+    } finally {
+      await receiver.stop();
+    }
   });
 });
