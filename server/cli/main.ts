@@ -42,7 +42,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** The commands whose sessions are traced when OTEL_EXPORTER_OTLP_ENDPOINT is set (serve traces its own turns). */
-const TRACED = new Set(["run", "test"]);
+const TRACED = new Set(["run", "test", "eval"]);
 
 /** Every command's flags (lsp and dap read theirs by hand: only `--stdio`). */
 export const COMMAND_FLAGS: Record<string, Flags> = {
