@@ -72,7 +72,16 @@ function scriptConversation(fake: FakeOpenAIServer): void {
   );
 }
 
-const RUN = ["run", "support.agent", "--input", "Where is A1003? Refund 900.", "--input", "And now?"];
+const RUN = [
+  "run",
+  "support.agent",
+  "--workspace",
+  ".",
+  "--input",
+  "Where is A1003? Refund 900.",
+  "--input",
+  "And now?",
+];
 
 /** The spans of one trace, each with its parent's name ("" for the root). */
 function tree(spans: ReceivedSpan[]): string[] {
@@ -273,7 +282,7 @@ describe("OpenTelemetry traces and metrics from the CLI (OTLP/HTTP receiver)", f
   it("puts message content on spans only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true, redacted", async () => {
     const dir = workspace(fake);
     fake.script({ kind: "text", text: `Your key ends in ${KEY.slice(-6)}; the full one is ${KEY}` });
-    const r = await cli(["run", "support.agent", "--input", "What is my key?"], dir, {
+    const r = await cli(["run", "support.agent", "--workspace", ".", "--input", "What is my key?"], dir, {
       ...BASE_ENV,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector,
       OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "true",
@@ -328,7 +337,10 @@ describe("OpenTelemetry traces and metrics from the CLI (OTLP/HTTP receiver)", f
   it("`export otel` needs a collector, and says so in one line (exit 2)", async () => {
     const dir = workspace(fake);
     fake.script({ kind: "text", text: "Hi" });
-    assert.equal((await cli(["run", "support.agent", "--input", "Hi"], dir, BASE_ENV)).code, 0);
+    assert.equal(
+      (await cli(["run", "support.agent", "--workspace", ".", "--input", "Hi"], dir, BASE_ENV)).code,
+      0,
+    );
     const id = (onlySession(dir)[0] as { sessionId: string }).sessionId;
     const none = await cli(["export", "otel", id], dir, {});
     assert.equal(none.code, 2);
@@ -342,7 +354,7 @@ describe("OpenTelemetry traces and metrics from the CLI (OTLP/HTTP receiver)", f
     const format = await cli(["export", "jaeger", id], dir, {});
     assert.equal(format.code, 2);
     assert.match(format.err, /writes 'otel'/);
-    const grpc = await cli(["run", "support.agent", "--input", "Hi"], dir, {
+    const grpc = await cli(["run", "support.agent", "--workspace", ".", "--input", "Hi"], dir, {
       ...BASE_ENV,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector,
       OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
@@ -359,7 +371,7 @@ describe("OpenTelemetry traces and metrics from the CLI (OTLP/HTTP receiver)", f
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     fake.script({ kind: "text", text: "Hi" });
-    const refused = await cli(["run", "support.agent", "--input", "Hi"], dir, {
+    const refused = await cli(["run", "support.agent", "--workspace", ".", "--input", "Hi"], dir, {
       ...BASE_ENV,
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
       OTEL_EXPORTER_OTLP_TIMEOUT: "1000",
@@ -373,7 +385,7 @@ describe("OpenTelemetry traces and metrics from the CLI (OTLP/HTTP receiver)", f
     receiver.hang = true;
     fake.script({ kind: "text", text: "Hi" });
     const t0 = Date.now();
-    const silent = await cli(["run", "support.agent", "--input", "Hi"], dir, {
+    const silent = await cli(["run", "support.agent", "--workspace", ".", "--input", "Hi"], dir, {
       ...BASE_ENV,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector,
       OTEL_EXPORTER_OTLP_TIMEOUT: "400",
@@ -400,7 +412,7 @@ describe("OpenTelemetry traces and metrics from the CLI (OTLP/HTTP receiver)", f
       ].join("\n"),
     );
     fake.script({ kind: "text", text: "It has shipped." });
-    const r = await cli(["test", "support.test.agent"], dir, {
+    const r = await cli(["test", "support.test.agent", "--workspace", "."], dir, {
       ...BASE_ENV,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector,
     });
@@ -437,7 +449,7 @@ describe("OpenTelemetry off: no endpoint, or OTEL_SDK_DISABLED=true", function (
     const script = [
       'const { main } = require("./server/cli/main");',
       "let err = '';",
-      `main(["run", "support.agent", "--input", "Hi"], { cwd: ${JSON.stringify(dir)}, env: ${JSON.stringify(env)}, stdout: () => {}, stderr: (t) => (err += t) })`,
+      `main(["run", "support.agent", "--workspace", ".", "--input", "Hi"], { cwd: ${JSON.stringify(dir)}, env: ${JSON.stringify(env)}, stdout: () => {}, stderr: (t) => (err += t) })`,
       "  .then((code) => {",
       "    const loaded = Object.keys(require.cache).filter((k) => /@opentelemetry\\/(?!api\\/)/.test(k));",
       "    console.log(JSON.stringify({ code, loaded, err }));",
