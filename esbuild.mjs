@@ -18,8 +18,22 @@ const entries = [
     entryPoints: ["server/cli/main.ts"],
     outfile: "dist/cli.js",
     banner: { js: "#!/usr/bin/env node" },
+    plugins: [otelApart()],
   },
+  // The OpenTelemetry SDK, in a file of its own: dist/cli.js requires it only when an endpoint is set,
+  // so a command without telemetry does not even parse it.
+  { entryPoints: ["server/service/otelSdk.ts"], outfile: "dist/otelSdk.js" },
 ];
+
+/** Leaves service/telemetry.ts's `require("./otelSdk")` to load dist/otelSdk.js at run time. */
+function otelApart() {
+  return {
+    name: "otel-apart",
+    setup(build) {
+      build.onResolve({ filter: /^\.\/otelSdk$/ }, () => ({ path: "./otelSdk.js", external: true }));
+    },
+  };
+}
 
 const common = {
   bundle: true,

@@ -5,7 +5,7 @@
 import type { Readable } from "node:stream";
 import type { CompiledBackend } from "../protocol/definition";
 import { BackendError } from "../runtime/model";
-import type { StatefulTransport, WireResponse } from "./statefulTransport";
+import { traceContextHeaders, type StatefulTransport, type WireResponse } from "./statefulTransport";
 
 /** `agentcore:<ARN>[?qualifier=NAME]` split into its parts. */
 export function parseAgentCoreEndpoint(endpoint: string): {
@@ -70,6 +70,7 @@ export class AgentCoreTransport implements StatefulTransport {
   ): Promise<WireResponse> {
     const client = await this.sdk();
     const { InvokeAgentRuntimeCommand } = await import("@aws-sdk/client-bedrock-agentcore");
+    const trace = traceContextHeaders();
     try {
       const out = await client.send(
         new InvokeAgentRuntimeCommand({
@@ -79,6 +80,8 @@ export class AgentCoreTransport implements StatefulTransport {
           contentType: "application/json",
           accept: "text/event-stream, application/json",
           payload: new TextEncoder().encode(body),
+          traceParent: trace.traceparent,
+          traceState: trace.tracestate,
         }),
         { abortSignal: o.signal },
       );

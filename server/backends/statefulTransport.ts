@@ -4,6 +4,7 @@
 
 import * as http from "node:http";
 import * as https from "node:https";
+import { context, propagation } from "@opentelemetry/api";
 import { SESSION_HEADER } from "../protocol/runtimeService";
 import { BackendError } from "../runtime/model";
 
@@ -25,6 +26,17 @@ export interface StatefulTransport {
   ): Promise<WireResponse>;
   /** A REST call (HTTP only); undefined when the transport has only /invocations. */
   rest?(method: string, path: string, body?: string): Promise<WireResponse>;
+}
+
+/**
+ * The W3C trace context of the current span (`traceparent`, `tracestate`), when there is one and a
+ * propagator is registered (an application's OpenTelemetry SDK, or Statecraft's own telemetry): the
+ * runtime service continues that trace, so the caller's trace includes the turn. Else nothing.
+ */
+export function traceContextHeaders(): { traceparent?: string; tracestate?: string } {
+  const carrier: { traceparent?: string; tracestate?: string } = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
 }
 
 /** Why a connection failed, as short as the error allows (its code). */
@@ -118,7 +130,7 @@ export class HttpTransport implements StatefulTransport {
     body: string,
     o: { signal?: AbortSignal; idempotencyKey?: string },
   ): Promise<WireResponse> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...traceContextHeaders() };
     if (sessionId) headers[SESSION_HEADER] = sessionId;
     if (o.idempotencyKey) headers["idempotency-key"] = o.idempotencyKey;
     return this.request("POST", "/invocations", body, headers, o.signal);

@@ -127,6 +127,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
         signal: controller.signal,
         onCaseRun: (r) => progress.done(ev, r),
         openStateful: stateful.open,
+        observe: io.observe,
       });
       runs.push(run);
       try {

@@ -187,6 +187,22 @@ options:
 example:
   statecraft serve --port 8080 --auth tokens.json
 `,
+  export: `usage: statecraft export otel SESSION [--endpoint URL] [--workspace DIR]
+
+Sends a recorded session to an OpenTelemetry collector (OTLP/HTTP) as the
+trace it would have produced when it ran, with its recorded times: a span per
+turn (invoke_agent AGENT), per model call (chat MODEL) and per tool call
+(execute_tool TOOL), GenAI semantic conventions. SESSION is a log's path or
+its id (a unique prefix is enough). The OTEL_EXPORTER_OTLP_* variables apply
+(protocol, headers); --endpoint stands for OTEL_EXPORTER_OTLP_ENDPOINT.
+
+options:
+  --endpoint URL       the collector (default: OTEL_EXPORTER_OTLP_ENDPOINT)
+  --workspace DIR      where .statecraft/ is (default: the current folder)
+
+example:
+  statecraft export otel 20250101-120000-ab12cd --endpoint http://localhost:4318
+`,
   lsp: `usage: statecraft lsp --stdio
 
 The language server over standard input and output, for any LSP editor
@@ -238,9 +254,14 @@ commands:
   serve                   the runtime service for stateful backends: --port 8080, --host 127.0.0.1,
                           --data DIR (embedded PostgreSQL), --database-url URL, --auth FILE,
                           --max-body-bytes N
+  export otel SESSION     send a recorded session to an OpenTelemetry collector as its trace
+                          (--endpoint URL, else OTEL_EXPORTER_OTLP_ENDPOINT)
   lsp --stdio             run the language server over stdio (for any LSP editor)
   dap                     run the agent debugger (Debug Adapter Protocol) over stdio
   help [COMMAND]          show this help, or a command's
+
+run, test and serve send traces and metrics to an OpenTelemetry collector when
+OTEL_EXPORTER_OTLP_ENDPOINT is set (see docs/runtime-service.md).
 
 ${EXIT_CODES}
 `;

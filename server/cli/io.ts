@@ -3,6 +3,7 @@
 
 import type { ParseArgsConfig } from "node:util";
 import { printable } from "../language/encoding";
+import type { SessionEvent } from "../protocol/events";
 
 export { printable };
 
@@ -16,6 +17,25 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** Stdout is a terminal: progress bars instead of one line per item (`statecraft eval`). */
   tty?: boolean;
+  /**
+   * A new observer of one session's events, when telemetry is on (OTEL_EXPORTER_OTLP_ENDPOINT set):
+   * the sessions a command records are traced from their events (service/telemetry.ts).
+   */
+  observe?: () => (event: SessionEvent) => void;
+}
+
+/** The activity printer and, when telemetry is on, the session's observer: one listener for a session log. */
+export function sessionListener(
+  io: CliIO,
+  printer?: (event: SessionEvent) => void,
+): ((event: SessionEvent) => void) | undefined {
+  const observer = io.observe?.();
+  if (!observer) return printer;
+  if (!printer) return observer;
+  return (e) => {
+    printer(e);
+    observer(e);
+  };
 }
 
 /** A mistake the user can fix: printed as one line, exit code 2, never a stack trace. */

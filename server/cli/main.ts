@@ -11,6 +11,7 @@ import { EVAL_COMPARE_FLAGS, EVAL_LIST_FLAGS, EVAL_REPORT_FLAGS } from "./evalRe
 import { COMPILE_FLAGS, compileCommand } from "./compile";
 import { dapCommand } from "./dap";
 import { EVAL_FLAGS, evalCommand } from "./eval";
+import { EXPORT_FLAGS, exportCommand } from "./export";
 import { FMT_FLAGS, fmtCommand } from "./fmt";
 import { lspCommand } from "./lsp";
 import { FORK_FLAGS, forkCommand } from "./fork";
@@ -20,6 +21,7 @@ import { SERVE_FLAGS, serveCommand } from "./serve";
 import { SESSIONS_FLAGS, sessionsCommand } from "./sessions";
 import { TEST_FLAGS, testCommand } from "./test";
 import { COMMAND_HELP, HELP, VERSION } from "./help";
+import { startTelemetry, TelemetryConfigError } from "../service/telemetry";
 import { printable, processIO, UsageError, type CliIO, type Flags } from "./io";
 
 type Command = (argv: string[], io: CliIO) => number | Promise<number>;
@@ -37,7 +39,11 @@ const COMMANDS: Record<string, Command> = {
   fork: forkCommand,
   sessions: sessionsCommand,
   serve: serveCommand,
+  export: exportCommand,
 };
+
+/** The commands whose sessions are traced when OTEL_EXPORTER_OTLP_ENDPOINT is set (serve traces its own turns). */
+const TRACED = new Set(["run", "test", "eval"]);
 
 /**
  * Every command's flags (lsp and dap read theirs by hand: only `--stdio`); "command sub" for a
@@ -60,6 +66,7 @@ export const COMMAND_FLAGS: Record<string, Flags> = {
   "eval report": EVAL_REPORT_FLAGS,
   "eval compare": EVAL_COMPARE_FLAGS,
   serve: SERVE_FLAGS,
+  export: EXPORT_FLAGS,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
@@ -92,7 +99,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   try {
-    return await command(rest, io);
+    return TRACED.has(name) ? await traced(rest, io, command) : await command(rest, io);
   } catch (err) {
     // A --script file that cannot be used is the user's to fix, like a bad option.
     if (err instanceof UsageError || err instanceof ScriptError || isArgError(err)) {
@@ -100,6 +107,29 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 2;
     }
     throw err;
+  }
+}
+
+/**
+ * Runs a command with telemetry when the environment asks for it: each session it records is traced
+ * from its events, and what is pending is exported before the command returns, within a bounded
+ * time (an unreachable collector costs one warning line, never a hang, and not the exit code).
+ */
+async function traced(argv: string[], io: CliIO, command: Command): Promise<number> {
+  let telemetry;
+  try {
+    telemetry = startTelemetry(io.env);
+  } catch (err) {
+    if (err instanceof TelemetryConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (!telemetry) return command(argv, io);
+  const t = telemetry;
+  try {
+    return await command(argv, { ...io, observe: () => t.observer() });
+  } finally {
+    const warning = await t.shutdown();
+    if (warning) io.stderr(`warning: ${warning}\n`);
   }
 }
 

@@ -11,7 +11,7 @@ import type { UserInfo } from "../protocol/events";
 import { BackendError, type ScriptStep } from "../runtime/model";
 import { connect } from "../service/embedded";
 import { displayPath } from "./files";
-import type { CliIO } from "./io";
+import { sessionListener, type CliIO } from "./io";
 import { activityPrinter, conversation } from "./conversation";
 
 export interface RemoteDriveOptions {
@@ -53,7 +53,7 @@ export async function driveRemote(
       source: o.source,
       approve: o.approve === "all" || o.approve === "none" ? o.approve : "ask",
       approver: (req) => talk.approver(req),
-      listener: activityPrinter(io),
+      listener: sessionListener(io, activityPrinter(io)),
       onText: (t) => io.stdout(t),
     });
     const script = o.turnScripts ?? (o.script ? scriptTurns(o.script) : undefined);

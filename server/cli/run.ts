@@ -18,7 +18,7 @@ import { formatDiagnostic, locate } from "./check";
 import { activityPrinter, conversation } from "./conversation";
 import { driveRemote } from "./remote";
 import { displayPath, projectFolder } from "./files";
-import { UsageError, type CliIO, type Flags } from "./io";
+import { sessionListener, UsageError, type CliIO, type Flags } from "./io";
 
 /** Reports a spec with errors the way `statecraft check` does, and returns the exit code. */
 export function reportRunError(err: RunError, io: CliIO, command: string): number {
@@ -69,7 +69,7 @@ export async function driveSession(
     backendName: o.backendName,
     workspace: o.workspace,
     env: io.env,
-    listener: activityPrinter(io),
+    listener: sessionListener(io, activityPrinter(io)),
     user: o.user,
     approver: talk.approver,
     onText: (t) => io.stdout(t),

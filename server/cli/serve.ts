@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ServiceConfigError, startService } from "../service";
 import { StoreError } from "../service/db";
+import { startTelemetry, TelemetryConfigError, type Telemetry } from "../service/telemetry";
 import { UsageError, type CliIO, type Flags } from "./io";
 
 function readAuthFile(file: string): Record<string, string> {
@@ -84,6 +85,13 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`statecraft serve: ${busy}\n`);
     return 2;
   }
+  let telemetry: Telemetry | undefined;
+  try {
+    telemetry = startTelemetry(io.env);
+  } catch (err) {
+    if (err instanceof TelemetryConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   let service;
   try {
     service = await startService({
@@ -95,8 +103,10 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
       tokens,
       env: io.env,
       baseDir: io.cwd,
+      telemetry,
     });
   } catch (err) {
+    await telemetry?.shutdown();
     if (err instanceof ServiceConfigError || err instanceof StoreError) {
       io.stderr(`statecraft serve: ${err.message}\n`);
       return 2;
@@ -114,10 +124,16 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`statecraft serve: ${signal}, stopping\n`);
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
-      service.close().then(resolve, (err: unknown) => {
+      // The turns' spans are exported once their ends are recorded, within the telemetry's timeout.
+      const closed = service.close().catch((err: unknown) => {
         io.stderr(`statecraft serve: error while stopping: ${(err as Error).message}\n`);
-        resolve();
       });
+      void closed
+        .then(() => telemetry?.shutdown())
+        .then((warning) => {
+          if (warning) io.stderr(`warning: ${warning}\n`);
+          resolve();
+        });
     };
     const onInt = () => stop("SIGINT");
     const onTerm = () => stop("SIGTERM");
@@ -125,7 +141,11 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     process.on("SIGTERM", onTerm);
     // Only now: a supervisor that stops the service as soon as it reads this line (a test, a container
     // runtime) must find the handlers in place, or its SIGTERM kills the process before it closes the store.
-    io.stdout(`statecraft runtime service listening on ${service.url} (${store})\n`);
+    io.stdout(
+      `statecraft runtime service listening on ${service.url} (${store})` +
+        (telemetry ? `; traces and metrics to ${telemetry.config.tracesUrl}` : "") +
+        "\n",
+    );
   });
   return 0;
 }

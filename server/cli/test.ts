@@ -109,6 +109,7 @@ export async function testCommand(argv: string[], io: CliIO): Promise<number> {
       env: io.env,
       createBackend,
       trusted: !values.untrusted,
+      listener: io.observe,
     });
     results.push(r);
     if (json) {

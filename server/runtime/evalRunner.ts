@@ -56,6 +56,8 @@ export interface EvalRunOptions {
   onCaseRun?: (run: EvalCaseRun) => void;
   /** Opens case sessions on `kind: stateful` backends (in their runtime service); without it they cannot run. */
   openStateful?: StatefulCaseOpener;
+  /** A new observer for each case session's events (the CLI's telemetry, when an endpoint is set). */
+  observe?: () => ((event: SessionEvent) => void) | undefined;
 }
 
 interface Job {
@@ -273,9 +275,11 @@ async function runCase(ctx: CaseContext, job: Job): Promise<EvalCaseRun | undefi
   };
   let opened: CaseSession | undefined;
   let lastRequestBytes = 0;
+  const observer = options.observe?.();
   const listener = (e: SessionEvent) => {
     if (e.type === "model.request") lastRequestBytes = e.bytes;
     else if (e.type === "model.response") result.bytesSent += e.wireBytes ?? lastRequestBytes;
+    observer?.(e);
   };
   try {
     const judgeBackend = ctx.judgeSpec && make(ctx.judgeSpec);

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { CompareOp } from "../language/ast";
 import type { Json } from "../language/compile";
 import type { TestFailure, TestResult } from "../protocol/cli";
+import type { SessionEvent } from "../protocol/events";
 import type { TestIR, TestStepIR } from "../language/compileTests";
 import type { EvalStepIR } from "../language/evalIR";
 import {
@@ -30,6 +31,8 @@ export interface TestRunOptions {
   memoryStore?: MemoryStore;
   mcp?: McpCaller;
   trusted?: boolean;
+  /** A new listener for each test's session log (the CLI's telemetry observer). */
+  listener?: () => ((event: SessionEvent) => void) | undefined;
 }
 
 export function compare(actual: Json | undefined, op: CompareOp, expected: Json): boolean {
@@ -213,6 +216,7 @@ export async function runTest(
       source: path.relative(options.workspace, test.file).split(path.sep).join("/"),
       test: test.name,
       approver: queues.approver,
+      listener: options.listener?.(),
     });
     result.sessionFile = opened.file;
     const failures = await runTestSteps(test, opened.session, backend, queues);

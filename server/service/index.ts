@@ -23,6 +23,7 @@ import {
 } from "./http";
 import { checkSessionId, RuntimeService } from "./runtimeService";
 import { TokenVault, vaultKey, VaultKeyError, vaultRoute } from "./vault";
+import type { Telemetry } from "./telemetry";
 
 export interface ServiceOptions {
   /** 0 = an ephemeral port. Default 8080 (the AgentCore Runtime port). */
@@ -46,6 +47,8 @@ export interface ServiceOptions {
   approvalTimeoutMs?: number;
   /** How often waiting turns look for an answer in the database (default 100 ms). */
   pollMs?: number;
+  /** OpenTelemetry (service/telemetry.ts): each turn traced, continuing its request's `traceparent`, and the service's metrics. */
+  telemetry?: Telemetry;
 }
 
 export interface RunningService {
@@ -173,8 +176,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
       const key = req.headers["idempotency-key"];
       const stream = new SseStream(res);
       lastUpdate = Math.floor(Date.now() / 1000);
+      const traced = options.telemetry?.serviceTurn(req.headers);
       try {
-        await service.turn(actor, id, payload, Array.isArray(key) ? key[0] : key, stream);
+        await service.turn(actor, id, payload, Array.isArray(key) ? key[0] : key, stream, traced);
       } catch (err) {
         if (res.headersSent) {
           const e = err instanceof HttpError ? err : undefined;
@@ -184,6 +188,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
           );
         } else throw err;
       } finally {
+        traced?.finish();
         lastUpdate = Math.floor(Date.now() / 1000);
       }
       stream.end();

@@ -56,6 +56,7 @@ import {
   TurnSink,
   type ApproveMode,
 } from "./turns";
+import type { TurnTelemetry } from "./telemetry";
 
 export interface ServiceConfig {
   db: Db;
@@ -403,6 +404,7 @@ export class RuntimeService {
     body: Record<string, unknown>,
     idempotencyKey: string | undefined,
     stream: SseStream,
+    telemetry?: TurnTelemetry,
   ): Promise<void> {
     if (this.closing)
       throw new HttpError("conflict", "the service is shutting down; retry on another instance");
@@ -534,8 +536,12 @@ export class RuntimeService {
         releaseWithTurnEnd: true,
         onCommitted: (events) => {
           for (const e of events) stream.send(e.type, e, e.seq);
+          telemetry?.committed(events);
         },
       }));
+      // Out of the queue: the turn holds its session's lease and state, and runs now.
+      telemetry?.running({ sessionId: id, agent: row.agent, backend: row.backend, definition: def });
+      const flush = telemetry ? () => timedFlush(turnSink, telemetry) : () => turnSink.flush();
       if (req.script && inference.local) inference.local.enqueue(...req.script);
       if (Object.keys(def.mcpServers).length) mcp = new McpPool(def.mcpServers, this.c.baseDir, this.c.env);
       session = await AgentSession.start({
@@ -566,7 +572,7 @@ export class RuntimeService {
         trusted: true,
         // Committed in batches at the points a client waits on (a model call, a tool about to run, an
         // approval, the turn's end): each event is still streamed only once it is committed.
-        hooks: { afterEvent: (e) => (FLUSH_AFTER.has(e.type) ? turnSink.flush() : undefined) },
+        hooks: { afterEvent: (e) => (FLUSH_AFTER.has(e.type) ? flush() : undefined) },
         restore: state
           ? {
               history: state.history,
@@ -583,7 +589,7 @@ export class RuntimeService {
         session.toolCalls = state.toolCalls;
       }
       const result = await session.send(req.input);
-      await turnSink.flush();
+      await flush();
       if (idempotencyKey)
         await this.c.db.query("UPDATE idempotency SET status = $3 WHERE actor = $1 AND key = $2", [
           actor,
@@ -695,6 +701,14 @@ export class RuntimeService {
     for (const r of this.running) r.abort.abort();
     await Promise.all([...this.running].map((r) => r.done));
   }
+}
+
+/** A commit of a turn's pending events, its latency measured for the service's metrics. */
+async function timedFlush(sink: TurnSink, telemetry: TurnTelemetry): Promise<void> {
+  const before = sink.committed.length;
+  const t0 = performance.now();
+  await sink.flush();
+  if (sink.committed.length > before) telemetry.commitSeconds((performance.now() - t0) / 1000);
 }
 
 export const defaultDataDir = () => path.join(".statecraft", "runtime");

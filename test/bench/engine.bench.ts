@@ -33,7 +33,7 @@ const REPLAY_TURNS = 1_000;
 
 // ---- the agent ----------------------------------------------------------------------------------
 
-const REFUND_POLICY = [
+export const REFUND_POLICY = [
   "# Acme refund policy",
   "",
   "Customers can ask for a refund on any order placed in the last 30 days, in full",
@@ -145,7 +145,7 @@ const SOURCE = [
   "",
 ].join("\n");
 
-function compileBenchAgent(): CompiledDefinition {
+export function compileBenchAgent(): CompiledDefinition {
   const files = new Map([
     [path.join(ROOT, "main.agent"), SOURCE],
     [path.join(ROOT, "docs/refunds.md"), REFUND_POLICY],
@@ -263,7 +263,7 @@ function checkTurn(r: TurnResult, i: number, backend: LocalBackend): void {
     );
 }
 
-interface Rig {
+export interface Rig {
   session: AgentSession;
   backend: LocalBackend;
   next: number;
@@ -271,7 +271,7 @@ interface Rig {
   turn(): Promise<void>;
 }
 
-async function startRig(
+export async function startRig(
   def: CompiledDefinition,
   baseDir: string,
   sink: EventSink,

@@ -8,6 +8,7 @@ import { runExplorerBench } from "./explorer.bench";
 import { runHintsBench, runLanguageBench } from "./language.bench";
 import { runLspBench } from "./lsp.bench";
 import { runOpenAIBench } from "./openai.bench";
+import { runOtelBench } from "./otel.bench";
 import { runServiceBench } from "./service.bench";
 import { runStatefulBench } from "./stateful.bench";
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   await runLspBench();
   await runEngineBench();
   await runEvalBench();
+  await runOtelBench();
   await runOpenAIBench();
   await runServiceBench();
   runExtensionBench();

@@ -106,7 +106,8 @@ function cliCommand(words: string[]): CliCommand | undefined {
 
 /** Commands that need a network, a server or an editor on the other end are only parsed. */
 function runsOffline(args: string[]): boolean {
-  if (["serve", "lsp", "dap"].includes(args[0])) return false;
+  // export sends to a collector, and names a recorded session.
+  if (["serve", "lsp", "dap", "export"].includes(args[0])) return false;
   const backend = args.indexOf("--backend");
   return backend < 0 || args[backend + 1] === "dev";
 }

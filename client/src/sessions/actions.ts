@@ -46,6 +46,8 @@ interface Target {
   approve?: "all" | "none";
   /** Compare sessions: the other one. */
   otherSessionId?: string;
+  /** Export to OpenTelemetry: the collector. */
+  endpoint?: string;
 }
 
 type Resolved = SessionRef & { turn?: number; which?: SnapshotKind; options: Target };
@@ -144,6 +146,7 @@ export const COMMANDS: Record<string, Handler> = {
   "statecraft.sessions.replay": (deps, arg) => replay(deps, arg),
   "statecraft.sessions.fork": (deps, arg) => fork(deps, arg),
   "statecraft.sessions.exportTest": (deps, arg) => exportAsTest(deps, arg),
+  "statecraft.sessions.exportOtel": (deps, arg) => exportOtel(deps, arg),
 };
 
 /** Registers every command of the table; failures are shown and logged, not thrown at the user. */
@@ -320,6 +323,32 @@ function withCli(deps: ActionDeps, title: string, args: string[], cwd: string) {
 }
 
 const lastLines = (text: string, n = 3) => text.trim().split("\n").slice(-n).join(" ");
+
+/**
+ * Sends a session to an OpenTelemetry collector as the trace it would have produced
+ * (`statecraft export otel`): the endpoint of the command's argument, the setting, the environment,
+ * or asked for.
+ */
+async function exportOtel(deps: ActionDeps, arg: unknown) {
+  const r = await resolve(deps, arg, "Export which session to OpenTelemetry?");
+  const endpoint =
+    r.options.endpoint ||
+    vscode.workspace.getConfiguration("statecraft").get<string>("otel.endpoint") ||
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT ||
+    asked(
+      await vscode.window.showInputBox({
+        prompt: "The OpenTelemetry collector (OTLP/HTTP) to send the session's trace to",
+        value: "http://localhost:4318",
+        ignoreFocusOut: true,
+      }),
+    );
+  const args = ["export", "otel", await logFile(deps, r), "--endpoint", endpoint];
+  const result = await withCli(deps, `exporting ${r.sessionId} to ${endpoint}`, args, workspaceOf(deps, r));
+  if (result.cancelled) return undefined;
+  if (result.code !== 0) throw new Error(lastLines(result.stderr || result.stdout, 1));
+  void vscode.window.showInformationMessage(`Statecraft: ${lastLines(result.stderr, 1)}`);
+  return { endpoint, message: lastLines(result.stderr, 1) };
+}
 
 async function replay(deps: ActionDeps, arg: unknown) {
   const r = await resolve(deps, arg, "Replay which session?");
