@@ -21,11 +21,10 @@ import { BackendError, type ModelBackend } from "../runtime/model";
 import { newSessionId } from "../runtime/sessionLog";
 import type { Db } from "./db";
 import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
-import { GroupCommitter } from "./groupCommit";
+import { GroupClaimer, GroupCommitter } from "./groupCommit";
 import {
   applyEvents,
   claimLease,
-  claimTurn,
   closeInterruptedTurn,
   initialState,
   loadDefinition,
@@ -147,6 +146,8 @@ export class RuntimeService {
   private closing = false;
   /** Events of all running turns go to the database together (groupCommit.ts). */
   readonly commits: GroupCommitter;
+  /** Turn leases of all arriving turns are taken together too. */
+  readonly claims: GroupClaimer;
   /** Definitions by hash: a session's never changes, and many sessions share one. */
   private readonly definitions = new Map<string, CompiledDefinition>();
   /** Sessions' state as of their last commit on this instance, so a turn need not reread its log. */
@@ -154,6 +155,10 @@ export class RuntimeService {
 
   constructor(readonly c: ServiceConfig) {
     this.commits = new GroupCommitter(c.db, { concurrency: c.db.commitConcurrency, maxBatch: 256 });
+    this.claims = new GroupClaimer(c.db.relaxed, this.instance, c.leaseMs, {
+      concurrency: c.db.commitConcurrency,
+      maxBatch: 256,
+    });
   }
 
   /** A claimed session row completed with its definition (cached by hash) and fork base when needed. */
@@ -406,7 +411,7 @@ export class RuntimeService {
     let row: SessionRow;
     let memoryRows: LightSessionRow["memory_rows"] = null;
     // Take the turn lease first, reading the session row and its stored memory with it (one round trip).
-    const claimed = await claimTurn(this.c.db.relaxed, actor, id, this.instance, this.c.leaseMs);
+    const claimed = await this.claims.claim(actor, id);
     if (claimed) {
       try {
         if (req.definition && req.definition.hash !== claimed.hash)

@@ -82,37 +82,42 @@ export type LightSessionRow = Omit<SessionRow, "definition" | "base"> & {
   memory_rows: { memory: string; owner: string; values: Record<string, Json> }[] | null;
 };
 
-const LIGHT_COLUMNS = `sid, actor, id, agent, hash, backend, "user", source, parent, ended, turns, open_turn, last_seq,
-  lease_owner, lease_until, created_at, updated_at, (base IS NOT NULL) AS has_base,
-  CASE WHEN ended THEN 'ended' WHEN lease_until > now() THEN 'running' ELSE 'idle' END AS status`;
+const LIGHT_COLUMNS = `sessions.sid, sessions.actor, sessions.id, sessions.agent, sessions.hash, sessions.backend,
+  sessions."user", sessions.source, sessions.parent, sessions.ended, sessions.turns, sessions.open_turn,
+  sessions.last_seq, sessions.lease_owner, sessions.lease_until, sessions.created_at, sessions.updated_at,
+  (sessions.base IS NOT NULL) AS has_base,
+  CASE WHEN sessions.ended THEN 'ended' WHEN sessions.lease_until > now() THEN 'running' ELSE 'idle' END AS status`;
 
 /**
- * Takes a session's turn lease by its name, when free (or expired), and reads in the same
- * statement what a turn needs but the definition (cached by hash): the session row and the
- * memory rows that outlive it. Undefined when the session is missing or another holds its lease.
+ * Takes the turn leases of sessions by their names, each when free (or expired), and reads in the
+ * same statement what their turns need but the definition (cached by hash): the session row and
+ * the memory rows that outlive it. One result per request, in order: undefined when the session
+ * is missing or another holds its lease. No session may be named twice (GroupClaimer sees to it).
  */
-export async function claimTurn(
+export async function claimTurns(
   q: Queryable,
-  actor: string,
-  id: string,
+  requests: { actor: string; id: string }[],
   owner: string,
   leaseMs: number,
-): Promise<LightSessionRow | undefined> {
+): Promise<(LightSessionRow | undefined)[]> {
   const rows = await q.query<LightSessionRow>(
     `WITH s AS (UPDATE sessions SET lease_owner = $3, lease_until = now() + ${ms(4)}
-       WHERE actor = $1 AND id = $2 AND (lease_until IS NULL OR lease_until < now())
+       FROM unnest($1::text[], $2::text[]) AS r(actor, id)
+       WHERE sessions.actor = r.actor AND sessions.id = r.id
+         AND (sessions.lease_until IS NULL OR sessions.lease_until < now())
        RETURNING ${LIGHT_COLUMNS})
      SELECT s.*, (SELECT json_agg(json_build_object('memory', m.memory, 'owner', m.owner, 'values', m."values"))
-       FROM memory m WHERE m.actor = $1
+       FROM memory m WHERE m.actor = s.actor
        AND m.owner IN ('user:' || COALESCE(s."user"->>'id', 'anonymous'), 'agent:' || s.agent)) AS memory_rows
      FROM s`,
-    [actor, id, owner, leaseMs],
-    "statecraft_claim_turn",
+    [requests.map((r) => r.actor), requests.map((r) => r.id), owner, leaseMs],
+    "statecraft_claim_turns",
   );
-  return rows[0];
+  const byName = new Map(rows.map((r) => [`${r.actor}\0${r.id}`, r]));
+  return requests.map((r) => byName.get(`${r.actor}\0${r.id}`));
 }
 
-/** The definition and fork base of a session row (what `claimTurn` leaves out). */
+/** The definition and fork base of a session row (what `claimTurns` leaves out). */
 export async function loadDefinition(
   q: Queryable,
   sid: number,
