@@ -102,6 +102,7 @@ async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
   const c = new Client(url);
   const latencies: number[] = [];
   const done: number[] = [];
+  const byTurn: number[][] = Array.from({ length: w.turns }, () => []);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: w.sessions }, async (_, s) => {
@@ -115,6 +116,7 @@ async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
           script: [{ reply: `answer ${t} of session ${s}: noted, anything else?` }],
         });
         latencies.push(performance.now() - started);
+        if (process.env.BENCH_TRACE) byTurn[t - 1].push(performance.now() - started);
         const d = doneOf(frames);
         if (d?.status !== "ok" || d.turn !== t)
           throw new Error(`service bench: ${id} turn ${t} ended ${JSON.stringify(d)}`);
@@ -123,6 +125,8 @@ async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  if (process.env.BENCH_TRACE)
+    console.log(byTurn.map((l, i) => `turn ${i + 1}: median ${fmt(median(l))} max ${fmt(Math.max(...l))}`).join("\n"));
   latencies.sort((a, b) => a - b);
   done.sort((a, b) => a - b);
   return {
