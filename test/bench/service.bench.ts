@@ -86,6 +86,11 @@ async function spawnService(dist: string, args: string[]) {
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return {
     url,
+    /** How it ended, when it did (a crash under load), with the end of what it printed. */
+    ended: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? `the service exited (${child.exitCode ?? child.signalCode}): ${err.trim().slice(-1000)}`
+        : undefined,
     peakRssMb(): number | undefined {
       const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
       return m ? Number(m[1]) / 1024 : undefined;
@@ -126,7 +131,9 @@ async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
   );
   const seconds = (performance.now() - t0) / 1000;
   if (process.env.BENCH_TRACE)
-    console.log(byTurn.map((l, i) => `turn ${i + 1}: median ${fmt(median(l))} max ${fmt(Math.max(...l))}`).join("\n"));
+    console.log(
+      byTurn.map((l, i) => `turn ${i + 1}: median ${fmt(median(l))} max ${fmt(Math.max(...l))}`).join("\n"),
+    );
   latencies.sort((a, b) => a - b);
   done.sort((a, b) => a - b);
   return {
@@ -181,7 +188,14 @@ async function runOn(
   const svc = await spawnService(dist, args);
   try {
     if (dbUrl) await pgCounters(dbUrl, true);
-    const f = await drive(svc.url, tag, w);
+    let f: Figures;
+    try {
+      f = await drive(svc.url, tag, w);
+    } catch (err) {
+      throw new Error(
+        `service bench ${tag} (${dist}): ${(err as Error).message}; ${svc.ended() ?? "the service still runs"}`,
+      );
+    }
     f.rssMb = svc.peakRssMb();
     if (dbUrl) {
       const n = await pgCounters(dbUrl, false);
