@@ -275,7 +275,11 @@ describe("session state cache", function () {
       const cached = a.states.get(after4.sid, after4.last_seq);
       assert.ok(cached, "the state after turn 4 is cached on a");
       assert.deepEqual(cached, await rebuildState(db, after4));
-      assert.equal(cached.toolCalls, 1, "the echo command ran once (remember writes memory, it runs nothing)");
+      assert.equal(
+        cached.toolCalls,
+        1,
+        "the echo command ran once (remember writes memory, it runs nothing)",
+      );
     } finally {
       await db.close();
     }
