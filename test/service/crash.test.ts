@@ -190,11 +190,12 @@ describe("runtime service process: crash and restart (dist/cli.js serve)", funct
           seen,
           `every event streamed for ${id} is in the store, unchanged`,
         );
-        for (const e of log.slice(seen.length))
-          assert.ok(
-            e.type === "turn.end" && e.status === "interrupted",
-            `${id}: only interrupted marks follow`,
-          );
+        // Committed events the kill kept from reaching the client may follow: streamed is a prefix of stored.
+        assert.deepEqual(
+          log.map((e) => e.seq),
+          log.map((_, i) => i + 1),
+          `${id}: the log has no gap`,
+        );
       }
       assert.ok(total >= sessions * 3 * 4, `the sessions streamed events before the kill (${total})`);
       second.child.kill("SIGTERM");
