@@ -11,11 +11,21 @@ import { createPglite, EmbeddedDbError, lockDataDir, pgliteAssets } from "../run
 import { endSentence } from "../runtime/sentence";
 
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** `name`: a statement run on every turn, whose text never changes, prepared once per connection. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
 export interface Db extends Queryable {
   readonly kind: "pglite" | "postgres";
+  /**
+   * For statements whose loss in a crash of the database server is harmless (taking, renewing or
+   * giving back a turn lease, creating a session row): on PostgreSQL they do not wait for the
+   * write-ahead log to reach the disk (synchronous_commit off). They are still durable before any
+   * event that follows them, since a commit that waits flushes the log up to itself.
+   */
+  readonly relaxed: Queryable;
+  /** How many group commits may be in flight at once (server.ts: one connection each). */
+  readonly commitConcurrency: number;
   /** Runs `fn` in one transaction (committed when it returns, rolled back when it throws). */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -191,6 +201,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
     );
   }
   const wrap = (exec: { query: typeof pg.query }): Queryable => ({
+    // One connection in this thread: nothing to prepare per connection, PGlite parses each statement.
     async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
       return (await exec.query<T>(sql, params)).rows;
     },
@@ -201,13 +212,16 @@ export async function openPglite(dataDir: string): Promise<Db> {
   // second turn on the session arrived after the first ended (instead of meeting its lease: 409),
   // and /ping and every other session waited. Each statement and transaction yields to I/O after it.
   const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const query = async <T>(sql: string, params?: unknown[]) => {
+    const rows = await base.query<T>(sql, params);
+    await yieldToIo();
+    return rows;
+  };
   return {
     kind: "pglite",
-    query: async <T>(sql: string, params?: unknown[]) => {
-      const rows = await base.query<T>(sql, params);
-      await yieldToIo();
-      return rows;
-    },
+    query,
+    relaxed: { query },
+    commitConcurrency: 1,
     tx: async (fn) => {
       const result = await pg.transaction((t) => fn(wrap(t)));
       await yieldToIo();
@@ -225,15 +239,29 @@ export async function openPglite(dataDir: string): Promise<Db> {
 
 // ---- PostgreSQL server --------------------------------------------------------------
 
-export async function openPostgres(url: string, max = 20): Promise<Db> {
+/**
+ * Two pools: `max` connections whose commits wait for the log flush (events, group commits, every
+ * answer a client is told is stored), and `max` for the relaxed statements (leases), whose commits
+ * do not. Every turn takes one relaxed statement and shares a few group commits, so the default
+ * (16 + 16) serves a thousand concurrent sessions without queueing long for a connection, and a
+ * fleet of a few instances stays within PostgreSQL's default max_connections (100).
+ */
+export async function openPostgres(url: string, max = 16): Promise<Db> {
   const { Pool } = await import("pg");
+  type PgPool = InstanceType<typeof Pool>;
   const pool = new Pool({ connectionString: url, max });
+  const relaxedPool = new Pool({ connectionString: url, max, options: "-c synchronous_commit=off" });
   // An idle client's error (server restart) must not crash the service: the next query reconnects.
   pool.on("error", () => {});
+  relaxedPool.on("error", () => {});
+  const run = async <T>(p: PgPool, sql: string, params?: unknown[], name?: string): Promise<T[]> =>
+    (await p.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[];
   try {
     await pool.query("SELECT 1");
+    await relaxedPool.query("SELECT 1");
   } catch (err) {
     await pool.end().catch(() => {});
+    await relaxedPool.end().catch(() => {});
     throw new StoreError(
       endSentence(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}`) +
         ` Check --database-url / DATABASE_URL and that the server is running`,
@@ -241,15 +269,17 @@ export async function openPostgres(url: string, max = 20): Promise<Db> {
   }
   return {
     kind: "postgres",
-    async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-      return (await pool.query(sql, params)).rows as T[];
-    },
+    query: (sql, params, name) => run(pool, sql, params, name),
+    relaxed: { query: (sql, params, name) => run(relaxedPool, sql, params, name) },
+    commitConcurrency: 2,
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
         await client.query("BEGIN");
         const out = await fn({
-          query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
+          query: async <R>(sql: string, params?: unknown[], name?: string) =>
+            (await client.query(name ? { name, text: sql, values: params } : { text: sql, values: params }))
+              .rows as R[],
         });
         await client.query("COMMIT");
         return out;
@@ -260,7 +290,9 @@ export async function openPostgres(url: string, max = 20): Promise<Db> {
         client.release();
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), relaxedPool.end()]);
+    },
   };
 }
 

@@ -119,10 +119,24 @@ export function onlyFields(body: Record<string, unknown>, allowed: readonly stri
     );
 }
 
-/** A server-sent events stream; writes after the client left are dropped. */
+/**
+ * A server-sent events stream; writes after the client left are dropped. The frames written in one
+ * tick (the events of one commit, a turn's last events and its `done`) leave in one socket write.
+ */
 export class SseStream {
   private started = false;
+  private corked = false;
   constructor(private readonly res: http.ServerResponse) {}
+
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.res.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.res.uncork();
+    });
+  }
 
   get open(): boolean {
     return !this.res.destroyed && !this.res.writableEnded;
@@ -131,6 +145,7 @@ export class SseStream {
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.cork();
     this.res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
@@ -142,6 +157,7 @@ export class SseStream {
   send(event: string, data: unknown, id?: number): void {
     this.start();
     if (!this.open) return;
+    this.cork();
     this.res.write(
       `${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
     );

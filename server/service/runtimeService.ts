@@ -29,10 +29,16 @@ import { newSessionId } from "../runtime/sessionLog";
 import type { Db } from "./db";
 import type { TokenVault } from "./vault";
 import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
+import { GroupClaimer, GroupCommitter } from "./groupCommit";
 import {
+  applyEvents,
   claimLease,
-  claimLeaseByName,
   closeInterruptedTurn,
+  initialState,
+  loadDefinition,
+  StateCache,
+  type LightSessionRow,
+  type SessionState,
   commitEvents,
   getSession,
   listSessions,
@@ -186,8 +192,37 @@ export class RuntimeService {
   readonly instance = `${process.pid}-${randomBytes(4).toString("hex")}`;
   private readonly running = new Set<{ done: Promise<void>; abort: AbortController }>();
   private closing = false;
+  /** Events of all running turns go to the database together (groupCommit.ts). */
+  readonly commits: GroupCommitter;
+  /** Turn leases of all arriving turns are taken together too. */
+  readonly claims: GroupClaimer;
+  /** Definitions by hash: a session's never changes, and many sessions share one. */
+  private readonly definitions = new Map<string, CompiledDefinition>();
+  /** Sessions' state as of their last commit on this instance, so a turn need not reread its log. */
+  readonly states = new StateCache();
 
-  constructor(readonly c: ServiceConfig) {}
+  constructor(readonly c: ServiceConfig) {
+    this.commits = new GroupCommitter(c.db, { concurrency: c.db.commitConcurrency, maxBatch: 256 });
+    this.claims = new GroupClaimer(c.db.relaxed, this.instance, c.leaseMs, {
+      concurrency: c.db.commitConcurrency,
+      maxBatch: 256,
+    });
+  }
+
+  /** A claimed session row completed with its definition (cached by hash) and fork base when needed. */
+  private async complete(light: LightSessionRow): Promise<SessionRow> {
+    const { has_base, memory_rows, ...rest } = light;
+    void memory_rows;
+    const cached = this.definitions.get(light.hash);
+    if (cached && !has_base) return { ...rest, definition: cached, base: null };
+    const { definition, base } = await loadDefinition(this.c.db, light.sid);
+    if (!cached) {
+      // A few hundred definitions at most: the oldest goes first.
+      if (this.definitions.size >= 256) this.definitions.delete(this.definitions.keys().next().value!);
+      this.definitions.set(light.hash, definition);
+    }
+    return { ...rest, definition: cached ?? definition, base };
+  }
 
   get busy(): boolean {
     return this.running.size > 0;
@@ -436,19 +471,23 @@ export class RuntimeService {
 
     let resumed = true;
     let inference: ReturnType<typeof inferenceBackend>;
-    // Take the turn lease first (one round trip for the usual case), then check the request against the session.
-    let row = await claimLeaseByName(this.c.db, actor, id, this.instance, this.c.leaseMs);
-    if (row) {
+    let row: SessionRow;
+    let memoryRows: LightSessionRow["memory_rows"] = null;
+    // Take the turn lease first, reading the session row and its stored memory with it (one round trip).
+    const claimed = await this.claims.claim(actor, id);
+    if (claimed) {
       try {
-        if (req.definition && req.definition.hash !== row.hash)
+        if (req.definition && req.definition.hash !== claimed.hash)
           throw conflict(
-            `session '${id}' runs definition ${shortHash(row.hash)}, and this request carries ${shortHash(req.definition.hash)}: ` +
+            `session '${id}' runs definition ${shortHash(claimed.hash)}, and this request carries ${shortHash(req.definition.hash)}: ` +
               `a session keeps the definition it started with; start a new session (or fork) to run the changed agent`,
           );
-        if (row.ended) throw conflict(`session '${id}' has ended; start a new session or fork this one`);
+        if (claimed.ended) throw conflict(`session '${id}' has ended; start a new session or fork this one`);
+        row = await this.complete(claimed);
+        memoryRows = claimed.memory_rows ?? [];
         inference = this.backendFor(row.definition, req);
       } catch (err) {
-        await releaseLease(this.c.db, row.sid, this.instance);
+        await releaseLease(this.c.db.relaxed, claimed.sid, this.instance);
         throw err;
       }
     } else if (await getSession(this.c.db, actor, id)) {
@@ -462,7 +501,7 @@ export class RuntimeService {
         );
       inference = this.backendFor(req.definition, req);
       const def = req.definition;
-      const [created] = await this.c.db.query<SessionRow>(
+      const [created] = await this.c.db.relaxed.query<SessionRow>(
         `INSERT INTO sessions (actor, id, agent, definition, hash, backend, "user", source, lease_owner, lease_until)
          VALUES ($1, $2, $3, $4::json, $5, $6::json, $7::json, $8, $9, now() + ${"$10::integer * interval '1 millisecond'"})
          ON CONFLICT (actor, id) DO NOTHING RETURNING ${SESSION_COLUMNS}`,
@@ -483,6 +522,7 @@ export class RuntimeService {
         throw conflict(
           `session '${id}' was created by another invocation at the same moment; send this turn again`,
         );
+      this.definitions.set(def.hash, def);
       row = created;
       resumed = false;
     }
@@ -491,12 +531,14 @@ export class RuntimeService {
     const entry = { done: new Promise<void>((r) => (finish = r)), abort };
     this.running.add(entry);
     const heartbeat = setInterval(
-      () => void renewLease(this.c.db, row.sid, this.instance, this.c.leaseMs).catch(() => {}),
+      () => void renewLease(this.c.db.relaxed, row.sid, this.instance, this.c.leaseMs).catch(() => {}),
       Math.max(50, Math.floor(this.c.leaseMs / 3)),
     );
     let mcp: McpPool | undefined;
     let sink: TurnSink | undefined;
     let session: AgentSession | undefined;
+    // The state the session's log gives before this turn, and after it once every event is committed.
+    let logState: SessionState | undefined;
     try {
       if (resumed) {
         const closed = await closeInterruptedTurn(this.c.db, row, this.instance, this.c.leaseMs);
@@ -511,9 +553,14 @@ export class RuntimeService {
         if (!mine)
           throw conflict(`the Idempotency-Key '${idempotencyKey}' is being used by a concurrent request`);
       }
-      const state = resumed ? await rebuildState(this.c.db, row) : undefined;
+      logState = resumed
+        ? (this.states.get(row.sid, row.last_seq) ?? (await rebuildState(this.c.db, row)))
+        : initialState(row);
+      const state = resumed ? structuredClone(logState) : undefined;
       const def = row.definition;
-      const memory = await PreloadedMemory.load(this.c.db, actor, def, row.user);
+      const memory = memoryRows
+        ? PreloadedMemory.from(memoryRows, def, row.user)
+        : await PreloadedMemory.load(this.c.db, actor, def, row.user);
       if (state) {
         // Memory that outlives the session lives in the database: start from its latest values.
         const spec = def.agents[state.agent]?.memory
@@ -526,6 +573,7 @@ export class RuntimeService {
       }
       const turnSink = (sink = new TurnSink({
         db: this.c.db,
+        commit: (o) => this.commits.commit(o),
         row,
         actor,
         owner: this.instance,
@@ -590,6 +638,13 @@ export class RuntimeService {
       }
       const result = await session.send(req.input);
       await flush();
+      // The log's state after this turn, kept for the session's next turn on this instance.
+      this.states.set(
+        row.sid,
+        row.last_seq,
+        applyEvents(logState, turnSink.committed, { forked: row.base !== null, countTools: true }),
+      );
+      logState = undefined;
       if (idempotencyKey)
         await this.c.db.query("UPDATE idempotency SET status = $3 WHERE actor = $1 AND key = $2", [
           actor,
@@ -602,10 +657,12 @@ export class RuntimeService {
         ...(result.reason ? { reason: result.reason } : {}),
       });
     } finally {
+      // Not saved (a failure before the turn's last commit): the next turn reads the log.
+      if (logState) this.states.drop(row.sid);
       clearInterval(heartbeat);
       await mcp?.close().catch(() => {});
       await session?.release().catch(() => {});
-      if (!sink?.released) await releaseLease(this.c.db, row.sid, this.instance).catch(() => {});
+      if (!sink?.released) await releaseLease(this.c.db.relaxed, row.sid, this.instance).catch(() => {});
       this.running.delete(entry);
       finish();
     }

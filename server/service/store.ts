@@ -75,6 +75,60 @@ export async function listSessions(q: Queryable, actor: string): Promise<Session
   );
 }
 
+/** A session row without its definition and fork base (they come from caches, or `loadDefinition`). */
+export type LightSessionRow = Omit<SessionRow, "definition" | "base"> & {
+  has_base: boolean;
+  /** The stored memory rows the session's user and entry agent own (scopes user and agent). */
+  memory_rows: { memory: string; owner: string; values: Record<string, Json> }[] | null;
+};
+
+const LIGHT_COLUMNS = `sessions.sid, sessions.actor, sessions.id, sessions.agent, sessions.hash, sessions.backend,
+  sessions."user", sessions.source, sessions.parent, sessions.ended, sessions.turns, sessions.open_turn,
+  sessions.last_seq, sessions.lease_owner, sessions.lease_until, sessions.created_at, sessions.updated_at,
+  (sessions.base IS NOT NULL) AS has_base,
+  CASE WHEN sessions.ended THEN 'ended' WHEN sessions.lease_until > now() THEN 'running' ELSE 'idle' END AS status`;
+
+/**
+ * Takes the turn leases of sessions by their names, each when free (or expired), and reads in the
+ * same statement what their turns need but the definition (cached by hash): the session row and
+ * the memory rows that outlive it. One result per request, in order: undefined when the session
+ * is missing or another holds its lease. No session may be named twice (GroupClaimer sees to it).
+ */
+export async function claimTurns(
+  q: Queryable,
+  requests: { actor: string; id: string }[],
+  owner: string,
+  leaseMs: number,
+): Promise<(LightSessionRow | undefined)[]> {
+  const rows = await q.query<LightSessionRow>(
+    `WITH s AS (UPDATE sessions SET lease_owner = $3, lease_until = now() + ${ms(4)}
+       FROM unnest($1::text[], $2::text[]) AS r(actor, id)
+       WHERE sessions.actor = r.actor AND sessions.id = r.id
+         AND (sessions.lease_until IS NULL OR sessions.lease_until < now())
+       RETURNING ${LIGHT_COLUMNS})
+     SELECT s.*, (SELECT json_agg(json_build_object('memory', m.memory, 'owner', m.owner, 'values', m."values"))
+       FROM memory m WHERE m.actor = s.actor
+       AND m.owner IN ('user:' || COALESCE(s."user"->>'id', 'anonymous'), 'agent:' || s.agent)) AS memory_rows
+     FROM s`,
+    [requests.map((r) => r.actor), requests.map((r) => r.id), owner, leaseMs],
+    "statecraft_claim_turns",
+  );
+  const byName = new Map(rows.map((r) => [`${r.actor}\0${r.id}`, r]));
+  return requests.map((r) => byName.get(`${r.actor}\0${r.id}`));
+}
+
+/** The definition and fork base of a session row (what `claimTurns` leaves out). */
+export async function loadDefinition(
+  q: Queryable,
+  sid: number,
+): Promise<{ definition: CompiledDefinition; base: RestoredState | null }> {
+  const [row] = await q.query<{ definition: CompiledDefinition; base: RestoredState | null }>(
+    "SELECT definition, base FROM sessions WHERE sid = $1",
+    [sid],
+  );
+  return row;
+}
+
 /** Takes the session's turn lease when it is free (or expired); undefined when another holds it. */
 export async function claimLease(
   q: Queryable,
@@ -87,23 +141,6 @@ export async function claimLease(
      WHERE sid = $1 AND (lease_until IS NULL OR lease_until < now())
      RETURNING ${SESSION_COLUMNS}`,
     [sid, owner, leaseMs],
-  );
-  return rows[0];
-}
-
-/** claimLease by the session's name: undefined when it is missing or another holds its lease. */
-export async function claimLeaseByName(
-  q: Queryable,
-  actor: string,
-  id: string,
-  owner: string,
-  leaseMs: number,
-): Promise<SessionRow | undefined> {
-  const rows = await q.query<SessionRow>(
-    `UPDATE sessions SET lease_owner = $3, lease_until = now() + ${ms(4)}
-     WHERE actor = $1 AND id = $2 AND (lease_until IS NULL OR lease_until < now())
-     RETURNING ${SESSION_COLUMNS}`,
-    [actor, id, owner, leaseMs],
   );
   return rows[0];
 }
@@ -141,85 +178,137 @@ export interface CommitOptions {
   release?: boolean;
 }
 
-/**
- * Commits events in order, in one statement (so one round trip, and atomic
- * without a transaction around it): fenced by the lease, so an instance that
- * lost it writes nothing; the session row's counters, memory and pending
- * approvals move with the events.
- */
-export async function commitEvents(q: Queryable, o: CommitOptions): Promise<void> {
-  if (!o.events.length) return;
-  let turns: number | null = null;
-  let open: { value: number | null } | undefined;
-  let ended = false;
-  for (const e of o.events) {
-    if (e.type === "turn.start") open = { value: e.turn };
-    if (e.type === "turn.end") {
-      turns = e.turn;
-      open = { value: null };
-    }
-    if (e.type === "session.end") ended = true;
-  }
-  const last = o.events[o.events.length - 1].seq;
-  const params: unknown[] = [
-    o.sid,
-    o.owner,
-    last,
-    o.leaseMs,
-    turns,
-    open !== undefined,
-    open?.value ?? null,
-    ended,
-    o.release === true,
-  ];
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  const values = o.events.map(
-    (e) =>
-      `(${p(e.seq)}::integer, ${p(e.type)}::text, ${p("turn" in e ? e.turn : null)}::integer, ${p(JSON.stringify(e))}::text)`,
-  );
-  const ctes = [
-    `s AS (UPDATE sessions SET last_seq = $3, updated_at = now(),
-       lease_owner = CASE WHEN $9::boolean THEN NULL ELSE lease_owner END,
-       lease_until = CASE WHEN $9::boolean THEN NULL ELSE now() + ${ms(4)} END,
-       turns = COALESCE($5::integer, turns),
-       open_turn = CASE WHEN $6::boolean THEN $7::integer ELSE open_turn END,
-       ended = ended OR $8::boolean
-     WHERE sid = $1 AND lease_owner = $2 AND last_seq < $3 RETURNING sid)`,
-  ];
-  if (o.memory?.length)
-    ctes.push(
-      `m AS (INSERT INTO memory (actor, memory, owner, "values")
-       SELECT v.actor, v.memory, v.owner, v.vals::json FROM s, (VALUES ${o.memory
-         .map(
-           (m) =>
-             `(${p(m.actor)}::text, ${p(m.memory)}::text, ${p(m.owner)}::text, ${p(JSON.stringify(m.values))}::text)`,
-         )
-         .join(", ")}) AS v(actor, memory, owner, vals)
-       ON CONFLICT (actor, memory, owner) DO UPDATE SET "values" = EXCLUDED."values", updated_at = now())`,
-    );
-  if (o.approvals?.length)
-    ctes.push(
-      `a AS (INSERT INTO approvals (sid, call_id, turn, tool)
-       SELECT s.sid, v.call_id, v.turn, v.tool FROM s, (VALUES ${o.approvals
-         .map((a) => `(${p(a.callId)}::text, ${p(a.turn)}::integer, ${p(a.tool)}::text)`)
-         .join(", ")}) AS v(call_id, turn, tool)
-       ON CONFLICT (sid, call_id) DO UPDATE SET turn = EXCLUDED.turn, tool = EXCLUDED.tool,
-         approved = NULL, decided_by = NULL, decided_at = NULL, created_at = now())`,
-    );
-  const inserted = await q.query(
-    `WITH ${ctes.join(",\n")}
-     INSERT INTO events (sid, seq, type, turn, body)
-     SELECT s.sid, v.seq, v.type, v.turn, v.body::json FROM s, (VALUES ${values.join(", ")}) AS v(seq, type, turn, body)
-     RETURNING seq`,
-    params,
-  );
-  if (!inserted.length)
-    throw new Error(
+export class LostLeaseError extends Error {
+  constructor() {
+    super(
       "this instance lost the session's turn lease (it expired while the turn ran, and another invocation took the session); the turn's remaining events were not recorded",
     );
+  }
+}
+
+/**
+ * Commits the events of one or more sessions (a group commit) in one statement, so in one round
+ * trip and atomically without a transaction around it. Each session's part is fenced by its lease:
+ * a session whose lease this instance lost writes nothing (and the others still commit); its row's
+ * counters, memory and pending approvals move with its events. The statement's text never changes
+ * (every value goes in as an array), so PostgreSQL plans it once per connection. Returns the sids
+ * committed. At most one part per session, and no memory row in two parts (one statement cannot
+ * update a row twice): GroupCommitter forms its batches so.
+ */
+export async function commitBatch(q: Queryable, parts: CommitOptions[]): Promise<Set<number>> {
+  const cols = {
+    sid: [] as number[],
+    owner: [] as string[],
+    last: [] as number[],
+    leaseMs: [] as number[],
+    turns: [] as (number | null)[],
+    setOpen: [] as boolean[],
+    open: [] as (number | null)[],
+    ended: [] as boolean[],
+    release: [] as boolean[],
+  };
+  const ev = {
+    sid: [] as number[],
+    seq: [] as number[],
+    type: [] as string[],
+    turn: [] as (number | null)[],
+    body: [] as string[],
+  };
+  const mem = {
+    sid: [] as number[],
+    actor: [] as string[],
+    memory: [] as string[],
+    owner: [] as string[],
+    values: [] as string[],
+  };
+  const appr = { sid: [] as number[], callId: [] as string[], turn: [] as number[], tool: [] as string[] };
+  for (const o of parts) {
+    if (!o.events.length) continue;
+    let turns: number | null = null;
+    let open: { value: number | null } | undefined;
+    let ended = false;
+    for (const e of o.events) {
+      if (e.type === "turn.start") open = { value: e.turn };
+      if (e.type === "turn.end") {
+        turns = e.turn;
+        open = { value: null };
+      }
+      if (e.type === "session.end") ended = true;
+      ev.sid.push(o.sid);
+      ev.seq.push(e.seq);
+      ev.type.push(e.type);
+      ev.turn.push("turn" in e ? e.turn : null);
+      ev.body.push(JSON.stringify(e));
+    }
+    cols.sid.push(o.sid);
+    cols.owner.push(o.owner);
+    cols.last.push(o.events[o.events.length - 1].seq);
+    cols.leaseMs.push(o.leaseMs);
+    cols.turns.push(turns);
+    cols.setOpen.push(open !== undefined);
+    cols.open.push(open?.value ?? null);
+    cols.ended.push(ended);
+    cols.release.push(o.release === true);
+    for (const m of o.memory ?? []) {
+      mem.sid.push(o.sid);
+      mem.actor.push(m.actor);
+      mem.memory.push(m.memory);
+      mem.owner.push(m.owner);
+      mem.values.push(JSON.stringify(m.values));
+    }
+    for (const a of o.approvals ?? []) {
+      appr.sid.push(o.sid);
+      appr.callId.push(a.callId);
+      appr.turn.push(a.turn);
+      appr.tool.push(a.tool);
+    }
+  }
+  if (!cols.sid.length) return new Set();
+  const rows = await q.query<{ sid: number }>(
+    COMMIT_SQL,
+    [...Object.values(cols), ...Object.values(ev), ...Object.values(mem), ...Object.values(appr)],
+    "statecraft_commit",
+  );
+  return new Set(rows.map((r) => r.sid));
+}
+
+const COMMIT_SQL = `WITH b AS (
+  SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[], $4::integer[], $5::integer[], $6::boolean[],
+    $7::integer[], $8::boolean[], $9::boolean[]) AS b(sid, owner, last_seq, lease_ms, turns, set_open, open_turn, ended, release)
+), s AS (
+  UPDATE sessions SET last_seq = b.last_seq, updated_at = now(),
+    lease_owner = CASE WHEN b.release THEN NULL ELSE sessions.lease_owner END,
+    lease_until = CASE WHEN b.release THEN NULL ELSE now() + b.lease_ms * interval '1 millisecond' END,
+    turns = COALESCE(b.turns, sessions.turns),
+    open_turn = CASE WHEN b.set_open THEN b.open_turn ELSE sessions.open_turn END,
+    ended = sessions.ended OR b.ended
+  FROM b WHERE sessions.sid = b.sid AND sessions.lease_owner = b.owner AND sessions.last_seq < b.last_seq
+  RETURNING sessions.sid
+), e AS (
+  INSERT INTO events (sid, seq, type, turn, body)
+  SELECT v.sid, v.seq, v.type, v.turn, v.body::json
+  FROM unnest($10::integer[], $11::integer[], $12::text[], $13::integer[], $14::text[]) AS v(sid, seq, type, turn, body)
+  WHERE v.sid IN (SELECT sid FROM s)
+), m AS (
+  INSERT INTO memory (actor, memory, owner, "values")
+  SELECT v.actor, v.memory, v.owner, v.vals::json
+  FROM unnest($15::integer[], $16::text[], $17::text[], $18::text[], $19::text[]) AS v(sid, actor, memory, owner, vals)
+  WHERE v.sid IN (SELECT sid FROM s)
+  ON CONFLICT (actor, memory, owner) DO UPDATE SET "values" = EXCLUDED."values", updated_at = now()
+), a AS (
+  INSERT INTO approvals (sid, call_id, turn, tool)
+  SELECT v.sid, v.call_id, v.turn, v.tool
+  FROM unnest($20::integer[], $21::text[], $22::integer[], $23::text[]) AS v(sid, call_id, turn, tool)
+  WHERE v.sid IN (SELECT sid FROM s)
+  ON CONFLICT (sid, call_id) DO UPDATE SET turn = EXCLUDED.turn, tool = EXCLUDED.tool,
+    approved = NULL, decided_by = NULL, decided_at = NULL, created_at = now()
+)
+SELECT sid FROM s`;
+
+/** Commits one session's events (a batch of one); LostLeaseError when this instance lost its lease. */
+export async function commitEvents(q: Queryable, o: CommitOptions): Promise<void> {
+  if (!o.events.length) return;
+  if (!(await commitBatch(q, [o])).has(o.sid)) throw new LostLeaseError();
 }
 
 export async function loadEvents(
@@ -256,6 +345,54 @@ export interface SessionState extends RestoredState {
   toolCalls: number;
 }
 
+/** The state of a session before any event: its fork's base, or empty. */
+export function initialState(row: Pick<SessionRow, "agent" | "base">): SessionState {
+  const base = row.base;
+  return {
+    history: [...(base?.history ?? [])],
+    memory: base?.memory ?? {},
+    summary: base?.summary,
+    agent: base?.agent ?? row.agent,
+    turn: base?.turn ?? 0,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    toolCalls: 0,
+  };
+}
+
+/**
+ * Folds events into a session's state (in place): the conversation from the turn.end messages,
+ * memory and summary from memory snapshots, the active agent from the last turn, the usage and
+ * tool runs the policy limits count. Events of turns after `upTo` are skipped.
+ */
+export function applyEvents(
+  state: SessionState,
+  events: SessionEvent[],
+  o: { forked: boolean; upTo?: number; countTools?: boolean },
+): SessionState {
+  const limit = o.upTo ?? Number.MAX_SAFE_INTEGER;
+  for (const e of events) {
+    if ("turn" in e && e.turn > limit) continue;
+    if (e.type === "session.start") {
+      const start = e as SessionStartEvent;
+      if (start.memory) state.memory = start.memory;
+      if (!o.forked) state.agent = start.agent;
+    } else if (e.type === "turn.end") {
+      const end = e as TurnEndEvent;
+      state.history.push(end.messages ?? []);
+      state.agent = end.agent;
+      state.turn = end.turn;
+      state.usage.inputTokens += end.usage?.inputTokens ?? 0;
+      state.usage.outputTokens += end.usage?.outputTokens ?? 0;
+    } else if (e.type === "memory.snapshot") {
+      const snap = e as MemorySnapshotEvent;
+      state.memory = snap.values;
+      state.summary = snap.summary;
+    } else if (o.countTools && e.type === "tool.result" && (e as { origin?: string }).origin !== "mock")
+      state.toolCalls++;
+  }
+  return state;
+}
+
 /**
  * The state after turn `upTo` (default: the last recorded turn), rebuilt from
  * the log: the conversation from the turn.end messages (after a fork's base),
@@ -268,35 +405,47 @@ export async function rebuildState(q: Queryable, row: SessionRow, upTo?: number)
      FROM events WHERE sid = $1 AND type IN ('session.start', 'turn.end', 'memory.snapshot') ORDER BY seq`,
     [row.sid, upTo ?? 2147483647],
   );
-  const events = rows.map((r) => r.body);
-  const toolRuns = rows[0]?.tool_runs ?? 0;
-  const base = row.base;
-  const first = base?.turn ?? 0;
-  const limit = upTo ?? Number.MAX_SAFE_INTEGER;
-  const start = events.find((e): e is SessionStartEvent => e.type === "session.start");
-  const history = [...(base?.history ?? [])];
-  let memory: Record<string, Json> = start?.memory ?? base?.memory ?? {};
-  let summaryText = base?.summary;
-  let agent = base?.agent ?? start?.agent ?? row.agent;
-  let turn = first;
-  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  const toolCalls = toolRuns;
-  for (const e of events) {
-    if ("turn" in e && e.turn > limit) continue;
-    if (e.type === "turn.end") {
-      const end = e as TurnEndEvent;
-      history.push(end.messages ?? []);
-      agent = end.agent;
-      turn = end.turn;
-      usage.inputTokens += end.usage?.inputTokens ?? 0;
-      usage.outputTokens += end.usage?.outputTokens ?? 0;
-    } else if (e.type === "memory.snapshot") {
-      const snap = e as MemorySnapshotEvent;
-      memory = snap.values;
-      summaryText = snap.summary;
-    }
+  const state = applyEvents(
+    initialState(row),
+    rows.map((r) => r.body),
+    { forked: row.base !== null, upTo },
+  );
+  state.toolCalls = rows[0]?.tool_runs ?? 0;
+  return state;
+}
+
+/**
+ * The state of the sessions whose last events this instance committed, so their next turn here
+ * need not read the log again. An entry serves only while the session's last_seq (read with the
+ * turn lease) is the one it was saved with: any other commit (another instance, an interrupted
+ * turn closed, a session.end) makes the turn rebuild from the log. Least recently used entries go
+ * first past `max`. Callers get and give copies: the engine changes what it restores.
+ */
+export class StateCache {
+  private readonly states = new Map<number, { lastSeq: number; state: SessionState }>();
+  constructor(readonly max = 10_000) {}
+
+  get(sid: number, lastSeq: number): SessionState | undefined {
+    const hit = this.states.get(sid);
+    if (!hit || hit.lastSeq !== lastSeq) return undefined;
+    this.states.delete(sid);
+    this.states.set(sid, hit);
+    return structuredClone(hit.state);
   }
-  return { history, memory, summary: summaryText, agent, turn, usage, toolCalls };
+
+  set(sid: number, lastSeq: number, state: SessionState): void {
+    this.states.delete(sid);
+    this.states.set(sid, { lastSeq, state: structuredClone(state) });
+    if (this.states.size > this.max) this.states.delete(this.states.keys().next().value!);
+  }
+
+  drop(sid: number): void {
+    this.states.delete(sid);
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
 }
 
 /**

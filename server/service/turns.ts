@@ -17,7 +17,7 @@ import { BackendError, type ModelBackend, type ScriptedModel, type ScriptStep } 
 import type { EventSink } from "../runtime/sessionLog";
 import type { Db, Queryable } from "./db";
 import { badRequest } from "./http";
-import { commitEvents, type SessionRow } from "./store";
+import { commitEvents, type CommitOptions, type SessionRow } from "./store";
 
 /** The model backend a turn runs on, plus its script when it plays one back (provider local). */
 export interface InferenceBackend {
@@ -55,6 +55,8 @@ export function memoryOwner(
   return undefined;
 }
 
+type MemoryRow = { memory: string; owner: string; values: Record<string, Json> };
+
 /**
  * The engine's MemoryStore is synchronous: the memories a turn can touch are
  * loaded before it, and what it saves is written with the next committed events.
@@ -64,20 +66,32 @@ export class PreloadedMemory implements MemoryStore {
   readonly dirty = new Map<string, { memory: string; owner: string; values: Record<string, Json> }>();
 
   static async load(q: Queryable, actor: string, def: CompiledDefinition, user: UserInfo | null | undefined) {
+    const keys = PreloadedMemory.keys(def, user);
+    const rows = keys.length
+      ? await q.query<MemoryRow>(
+          `SELECT memory, owner, "values" FROM memory WHERE actor = $1 AND memory = ANY($2::text[]) AND owner = ANY($3::text[])`,
+          [actor, keys.map((k) => k[0]), keys.map((k) => k[1])],
+        )
+      : [];
+    return PreloadedMemory.from(rows, def, user);
+  }
+
+  /** From memory rows read already (claimTurn's): those of the definition's memories. */
+  static from(rows: MemoryRow[], def: CompiledDefinition, user: UserInfo | null | undefined) {
     const store = new PreloadedMemory();
+    const wanted = new Set(PreloadedMemory.keys(def, user).map(([m, o]) => `${m}\0${o}`));
+    for (const r of rows)
+      if (wanted.has(`${r.memory}\0${r.owner}`)) store.values.set(`${r.memory}\0${r.owner}`, r.values);
+    return store;
+  }
+
+  private static keys(def: CompiledDefinition, user: UserInfo | null | undefined): [string, string][] {
     const keys: [string, string][] = [];
     for (const m of Object.values(def.memories ?? {})) {
       const owner = memoryOwner(def, m.scope, user);
       if (owner) keys.push([m.name, owner]);
     }
-    if (keys.length) {
-      const rows = await q.query<{ memory: string; owner: string; values: Record<string, Json> }>(
-        `SELECT memory, owner, "values" FROM memory WHERE actor = $1 AND memory = ANY($2::text[]) AND owner = ANY($3::text[])`,
-        [actor, keys.map((k) => k[0]), keys.map((k) => k[1])],
-      );
-      for (const r of rows) store.values.set(`${r.memory}\0${r.owner}`, r.values);
-    }
-    return store;
+    return keys;
   }
 
   load(memory: string, owner: string): Record<string, Json> | undefined {
@@ -94,6 +108,8 @@ export class PreloadedMemory implements MemoryStore {
 
 export interface TurnSinkOptions {
   db: Db;
+  /** How events are committed (default: alone, on `db`); the service's GroupCommitter batches them. */
+  commit?: (o: CommitOptions) => Promise<void>;
   row: SessionRow;
   actor: string;
   owner: string;
@@ -149,7 +165,8 @@ export class TurnSink implements EventSink {
         )
       : [];
     const release = this.o.releaseWithTurnEnd === true && events.some((e) => e.type === "turn.end");
-    await commitEvents(this.o.db, {
+    const commit = this.o.commit ?? ((c: CommitOptions) => commitEvents(this.o.db, c));
+    await commit({
       sid: row.sid,
       owner,
       leaseMs,

@@ -1,45 +1,118 @@
-// Runtime service benchmark (issue: the stateful runtime service): 100
-// concurrent sessions of 20 turns each over HTTP (POST /invocations, events
-// streamed as server-sent events after they are committed), on scripted local
-// inference, against embedded PGlite and against a PostgreSQL server (the
-// Debian package, started on a loopback port with fsync on). Reports turns per
-// second and p50/p99 turn latency (request sent -> `done` received). The
-// baseline, measured in the same run, is the same turns on the engine in
-// process with an in-memory sink: what the service adds is the store, the
-// rebuild of each session from it and HTTP. Prints figures, never fails on
-// time; it throws when a turn does not finish ok.
+// Runtime service benchmark (issue 15): concurrent sessions of scripted turns
+// over HTTP (POST /invocations, events streamed as server-sent events after
+// they are committed) against `node dist/cli.js serve` in its own process, on
+// embedded PGlite and on a PostgreSQL server (the Debian package, on a
+// loopback port, fsync on). Workloads: 100 sessions x 20 turns on both
+// stores, 1,000 sessions x 5 turns on PostgreSQL.
+//
+// Reports turns per second, p50/p99/max turn latency (request sent -> `done`
+// received), the spread of per-session completion times (a starved session
+// finishes long after the others), the service's peak RSS, and on PostgreSQL
+// the SQL statements and transactions per turn (pg_stat_statements and
+// pg_stat_database, so they count what any build of the service sends).
+//
+// With BENCH_BASELINE_DIST=<folder holding another build's cli.js> (e.g. a
+// build of main), that build runs the same workloads in the same run,
+// alternating with this one, so the two are compared under the same load.
+// BENCH_SERVICE_ROUNDS=n (default 1) repeats each workload; figures are the
+// medians of the rounds. The engine in process with an in-memory sink is the
+// floor: what the service adds is the store, the rebuild of each session and
+// HTTP. Prints figures, never fails on time; it throws when a turn does not
+// finish ok.
 
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Client as PgClient } from "pg";
 import { AgentSession } from "../../server/runtime/engine";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { MemorySink } from "../../server/runtime/sessionLog";
 import { LocalBackend } from "../../server/backends/local";
-import { startService, type RunningService } from "../../server/service";
-import { Client, doneOf, freshPgliteDir, removeTempDirs, testDefinition } from "../service/helpers";
-import { startPostgres } from "../service/postgres";
+import { Client, doneOf, freshPgliteDir, removeTempDirs, tempDir, testDefinition } from "../service/helpers";
+import { startPostgres, type PostgresServer } from "../service/postgres";
 import { fmt, printTable, type Row } from "./harness";
 
-const SESSIONS = 100;
-const TURNS = 20;
-
-const pct = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+interface Workload {
+  sessions: number;
+  turns: number;
+}
 
 interface Figures {
   turns: number;
   seconds: number;
   p50: number;
   p99: number;
+  max: number;
+  /** Seconds from the start to each session's last `done`: earliest, median, latest. */
+  sessionDone: [number, number, number];
+  rssMb?: number;
+  statementsPerTurn?: number;
+  xactsPerTurn?: number;
 }
 
-async function drive(svc: RunningService, tag: string): Promise<Figures> {
+const pct = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const median = (xs: number[]) =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
+
+/** `node DIST/cli.js serve` on an ephemeral port; its peak RSS is read from /proc before it stops. */
+async function spawnService(dist: string, args: string[]) {
+  const cwd = tempDir("statecraft-bench-cwd-");
+  const extra = process.env.BENCH_SERVICE_NODE_OPTIONS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(
+    process.execPath,
+    [...extra, path.join(dist, "cli.js"), "serve", "--port", "0", ...args],
+    {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let err = "";
+  child.stderr!.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`statecraft serve exited (${code}) before listening: ${err}`)),
+    );
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    url,
+    /** How it ended, when it did (a crash under load), with the end of what it printed. */
+    ended: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? `the service exited (${child.exitCode ?? child.signalCode}): ${err.trim().slice(-1000)}`
+        : undefined,
+    peakRssMb(): number | undefined {
+      const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      return m ? Number(m[1]) / 1024 : undefined;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
   const def = testDefinition();
-  const c = new Client(svc.url);
+  const c = new Client(url);
   const latencies: number[] = [];
+  const done: number[] = [];
+  const byTurn: number[][] = Array.from({ length: w.turns }, () => []);
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: SESSIONS }, async (_, s) => {
+    Array.from({ length: w.sessions }, async (_, s) => {
       const id = `bench-${tag}-${s}`;
-      for (let t = 1; t <= TURNS; t++) {
+      for (let t = 1; t <= w.turns; t++) {
         const started = performance.now();
         const frames = await c.turn(id, {
           input: `question ${t} of session ${s}`,
@@ -48,23 +121,100 @@ async function drive(svc: RunningService, tag: string): Promise<Figures> {
           script: [{ reply: `answer ${t} of session ${s}: noted, anything else?` }],
         });
         latencies.push(performance.now() - started);
-        const done = doneOf(frames);
-        if (done?.status !== "ok" || done.turn !== t)
-          throw new Error(`service bench: ${id} turn ${t} ended ${JSON.stringify(done)}`);
+        if (process.env.BENCH_TRACE) byTurn[t - 1].push(performance.now() - started);
+        const d = doneOf(frames);
+        if (d?.status !== "ok" || d.turn !== t)
+          throw new Error(`service bench: ${id} turn ${t} ended ${JSON.stringify(d)}`);
       }
+      done.push((performance.now() - t0) / 1000);
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  if (process.env.BENCH_TRACE)
+    console.log(
+      byTurn.map((l, i) => `turn ${i + 1}: median ${fmt(median(l))} max ${fmt(Math.max(...l))}`).join("\n"),
+    );
   latencies.sort((a, b) => a - b);
-  return { turns: latencies.length, seconds, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) };
+  done.sort((a, b) => a - b);
+  return {
+    turns: latencies.length,
+    seconds,
+    p50: pct(latencies, 0.5),
+    p99: pct(latencies, 0.99),
+    max: latencies[latencies.length - 1],
+    sessionDone: [done[0], pct(done, 0.5), done[done.length - 1]],
+  };
 }
 
-async function baseline(): Promise<Figures> {
+/** What the database did for a workload: statements (pg_stat_statements) and commits, reset before. */
+async function pgCounters(url: string, reset: boolean): Promise<{ statements: number; xacts: number }> {
+  const c = new PgClient({ connectionString: url });
+  await c.connect();
+  try {
+    if (reset) {
+      await c.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      await c.query("SELECT pg_stat_statements_reset(), pg_stat_reset()");
+      return { statements: 0, xacts: 0 };
+    }
+    await c.query("SELECT pg_stat_force_next_flush()").catch(() => {});
+    const [st] = (
+      await c.query(
+        `SELECT COALESCE(sum(calls), 0)::float AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+         WHERE d.datname = current_database() AND s.query NOT ILIKE '%pg_stat%'`,
+      )
+    ).rows;
+    const [x] = (
+      await c.query("SELECT xact_commit::float AS n FROM pg_stat_database WHERE datname = current_database()")
+    ).rows;
+    return { statements: st.n as number, xacts: x.n as number };
+  } finally {
+    await c.end();
+  }
+}
+
+async function runOn(
+  dist: string,
+  store: "pglite" | "postgres",
+  w: Workload,
+  pg: PostgresServer | undefined,
+  tag: string,
+): Promise<Figures> {
+  let args: string[];
+  let dbUrl: string | undefined;
+  if (store === "postgres") {
+    dbUrl = await pg!.createDatabase(`bench_${tag}`);
+    args = ["--database-url", dbUrl];
+  } else args = ["--data", await freshPgliteDir()];
+  const svc = await spawnService(dist, args);
+  try {
+    if (dbUrl) await pgCounters(dbUrl, true);
+    let f: Figures;
+    try {
+      f = await drive(svc.url, tag, w);
+    } catch (err) {
+      throw new Error(
+        `service bench ${tag} (${dist}): ${(err as Error).message}; ${svc.ended() ?? "the service still runs"}`,
+      );
+    }
+    f.rssMb = svc.peakRssMb();
+    if (dbUrl) {
+      const n = await pgCounters(dbUrl, false);
+      f.statementsPerTurn = n.statements / f.turns;
+      f.xactsPerTurn = n.xacts / f.turns;
+    }
+    return f;
+  } finally {
+    await svc.stop();
+  }
+}
+
+async function engineFloor(w: Workload): Promise<Figures> {
   const def = testDefinition();
   const latencies: number[] = [];
+  const done: number[] = [];
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: SESSIONS }, async (_, s) => {
+    Array.from({ length: w.sessions }, async (_, s) => {
       const backend = new LocalBackend("local", "stateless");
       const session = await AgentSession.start({
         definition: def,
@@ -76,54 +226,120 @@ async function baseline(): Promise<Figures> {
         user: { id: `user-${s}` },
         memoryStore: new InMemoryStore(),
       });
-      for (let t = 1; t <= TURNS; t++) {
+      for (let t = 1; t <= w.turns; t++) {
         const started = performance.now();
         backend.enqueue({ kind: "reply", text: `answer ${t} of session ${s}: noted, anything else?` });
         const r = await session.send(`question ${t} of session ${s}`);
         if (r.status !== "ok") throw new Error(`service bench baseline: turn ${t} ${r.status}`);
         latencies.push(performance.now() - started);
       }
+      done.push((performance.now() - t0) / 1000);
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
-  return { turns: latencies.length, seconds, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) };
+  done.sort((a, b) => a - b);
+  return {
+    turns: latencies.length,
+    seconds,
+    p50: pct(latencies, 0.5),
+    p99: pct(latencies, 0.99),
+    max: latencies[latencies.length - 1],
+    sessionDone: [done[0], pct(done, 0.5), done[done.length - 1]],
+  };
 }
 
-const rows = (name: string, f: Figures, base?: Figures): Row[] => [
-  {
-    name: `${name}: turns/s`,
-    value: `${(f.turns / f.seconds).toFixed(0)} (${f.turns} turns in ${f.seconds.toFixed(1)} s)`,
-  },
-  {
-    name: `${name}: turn latency p50 / p99 ms`,
-    value: `${fmt(f.p50)} / ${fmt(f.p99)}${base ? ` (${(f.p50 / base.p50).toFixed(0)}x the engine alone at p50)` : ""}`,
-  },
-];
+/** The median of each figure over the rounds. */
+function medianOf(rounds: Figures[]): Figures {
+  const m = (f: (x: Figures) => number | undefined) => {
+    const xs = rounds.map(f).filter((x): x is number => x !== undefined);
+    return xs.length ? median(xs) : undefined;
+  };
+  return {
+    turns: rounds[0].turns,
+    seconds: m((x) => x.seconds)!,
+    p50: m((x) => x.p50)!,
+    p99: m((x) => x.p99)!,
+    max: m((x) => x.max)!,
+    sessionDone: [0, 1, 2].map((i) => m((x) => x.sessionDone[i])!) as [number, number, number],
+    rssMb: m((x) => x.rssMb),
+    statementsPerTurn: m((x) => x.statementsPerTurn),
+    xactsPerTurn: m((x) => x.xactsPerTurn),
+  };
+}
+
+const rows = (name: string, f: Figures, target?: { tps: number; p99: number }): Row[] => {
+  const out: Row[] = [
+    {
+      name: `${name}: turns/s`,
+      value: `${(f.turns / f.seconds).toFixed(0)} (${f.turns} turns in ${f.seconds.toFixed(1)} s)`,
+      ...(target ? { target: `>= ${target.tps}` } : {}),
+    },
+    {
+      name: `${name}: turn latency p50 / p99 / max ms`,
+      value: `${fmt(f.p50)} / ${fmt(f.p99)} / ${fmt(f.max)}`,
+      ...(target ? { target: `p99 < ${target.p99}` } : {}),
+    },
+    {
+      name: `${name}: sessions done after s (first / median / last)`,
+      value: f.sessionDone.map((s) => s.toFixed(2)).join(" / "),
+    },
+  ];
+  if (f.rssMb !== undefined) out.push({ name: `${name}: service peak RSS MB`, value: f.rssMb.toFixed(0) });
+  if (f.statementsPerTurn !== undefined)
+    out.push({
+      name: `${name}: SQL statements / transactions per turn`,
+      value: `${f.statementsPerTurn.toFixed(2)} / ${f.xactsPerTurn!.toFixed(2)}`,
+    });
+  return out;
+};
 
 export async function runServiceBench(): Promise<void> {
-  const base = await baseline();
-  const out: Row[] = rows("engine in process, in-memory sink (baseline)", base);
-  const pglite = await startService({ port: 0, dataDir: await freshPgliteDir() });
-  try {
-    out.push(...rows("service on PGlite", await drive(pglite, "pglite"), base));
-  } finally {
-    await pglite.close();
+  const rounds = Math.max(1, Number(process.env.BENCH_SERVICE_ROUNDS ?? 1));
+  const builds: [string, string][] = [["this build", path.resolve(__dirname)]];
+  const baselineDist = process.env.BENCH_BASELINE_DIST;
+  if (baselineDist) {
+    if (!fs.existsSync(path.join(baselineDist, "cli.js")))
+      throw new Error(`BENCH_BASELINE_DIST=${baselineDist} holds no cli.js (a built dist/ folder)`);
+    builds.unshift(["baseline", path.resolve(baselineDist)]);
   }
-  const server = await startPostgres({ fsync: true });
+  const only = process.env.BENCH_SERVICE_ONLY; // e.g. pglite100x20,postgresql100x20,postgresql1000x5
+  const small: Workload = { sessions: 100, turns: 20 };
+  const large: Workload = { sessions: 1000, turns: 5 };
+  const workloads: {
+    name: string;
+    store: "pglite" | "postgres";
+    w: Workload;
+    target?: { tps: number; p99: number };
+  }[] = [
+    { name: "PGlite 100x20", store: "pglite" as const, w: small, target: { tps: 500, p99: 1000 } },
+    { name: "PostgreSQL 100x20", store: "postgres" as const, w: small, target: { tps: 1000, p99: 250 } },
+    { name: "PostgreSQL 1000x5", store: "postgres" as const, w: large },
+  ].filter((x) => !only || only.split(",").includes(x.name.toLowerCase().replace(/\s/g, "")));
+
+  const out: Row[] = rows("engine in process, in-memory sink, 100x20 (floor)", await engineFloor(small));
+  const pg = workloads.some((x) => x.store === "postgres")
+    ? await startPostgres({ fsync: true, settings: { shared_preload_libraries: "pg_stat_statements" } })
+    : undefined;
   try {
-    const pg = await startService({ port: 0, databaseUrl: await server.createDatabase("bench") });
-    try {
-      out.push(...rows("service on PostgreSQL", await drive(pg, "pg"), base));
-    } finally {
-      await pg.close();
+    let n = 0;
+    for (const x of workloads) {
+      const results = new Map<string, Figures[]>(builds.map(([b]) => [b, []]));
+      for (let r = 0; r < rounds; r++)
+        for (const [b, dist] of builds)
+          results.get(b)!.push(await runOn(dist, x.store, x.w, pg, `${x.store}_${++n}`));
+      for (const [b] of builds)
+        out.push(
+          ...rows(`${x.name}, ${b}`, medianOf(results.get(b)!), b === "this build" ? x.target : undefined),
+        );
     }
   } finally {
-    await server.stop();
+    await pg?.stop();
     removeTempDirs();
   }
   printTable(
-    `runtime service: ${SESSIONS} concurrent sessions x ${TURNS} turns, scripted local inference, over HTTP + SSE`,
+    `runtime service (node dist/cli.js serve): concurrent sessions x turns, scripted local inference, over HTTP + SSE` +
+      `${rounds > 1 ? `, medians of ${rounds} rounds` : ""}`,
     out,
   );
 }

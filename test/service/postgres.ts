@@ -56,7 +56,15 @@ function freePort(): Promise<number> {
 
 let counter = 0;
 
-export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PostgresServer> {
+export async function startPostgres(
+  options: {
+    fsync?: boolean;
+    /** More server settings (-c name=value), e.g. shared_preload_libraries. */ settings?: Record<
+      string,
+      string
+    >;
+  } = {},
+): Promise<PostgresServer> {
   const bin = binDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-pg-"));
   const data = path.join(dir, "data");
@@ -95,6 +103,7 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     `fsync=${options.fsync === false ? "off" : "on"}`,
     "-c",
     "max_connections=200",
+    ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
   ]);
   const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
