@@ -5,11 +5,15 @@
 
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { ServiceConfigError, startService, type RunningService } from "../../server/service";
 import { openPglite, openPostgres, type Db } from "../../server/service/db";
 import { TokenVault } from "../../server/service/vault";
+import { compileSource, lines } from "../runtime/helpers";
 import {
   Client,
+  eventsOf,
   freshPgliteDir,
   pgliteStore,
   postgresStore,
@@ -102,6 +106,64 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
       }
       assert.match(bad[0].body.error.message, /not a token name/);
       assert.match(bad[2].body.error.message, /ISO 8601/);
+    });
+
+    it("a turn's user_token call sends the caller's user's token from the vault, records the identity and never the token", async () => {
+      const seen: (string | undefined)[] = [];
+      const api = http.createServer((req, res) => {
+        seen.push(req.headers.authorization);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ unread: 2, echoed: req.headers.authorization }));
+      });
+      await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+      try {
+        const port = (api.address() as AddressInfo).port;
+        const definition = compileSource(
+          lines(
+            `connection inbox { url: "http://127.0.0.1:${port}" auth: user_token("inbox") }`,
+            "tool read_mail {",
+            '  description: "Count unread mail"',
+            '  run: http("GET", inbox, "/unread")',
+            "}",
+            "agent mailer {",
+            '  instructions: "Read mail"',
+            "  tools: [read_mail]",
+            "  identity { acts_for: user }",
+            "}",
+          ),
+        );
+        const token = "ya29.inbox-token-for-ada-42";
+        assert.equal((await alice.json("PUT", "/users/ada/tokens/inbox", { token })).status, 200);
+        const turn = (c: Client, id: string) =>
+          c.turn(id, {
+            input: "How much unread mail?",
+            definition,
+            user: { id: "ada" },
+            script: [{ call: "read_mail", input: {} }, { reply: "You have mail." }],
+            approve: "all",
+          });
+        const mine = eventsOf(await turn(alice, `vault-turn-${store.name}-a`));
+        assert.deepEqual(seen, [`Bearer ${token}`]);
+        const call = mine.find((e) => e.type === "tool.call");
+        assert.deepEqual(call?.type === "tool.call" && call.identity, {
+          as: "user",
+          connection: "inbox",
+          user: "ada",
+        });
+        const result = mine.find((e) => e.type === "tool.result");
+        assert.equal(result?.type === "tool.result" && result.ok, true, JSON.stringify(result));
+        assert.ok(!JSON.stringify(mine).includes(token), "the token is redacted from every event");
+        assert.match(JSON.stringify(result), /\[secret:/);
+
+        // Bob's actor has no inbox token for ada: the call fails saying so, and nothing is sent.
+        const theirs = eventsOf(await turn(bob, `vault-turn-${store.name}-b`));
+        const failed = theirs.find((e) => e.type === "tool.result");
+        assert.equal(failed?.type === "tool.result" && failed.ok, false);
+        assert.match(failed?.type === "tool.result" ? (failed.error ?? "") : "", /has not connected 'inbox'/);
+        assert.equal(seen.length, 1);
+      } finally {
+        await new Promise((resolve) => api.close(resolve));
+      }
     });
 
     it("keeps only ciphertext in the table, which the resolver opens per actor, user and name", async () => {
