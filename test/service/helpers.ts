@@ -36,10 +36,16 @@ export function removeTempDirs(this: Mocha.Context | void): void {
 }
 
 let template: Promise<string> | undefined;
-/** A fresh embedded database folder: initdb is slow, so one migrated template is copied. */
+/**
+ * A fresh embedded database folder: initdb is slow, so one migrated template is copied. The template is
+ * not a scratch folder: a suite's removeTempDirs must not take it from the suites after it; it goes when
+ * the process exits.
+ */
 export async function freshPgliteDir(): Promise<string> {
   template ??= (async () => {
-    const dir = path.join(tempDir("statecraft-pglite-template-"), "db");
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), "statecraft-pglite-template-"));
+    process.once("exit", () => fs.rmSync(parent, { recursive: true, force: true }));
+    const dir = path.join(parent, "db");
     const db = await openPglite(dir);
     await migrate(db);
     await db.close();
