@@ -152,11 +152,21 @@ export function formEncode(s: string): string {
 
 const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
 
+const regExpSource = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** Replaces secret values by `[secret:NAME]` in text and in JSON values. */
 export class Redactor {
+  /** The longest first: an escaped form contains the raw one's pieces, a longer secret a shorter one. */
   private readonly forms: { form: string; mark: string }[] = [];
 
   private readonly known = new Set<string>();
+
+  private shortest = Infinity;
+
+  /** Whether a string holds any form: one compiled look instead of one per form (most strings hold none). */
+  private any = /(?!)/;
 
   constructor(secrets: Secret[]) {
     for (const s of secrets) {
@@ -164,12 +174,7 @@ export class Redactor {
       this.known.add(s.value);
       this.addForms(s);
     }
-    // The longest first: an escaped form contains the raw one's pieces, a longer secret a shorter one.
-    this.forms.sort((a, b) => b.form.length - a.form.length);
-  }
-
-  private get shortest(): number {
-    return this.forms.length ? this.forms[this.forms.length - 1].form.length : Infinity;
+    this.compile();
   }
 
   private addForms(s: Secret): void {
@@ -179,12 +184,18 @@ export class Redactor {
       this.forms.push({ form, mark });
   }
 
+  private compile(): void {
+    this.forms.sort((a, b) => b.form.length - a.form.length);
+    this.shortest = this.forms.length ? this.forms[this.forms.length - 1].form.length : Infinity;
+    if (this.forms.length) this.any = new RegExp(this.forms.map((f) => regExpSource(f.form)).join("|"));
+  }
+
   /** Adds a secret learnt during the run (an OAuth access token, a user's token): replaced from now on. */
   add(secret: Secret): void {
     if (secret.value.length < MIN_SECRET_LENGTH || this.known.has(secret.value)) return;
     this.known.add(secret.value);
     this.addForms(secret);
-    this.forms.sort((a, b) => b.form.length - a.form.length);
+    this.compile();
   }
 
   get empty(): boolean {
@@ -192,27 +203,45 @@ export class Redactor {
   }
 
   text(text: string): string {
-    // Most strings of an event (ids, names, statuses) are shorter than any secret.
-    if (text.length < this.shortest) return text;
+    // Most strings of an event (ids, names, statuses) are shorter than any secret, and most hold none.
+    if (text.length < this.shortest || !this.any.test(text)) return text;
+    // One form after the other, the longest first, each in what the previous ones left.
     let out = text;
     for (const { form, mark } of this.forms) if (out.includes(form)) out = out.split(form).join(mark);
     return out;
   }
 
-  /** `value` with every secret replaced in its strings; the same object when it holds none. */
+  /** `value` with every secret replaced in its strings and keys; the same object when it holds none. */
   json<T>(value: T): T {
-    if (this.empty) return value;
-    // A secret anywhere in the value shows in its JSON text (escaped once more than where it sits).
-    const text = JSON.stringify(value);
-    if (text === undefined || !this.forms.some((f) => text.includes(f.form))) return value;
-    return this.walk(value) as T;
+    return this.empty ? value : (this.walk(value) as T);
   }
 
+  /** `v` redacted; the same array or object (and so on down) when nothing in it changed. */
   private walk(v: unknown): unknown {
     if (typeof v === "string") return this.text(v);
-    if (Array.isArray(v)) return v.map((x) => this.walk(x));
-    if (v !== null && typeof v === "object")
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.text(k), this.walk(x)]));
-    return v;
+    if (v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        const y = this.walk(x);
+        if (y !== x && !out) out = v.slice(0, i);
+        if (out) out.push(y);
+      }
+      return out ?? v;
+    }
+    const o = v as Record<string, unknown>;
+    let out: [string, unknown][] | undefined;
+    let i = 0;
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      const x = o[k];
+      const key = this.text(k);
+      const y = this.walk(x);
+      if ((key !== k || y !== x) && !out) out = Object.entries(o).slice(0, i);
+      if (out) out.push([key, y]);
+      i++;
+    }
+    return out ? Object.fromEntries(out) : o;
   }
 }
