@@ -40,8 +40,13 @@ export default tseslint.config(
         module: "writable",
         console: "readonly",
         Buffer: "readonly",
+        __dirname: "readonly",
+        URL: "readonly",
+        URLSearchParams: "readonly",
       },
     },
+    // CommonJS: `require` is how they import (examples/crm/server.js, demo.js).
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   // The layers of shared/design/architecture.md, one block per folder of server/ and one for the
   // client: protocol <- language <- (lsp, runtime) <- backends <- service <- debug <- cli.
