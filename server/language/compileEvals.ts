@@ -17,7 +17,7 @@ import {
   type Value,
 } from "./ast";
 import { blocks, props, valueToJson, type Json } from "./compile";
-import { stepIR } from "./compileTests";
+import { findDeclarations, stepIR } from "./compileTests";
 import { parseDataset, type DatasetEntry } from "./dataset";
 import {
   BUILTIN_JUDGES,
@@ -48,16 +48,7 @@ export function findEvals(
   files: string[],
   imports = true,
 ): { file: string; decl: Declaration }[] {
-  const out: { file: string; decl: Declaration }[] = [];
-  const seen = new Set<string>();
-  for (const root of files)
-    for (const f of imports ? program.closure(root) : [root]) {
-      if (seen.has(f)) continue;
-      seen.add(f);
-      for (const decl of program.get(f)?.file.declarations ?? [])
-        if (decl.kind === "eval") out.push({ file: f, decl });
-    }
-  return out;
+  return findDeclarations(program, files, "eval", imports);
 }
 
 /** The backend an agent runs on: its `backend`, else the only visible backend, else the built-in `local`. */

@@ -112,11 +112,11 @@ export function compileTest(program: Program, filePath: string, decl: Declaratio
   };
 }
 
-/** Every test block in the files' closures, in file order. */
-/** The test blocks of the files, in order; with `imports`, also those of every file they import. */
-export function findTests(
+/** The declarations of one kind in the files, in order; with `imports`, also those of every file they import. */
+export function findDeclarations(
   program: Program,
   files: string[],
+  kind: Declaration["kind"],
   imports = true,
 ): { file: string; decl: Declaration }[] {
   const out: { file: string; decl: Declaration }[] = [];
@@ -126,7 +126,16 @@ export function findTests(
       if (seen.has(f)) continue;
       seen.add(f);
       for (const decl of program.get(f)?.file.declarations ?? [])
-        if (decl.kind === "test") out.push({ file: f, decl });
+        if (decl.kind === kind) out.push({ file: f, decl });
     }
   return out;
+}
+
+/** The test blocks of the files, in order; with `imports`, also those of every file they import. */
+export function findTests(
+  program: Program,
+  files: string[],
+  imports = true,
+): { file: string; decl: Declaration }[] {
+  return findDeclarations(program, files, "test", imports);
 }
