@@ -363,22 +363,7 @@ export class AgentTests implements vscode.Disposable {
     const why = token.isCancellationRequested
       ? undefined
       : (result.error ?? "the eval run has no result for it");
-    for (const item of items) {
-      if (outcomes.has(item.id)) continue;
-      if (why === undefined) {
-        run.skipped(item);
-        outcomes.set(item.id, { id: item.id, name: item.label, state: "skipped", failures: [] });
-      } else {
-        run.errored(item, new vscode.TestMessage(why));
-        outcomes.set(item.id, {
-          id: item.id,
-          name: item.label,
-          state: "errored",
-          failures: [{ message: why, line: item.range ? item.range.start.line + 1 : 1 }],
-        });
-      }
-    }
-    return [...outcomes.values()];
+    return settleTheRest(run, items, outcomes, why);
   }
 
   private async runGroup(
@@ -433,22 +418,7 @@ export class AgentTests implements vscode.Disposable {
     const why = token.isCancellationRequested
       ? undefined
       : result.stderr.trim() || `statecraft test exited with ${result.code ?? result.signal}`;
-    for (const item of items) {
-      if (outcomes.has(item.id)) continue;
-      if (why === undefined) {
-        run.skipped(item);
-        outcomes.set(item.id, { id: item.id, name: item.label, state: "skipped", failures: [] });
-      } else {
-        run.errored(item, new vscode.TestMessage(why));
-        outcomes.set(item.id, {
-          id: item.id,
-          name: item.label,
-          state: "errored",
-          failures: [{ message: why, line: item.range ? item.range.start.line + 1 : 1 }],
-        });
-      }
-    }
-    return [...outcomes.values()];
+    return settleTheRest(run, items, outcomes, why);
   }
 
   dispose(): void {
@@ -472,4 +442,32 @@ function parseLines(text: string): ReportLine[] {
     .split("\n")
     .map(parseLine)
     .filter((l): l is ReportLine => l !== undefined);
+}
+
+/**
+ * The items a run gave no result for (the spec has errors, the CLI failed, or the run was cancelled):
+ * skipped when cancelled (`why` undefined), else errored with why; then every outcome of the run.
+ */
+function settleTheRest(
+  run: vscode.TestRun,
+  items: vscode.TestItem[],
+  outcomes: Map<string, TestOutcome>,
+  why: string | undefined,
+): TestOutcome[] {
+  for (const item of items) {
+    if (outcomes.has(item.id)) continue;
+    if (why === undefined) {
+      run.skipped(item);
+      outcomes.set(item.id, { id: item.id, name: item.label, state: "skipped", failures: [] });
+    } else {
+      run.errored(item, new vscode.TestMessage(why));
+      outcomes.set(item.id, {
+        id: item.id,
+        name: item.label,
+        state: "errored",
+        failures: [{ message: why, line: item.range ? item.range.start.line + 1 : 1 }],
+      });
+    }
+  }
+  return [...outcomes.values()];
 }
