@@ -15,6 +15,7 @@ import { parseEvalTarget, runSummary, type EvalTarget } from "./results";
 import { runEvalCli, type EvalRunResult } from "./runEval";
 import { EvalRunFolder, EvalRunStore } from "./runs";
 import { EVALS_VIEW_ID, EvalTreeProvider } from "./tree";
+import { watchFolderFiles } from "../watchFiles";
 
 export interface EvalsDeps {
   cli: Cli;
@@ -54,19 +55,7 @@ export function registerEvals(context: vscode.ExtensionContext, deps: EvalsDeps)
       if (folder.uri.scheme !== "file") continue;
       const runs = new EvalRunFolder(`folder:${folder.uri.toString()}`, folder.name, folder.uri.fsPath);
       folders.push(runs);
-      const watcher = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(folder, ".statecraft/evals/*.json"),
-      );
-      const update = (uri: vscode.Uri) =>
-        void runs
-          .update(uri.fsPath)
-          .then((changed) => changed && refreshSoon(), report(`reading ${uri.fsPath}`));
-      watchers.push(
-        watcher,
-        watcher.onDidCreate(update),
-        watcher.onDidChange(update),
-        watcher.onDidDelete((uri) => runs.remove(uri.fsPath) && refreshSoon()),
-      );
+      watchers.push(...watchFolderFiles(folder, ".statecraft/evals/*.json", runs, refreshSoon, report));
     }
     await Promise.all(folders.map((f) => f.scan()));
     store.setFolders(folders);

@@ -17,6 +17,7 @@ import { SnapshotProvider } from "./snapshots";
 import { FolderSource, RuntimeSource, SessionStore, type Source } from "./store";
 import { SessionTreeProvider, VIEW_ID } from "./tree";
 import { evalsNodeId, sessionNodeId, testsNodeId, turnNodeId } from "./nodes";
+import { watchFolderFiles } from "../watchFiles";
 
 export interface SessionsDeps {
   log: vscode.LogOutputChannel;
@@ -63,19 +64,7 @@ export function registerSessions(context: vscode.ExtensionContext, deps: Session
       if (folder.uri.scheme !== "file") continue;
       const source = new FolderSource(`folder:${folder.uri.toString()}`, folder.name, folder.uri.fsPath);
       sources.push(source);
-      const watcher = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(folder, ".statecraft/sessions/*.jsonl"),
-      );
-      const update = (uri: vscode.Uri) =>
-        void source
-          .update(uri.fsPath)
-          .then((changed) => changed && refreshSoon(), report(`reading ${uri.fsPath}`));
-      watchers.push(
-        watcher,
-        watcher.onDidCreate(update),
-        watcher.onDidChange(update),
-        watcher.onDidDelete((uri) => source.remove(uri.fsPath) && refreshSoon()),
-      );
+      watchers.push(...watchFolderFiles(folder, ".statecraft/sessions/*.jsonl", source, refreshSoon, report));
     }
     for (const runtime of deps.config.runtimes) {
       const token = await context.secrets.get(runtimeSecretKey(runtime.name));
