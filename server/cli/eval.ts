@@ -22,7 +22,7 @@ import {
   reportBaseline,
   writeEvalReports,
 } from "./evalReports";
-import { UsageError, type CliIO, type Flags } from "./io";
+import { CLOSED_OUTPUT_EXIT, onOutputClosed, UsageError, type CliIO, type Flags } from "./io";
 import { handleRunFailure, reportRunError } from "./run";
 
 /** The flags of `statecraft eval` (the docs test parses the documented commands against them). */
@@ -109,6 +109,12 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   const controller = new AbortController();
   const onInt = () => controller.abort();
   process.on("SIGINT", onInt);
+  // A reader that goes away (`statecraft eval | head -1`) stops the run like Ctrl-C: what finished is written.
+  let outputClosed = false;
+  const offClosed = onOutputClosed(() => {
+    outputClosed = true;
+    controller.abort();
+  });
   const progress = new Progress(io, total);
   const runs: EvalRun[] = [];
   const stateful = statefulCases({ workspace, env: io.env });
@@ -141,10 +147,12 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
     return handleRunFailure(err, io, "eval");
   } finally {
     process.off("SIGINT", onInt);
+    offClosed();
     progress.end();
     await stateful.close();
   }
-  return finish(runs, values, workspace, io, baselines);
+  const code = finish(runs, values, workspace, io, baselines);
+  return outputClosed ? CLOSED_OUTPUT_EXIT : code;
 }
 
 /**

@@ -44,6 +44,19 @@ export class UsageError extends Error {}
 /** Exit code of a command whose output was cut (`| head`): what a shell reports for SIGPIPE. */
 export const CLOSED_OUTPUT_EXIT = 141;
 
+let outputClosed = false;
+const closeHandlers = new Set<() => void>();
+
+/**
+ * For a command that must keep what it finished when its reader goes away (an eval run's file): while
+ * registered, a closed output calls `fn` (once) instead of exiting at once, and later output is dropped;
+ * the command then ends as it would on Ctrl-C and returns CLOSED_OUTPUT_EXIT. Returns the unregistration.
+ */
+export function onOutputClosed(fn: () => void): () => void {
+  closeHandlers.add(fn);
+  return () => closeHandlers.delete(fn);
+}
+
 /**
  * The process's own streams. Text goes out with control characters escaped. A reader that goes
  * away (`statecraft sessions list | head -1`) ends the command at once and silently.
@@ -51,13 +64,20 @@ export const CLOSED_OUTPUT_EXIT = 141;
 export function processIO(): CliIO {
   for (const stream of [process.stdout, process.stderr])
     stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") process.exit(CLOSED_OUTPUT_EXIT);
+      if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
+        if (!closeHandlers.size) process.exit(CLOSED_OUTPUT_EXIT);
+        if (!outputClosed) {
+          outputClosed = true;
+          for (const fn of closeHandlers) fn();
+        }
+        return;
+      }
       throw err;
     });
   return {
     cwd: process.cwd(),
-    stdout: (t) => process.stdout.write(printable(t)),
-    stderr: (t) => process.stderr.write(printable(t)),
+    stdout: (t) => void (outputClosed || process.stdout.write(printable(t))),
+    stderr: (t) => void (outputClosed || process.stderr.write(printable(t))),
     env: process.env,
     tty: process.stdout.isTTY === true,
   };

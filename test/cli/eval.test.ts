@@ -148,6 +148,48 @@ describe("statecraft eval", function () {
     fs.rmSync(empty, { recursive: true, force: true });
   });
 
+  it("a reader that goes away (| head -1) stops the run like Ctrl-C: what finished is written (exit 141)", async function () {
+    const bin = path.join(ROOT, "dist", "cli.js");
+    assert.ok(fs.existsSync(bin), "dist/cli.js is built (npm run build) before this test");
+    const slow = workspace({
+      "main.agent": `${AGENT.split("eval quality")[0]}
+eval slow {
+  agent: support
+  trials: 200
+  concurrency: 2
+  case "one" {
+    model replies "Hi."
+    send "Hello"
+    score command("node", ["scorer.js"]) at_least 0.5
+  }
+}
+`,
+      "scorer.js": `process.stdin.resume(); process.stdin.on("end", () => process.stdout.write('{"score": 1, "reason": "ok"}'));\n`,
+    });
+    const child = spawn(process.execPath, [bin, "eval", "main.agent"], {
+      cwd: slow,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      // Like `head -1`: read the first line, then close the pipe.
+      if (out.includes("\n")) child.stdout.destroy();
+    });
+    const code = await exited;
+    assert.equal(code, 141, out + err);
+    const dir = path.join(slow, ".statecraft", "evals");
+    assert.ok(fs.existsSync(dir), `no eval run written; stderr: ${err}`);
+    const [file] = fs.readdirSync(dir);
+    const run = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as EvalRun;
+    assert.equal(run.status, "interrupted");
+    assert.ok(run.cases.length >= 1 && run.cases.length < 200, `${run.cases.length} case runs written`);
+    fs.rmSync(slow, { recursive: true, force: true });
+  });
+
   it("Ctrl-C stops the run: the case runs in flight are cancelled, what finished is written (exit 130)", async function () {
     const bin = path.join(ROOT, "dist", "cli.js");
     assert.ok(fs.existsSync(bin), "dist/cli.js is built (npm run build) before this test");
