@@ -83,6 +83,8 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
       "eval",
     );
   const all = findEvals(program, files).map(({ file, decl }) => compileEval(program, file, decl));
+  if (!files.length)
+    throw new UsageError("no .agent file here: name the files or folders to run (statecraft eval FILE|DIR)");
   if (!all.length)
     throw new UsageError(
       `no eval in ${files.length === 1 ? displayPath(files[0], io.cwd) : plural(files.length, "file")}`,

@@ -146,6 +146,14 @@ describe("statecraft eval", function () {
     assert.equal(r.code, 2);
     assert.match(r.err, /statecraft eval: no eval in a\.agent/);
     fs.rmSync(empty, { recursive: true, force: true });
+    const none = workspace({});
+    const bare = await runCli(["eval"], none);
+    assert.equal(bare.code, 2);
+    assert.equal(
+      bare.err,
+      "statecraft eval: no .agent file here: name the files or folders to run (statecraft eval FILE|DIR)\n",
+    );
+    fs.rmSync(none, { recursive: true, force: true });
   });
 
   it("a reader that goes away (| head -1) stops the run like Ctrl-C: what finished is written (exit 141)", async function () {
