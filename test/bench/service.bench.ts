@@ -7,9 +7,13 @@
 //
 // Reports turns per second, p50/p99/max turn latency (request sent -> `done`
 // received), the spread of per-session completion times (a starved session
-// finishes long after the others), the service's peak RSS, and on PostgreSQL
-// the SQL statements and transactions per turn (pg_stat_statements and
-// pg_stat_database, so they count what any build of the service sends).
+// finishes long after the others), the service's peak RSS, the CPU each
+// process spent per turn (the service, the PostgreSQL server, the load
+// generator: on two shared cores their sum bounds the throughput, and it is
+// steadier than wall time), and on PostgreSQL the SQL statements and
+// transactions per turn (pg_stat_statements and pg_stat_database, so they
+// count what any build of the service sends; BENCH_PGSS=1 also prints the
+// statements that took the most time).
 //
 // With BENCH_BASELINE_DIST=<folder holding another build's cli.js> (e.g. a
 // build of main), that build runs the same workloads in the same run,
@@ -22,14 +26,15 @@
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as path from "node:path";
 import { Client as PgClient } from "pg";
 import { AgentSession } from "../../server/runtime/engine";
 import { InMemoryStore } from "../../server/runtime/memoryStore";
 import { MemorySink } from "../../server/runtime/sessionLog";
 import { LocalBackend } from "../../server/backends/local";
-import { Client, doneOf, freshPgliteDir, removeTempDirs, tempDir, testDefinition } from "../service/helpers";
-import { startPostgres, type PostgresServer } from "../service/postgres";
+import { freshPgliteDir, removeTempDirs, SESSION_HEADER, tempDir, testDefinition } from "../service/helpers";
+import { processCpuSeconds, startPostgres, type PostgresServer } from "../service/postgres";
 import { fmt, printTable, type Row } from "./harness";
 
 interface Workload {
@@ -46,6 +51,8 @@ interface Figures {
   /** Seconds from the start to each session's last `done`: earliest, median, latest. */
   sessionDone: [number, number, number];
   rssMb?: number;
+  /** CPU milliseconds per turn: the service, the database server (PostgreSQL), this load generator. */
+  cpu?: { service: number; db?: number; client: number };
   statementsPerTurn?: number;
   xactsPerTurn?: number;
 }
@@ -91,6 +98,7 @@ async function spawnService(dist: string, args: string[]) {
       child.exitCode !== null || child.signalCode !== null
         ? `the service exited (${child.exitCode ?? child.signalCode}): ${err.trim().slice(-1000)}`
         : undefined,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     peakRssMb(): number | undefined {
       const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
       return m ? Number(m[1]) / 1024 : undefined;
@@ -102,9 +110,67 @@ async function spawnService(dist: string, args: string[]) {
   };
 }
 
+/**
+ * The load generator: POST /invocations over kept-alive connections (node:http, as a load tool
+ * would; fetch and web streams cost this process more CPU than the service spends on a turn, on
+ * the same two cores), the event stream parsed frame by frame, every frame's data as JSON.
+ * Resolves with the `done` frame's data; rejects on any other status than 200.
+ */
+function turnOver(
+  agent: http.Agent,
+  url: URL,
+  session: string,
+  body: string,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: "/invocations",
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          [SESSION_HEADER]: session,
+        },
+      },
+      (res) => {
+        let buf = "";
+        let done: Record<string, unknown> | undefined;
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const ev = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            const parsed = data === undefined ? undefined : JSON.parse(data);
+            if (ev === "done") done = parsed;
+          }
+        });
+        res.on("end", () =>
+          res.statusCode === 200 && done
+            ? resolve(done)
+            : reject(
+                new Error(`turn ended with status ${res.statusCode} and no done frame: ${buf.slice(0, 300)}`),
+              ),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
   const def = testDefinition();
-  const c = new Client(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const target = new URL(url);
   const latencies: number[] = [];
   const done: number[] = [];
   const byTurn: number[][] = Array.from({ length: w.turns }, () => []);
@@ -114,22 +180,27 @@ async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
       const id = `bench-${tag}-${s}`;
       for (let t = 1; t <= w.turns; t++) {
         const started = performance.now();
-        const frames = await c.turn(id, {
-          input: `question ${t} of session ${s}`,
-          ...(t === 1 ? { definition: def, user: { id: `user-${s}` } } : {}),
-          approve: "all",
-          script: [{ reply: `answer ${t} of session ${s}: noted, anything else?` }],
-        });
+        const d = await turnOver(
+          agent,
+          target,
+          id,
+          JSON.stringify({
+            input: `question ${t} of session ${s}`,
+            ...(t === 1 ? { definition: def, user: { id: `user-${s}` } } : {}),
+            approve: "all",
+            script: [{ reply: `answer ${t} of session ${s}: noted, anything else?` }],
+          }),
+        );
         latencies.push(performance.now() - started);
         if (process.env.BENCH_TRACE) byTurn[t - 1].push(performance.now() - started);
-        const d = doneOf(frames);
-        if (d?.status !== "ok" || d.turn !== t)
+        if (d.status !== "ok" || d.turn !== t)
           throw new Error(`service bench: ${id} turn ${t} ended ${JSON.stringify(d)}`);
       }
       done.push((performance.now() - t0) / 1000);
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
   if (process.env.BENCH_TRACE)
     console.log(
       byTurn.map((l, i) => `turn ${i + 1}: median ${fmt(median(l))} max ${fmt(Math.max(...l))}`).join("\n"),
@@ -163,6 +234,14 @@ async function pgCounters(url: string, reset: boolean): Promise<{ statements: nu
          WHERE d.datname = current_database() AND s.query NOT ILIKE '%pg_stat%'`,
       )
     ).rows;
+    if (process.env.BENCH_PGSS)
+      console.log(
+        (
+          await c.query(
+            `SELECT calls, rows, round(total_exec_time::numeric,1) AS exec_ms, round(total_plan_time::numeric,1) AS plan_ms, plans, wal_bytes, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS q FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() ORDER BY total_exec_time DESC LIMIT 8`,
+          )
+        ).rows,
+      );
     const [x] = (
       await c.query("SELECT xact_commit::float AS n FROM pg_stat_database WHERE datname = current_database()")
     ).rows;
@@ -189,8 +268,16 @@ async function runOn(
   try {
     if (dbUrl) await pgCounters(dbUrl, true);
     let f: Figures;
+    const cpu0 = { service: svc.cpuSeconds(), db: pg?.cpuSeconds(), client: process.cpuUsage() };
     try {
       f = await drive(svc.url, tag, w);
+      const client = process.cpuUsage(cpu0.client);
+      const perTurn = (s: number) => (s * 1000) / f.turns;
+      f.cpu = {
+        service: perTurn(svc.cpuSeconds() - cpu0.service),
+        ...(store === "postgres" ? { db: perTurn(pg!.cpuSeconds() - cpu0.db!) } : {}),
+        client: perTurn((client.user + client.system) / 1e6),
+      };
     } catch (err) {
       throw new Error(
         `service bench ${tag} (${dist}): ${(err as Error).message}; ${svc.ended() ?? "the service still runs"}`,
@@ -263,6 +350,11 @@ function medianOf(rounds: Figures[]): Figures {
     max: m((x) => x.max)!,
     sessionDone: [0, 1, 2].map((i) => m((x) => x.sessionDone[i])!) as [number, number, number],
     rssMb: m((x) => x.rssMb),
+    cpu: rounds[0].cpu && {
+      service: m((x) => x.cpu?.service)!,
+      db: m((x) => x.cpu?.db),
+      client: m((x) => x.cpu?.client)!,
+    },
     statementsPerTurn: m((x) => x.statementsPerTurn),
     xactsPerTurn: m((x) => x.xactsPerTurn),
   };
@@ -286,6 +378,14 @@ const rows = (name: string, f: Figures, target?: { tps: number; p99: number }): 
     },
   ];
   if (f.rssMb !== undefined) out.push({ name: `${name}: service peak RSS MB`, value: f.rssMb.toFixed(0) });
+  if (f.cpu)
+    out.push({
+      name: `${name}: CPU ms per turn: service${f.cpu.db !== undefined ? " / PostgreSQL" : ""} / load generator`,
+      value: [f.cpu.service, f.cpu.db, f.cpu.client]
+        .filter((x) => x !== undefined)
+        .map((x) => x!.toFixed(2))
+        .join(" / "),
+    });
   if (f.statementsPerTurn !== undefined)
     out.push({
       name: `${name}: SQL statements / transactions per turn`,
@@ -319,7 +419,13 @@ export async function runServiceBench(): Promise<void> {
 
   const out: Row[] = rows("engine in process, in-memory sink, 100x20 (floor)", await engineFloor(small));
   const pg = workloads.some((x) => x.store === "postgres")
-    ? await startPostgres({ fsync: true, settings: { shared_preload_libraries: "pg_stat_statements" } })
+    ? await startPostgres({
+        fsync: true,
+        settings: {
+          shared_preload_libraries: "pg_stat_statements",
+          ...(process.env.BENCH_PGSS ? { "pg_stat_statements.track_planning": "on" } : {}),
+        },
+      })
     : undefined;
   try {
     let n = 0;

@@ -18,7 +18,39 @@ export interface PostgresServer {
   port: number;
   /** A new empty database on this server, as a URL. */
   createDatabase(name?: string): Promise<string>;
+  /** CPU seconds the server has used so far: the postmaster, its live processes and those that exited. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+const CLK_TCK = 100;
+
+/** utime + stime (+ cutime + cstime: children reaped) of a process, in seconds; 0 when it is gone. */
+export function processCpuSeconds(pid: number, withReaped = false): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (which may hold spaces) start at state: utime is the 12th after it.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const [ut, st, cut, cst] = [11, 12, 13, 14].map((i) => Number(f[i]));
+    return (ut + st + (withReaped ? cut + cst : 0)) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids whose parent is `ppid`. */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === ppid) out.push(Number(d));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
 }
 
 function binDir(): string {
@@ -154,6 +186,10 @@ export async function startPostgres(
         await c.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    cpuSeconds() {
+      const pid = Number(fs.readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      return processCpuSeconds(pid, true) + childrenOf(pid).reduce((sum, c) => sum + processCpuSeconds(c), 0);
     },
     async stop() {
       // The postmaster's pid (runuser's child when we are root): SIGINT is PostgreSQL's fast shutdown.
