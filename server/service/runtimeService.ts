@@ -178,14 +178,8 @@ function intParam(value: unknown, name: string, min = 0, max?: number): number |
 
 const MAX_EVENTS_PAGE = 1000;
 
-/** Events after which a turn's pending events are committed (and then streamed). */
-const FLUSH_AFTER = new Set<string>([
-  "model.request",
-  "policy.decision",
-  "handoff",
-  "turn.end",
-  "session.end",
-]);
+/** Events after which a turn waits for its pending events to be committed (and streamed). */
+const FLUSH_AFTER = new Set<string>(["policy.decision", "handoff", "turn.end", "session.end"]);
 
 export class RuntimeService {
   /** Identifies this instance's leases. */
@@ -586,10 +580,10 @@ export class RuntimeService {
           for (const e of events) stream.send(e.type, e, e.seq);
           telemetry?.committed(events);
         },
+        ...(telemetry ? { onCommitSeconds: (s: number) => telemetry.commitSeconds(s) } : {}),
       }));
       // Out of the queue: the turn holds its session's lease and state, and runs now.
       telemetry?.running({ sessionId: id, agent: row.agent, backend: row.backend, definition: def });
-      const flush = telemetry ? () => timedFlush(turnSink, telemetry) : () => turnSink.flush();
       if (req.script && inference.local) inference.local.enqueue(...req.script);
       if (Object.keys(def.mcpServers).length) mcp = new McpPool(def.mcpServers, this.c.baseDir, this.c.env);
       session = await AgentSession.start({
@@ -618,9 +612,18 @@ export class RuntimeService {
         onText: (delta) => stream.send("text", { delta }),
         signal: abort.signal,
         trusted: true,
-        // Committed in batches at the points a client waits on (a model call, a tool about to run, an
-        // approval, the turn's end): each event is still streamed only once it is committed.
-        hooks: { afterEvent: (e) => (FLUSH_AFTER.has(e.type) ? flush() : undefined) },
+        // Committed in batches at the points a client waits on: before a tool runs, an approval, a
+        // handoff and the turn's end the turn waits for the commit; a model call does not (its
+        // request is committed while the model works, or with its answer when that comes in the
+        // same tick). Each event is still streamed only once it is committed.
+        hooks: {
+          afterEvent: (e) =>
+            FLUSH_AFTER.has(e.type)
+              ? turnSink.flush()
+              : e.type === "model.request"
+                ? turnSink.flushSoon()
+                : undefined,
+        },
         restore: state
           ? {
               history: state.history,
@@ -637,7 +640,7 @@ export class RuntimeService {
         session.toolCalls = state.toolCalls;
       }
       const result = await session.send(req.input);
-      await flush();
+      await turnSink.flush();
       // The log's state after this turn, kept for the session's next turn on this instance.
       this.states.set(
         row.sid,
@@ -758,14 +761,6 @@ export class RuntimeService {
     for (const r of this.running) r.abort.abort();
     await Promise.all([...this.running].map((r) => r.done));
   }
-}
-
-/** A commit of a turn's pending events, its latency measured for the service's metrics. */
-async function timedFlush(sink: TurnSink, telemetry: TurnTelemetry): Promise<void> {
-  const before = sink.committed.length;
-  const t0 = performance.now();
-  await sink.flush();
-  if (sink.committed.length > before) telemetry.commitSeconds((performance.now() - t0) / 1000);
 }
 
 export const defaultDataDir = () => path.join(".statecraft", "runtime");

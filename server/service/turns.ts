@@ -119,6 +119,8 @@ export interface TurnSinkOptions {
   resumed: boolean;
   /** With approve "ask", an approval decision opens a pending approval row with the event. */
   askApprovals: boolean;
+  /** Called with each commit's latency (the service's commit metric). */
+  onCommitSeconds?: (seconds: number) => void;
   /** Called with committed events, in order. */
   onCommitted: (events: SessionEvent[]) => void;
   /** Give the turn lease back with the commit of turn.end (saves a round trip per turn). */
@@ -126,14 +128,22 @@ export interface TurnSinkOptions {
 }
 
 /**
- * Numbers events after the log's last one and holds them until `flush()`
- * (awaited after every event) commits them, then hands them to the stream.
+ * Numbers events after the log's last one and holds them until they are committed, then hands
+ * them to the stream (in order: one commit of a turn in flight at a time). `flush()` commits what
+ * is pending and waits for it; `flushSoon()` commits it once the current tick's work is done
+ * without making the turn wait, so events recorded in the same tick (a request and the answer of
+ * a model that replies at once) go in one commit.
  */
 export class TurnSink implements EventSink {
   private seq: number;
   private pending: SessionEvent[] = [];
   private skipStart: boolean;
   readonly committed: SessionEvent[] = [];
+  private inFlight = false;
+  private soon = false;
+  /** A commit's error: every later flush fails with it (the turn cannot go on). */
+  private failure: { error: unknown } | undefined;
+  private waiters: { seq: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   constructor(private readonly o: TurnSinkOptions) {
     this.seq = o.row.last_seq;
@@ -153,9 +163,55 @@ export class TurnSink implements EventSink {
   /** True once a commit gave the turn lease back (with the turn's end). */
   released = false;
 
-  async flush(): Promise<void> {
-    if (!this.pending.length) return;
+  /** Commits every event appended so far; resolves once they are committed (and streamed). */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.error);
+    if (this.seq <= this.o.row.last_seq) return Promise.resolve();
+    const seq = this.seq;
+    const wait = new Promise<void>((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    this.pump();
+    return wait;
+  }
+
+  /**
+   * Commits what is pending once this tick's work is done, without waiting for it. Called again
+   * before that (a turn that goes on without yielding: a model that answers at once, and another
+   * call), it waits for the commit instead, so a long turn still streams as it goes and lets the
+   * service read other requests.
+   */
+  flushSoon(): Promise<void> | undefined {
+    if (this.soon) return this.flush();
+    if (this.failure) return undefined;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      this.pump();
+    });
+    return undefined;
+  }
+
+  private pump(): void {
+    if (this.inFlight || !this.pending.length || this.failure) return;
     const events = this.pending;
+    this.pending = [];
+    this.inFlight = true;
+    this.commit(events).then(
+      () => {
+        this.inFlight = false;
+        const seq = events[events.length - 1].seq;
+        this.waiters = this.waiters.filter((w) => (w.seq <= seq ? (w.resolve(), false) : true));
+        this.pump();
+      },
+      (error: unknown) => {
+        this.inFlight = false;
+        this.failure = { error };
+        for (const w of this.waiters) w.reject(error);
+        this.waiters = [];
+      },
+    );
+  }
+
+  private async commit(events: SessionEvent[]): Promise<void> {
     const { row, owner, leaseMs, memory, actor } = this.o;
     const approvals = this.o.askApprovals
       ? events.flatMap((e) =>
@@ -165,18 +221,13 @@ export class TurnSink implements EventSink {
         )
       : [];
     const release = this.o.releaseWithTurnEnd === true && events.some((e) => e.type === "turn.end");
-    const commit = this.o.commit ?? ((c: CommitOptions) => commitEvents(this.o.db, c));
-    await commit({
-      sid: row.sid,
-      owner,
-      leaseMs,
-      events,
-      memory: [...memory.dirty.values()].map((d) => ({ actor, ...d })),
-      approvals,
-      release,
-    });
+    // Memory saved from here on goes with the next commit.
+    const dirty = [...memory.dirty.values()].map((d) => ({ actor, ...d }));
     memory.dirty.clear();
-    this.pending = [];
+    const commit = this.o.commit ?? ((c: CommitOptions) => commitEvents(this.o.db, c));
+    const t0 = performance.now();
+    await commit({ sid: row.sid, owner, leaseMs, events, memory: dirty, approvals, release });
+    this.o.onCommitSeconds?.((performance.now() - t0) / 1000);
     if (release) this.released = true;
     row.last_seq = events[events.length - 1].seq;
     this.committed.push(...events);

@@ -285,3 +285,56 @@ describe("session state cache", function () {
     }
   });
 });
+
+describe("commits of a turn", function () {
+  this.timeout(60_000);
+
+  it("commits a turn whose model answers at once in one statement, and a turn of many model calls as it goes", async () => {
+    const base = await openPglite(await freshPgliteDir());
+    // The event types of every commit statement, in order.
+    const commits: string[][] = [];
+    const db: Db = {
+      ...base,
+      query: (sql, params, name) => {
+        if (name === "statecraft_commit") commits.push(params![11] as string[]);
+        return base.query(sql, params, name);
+      },
+    };
+    const svc = new RuntimeService({
+      db,
+      env: {},
+      baseDir: process.cwd(),
+      leaseMs: 30_000,
+      approvalTimeoutMs: 5_000,
+      pollMs: 20,
+    });
+    const turn = async (n: number, script: unknown[]) => {
+      const rec = recordingStream();
+      const body = { input: `turn ${n}`, approve: "all", script };
+      await svc.turn(
+        "ada",
+        "commits",
+        n === 1 ? { ...body, definition: testDefinition() } : body,
+        undefined,
+        rec.stream,
+      );
+      assert.deepEqual(rec.frames().find((f) => f.event === "done")?.data, { turn: n, status: "ok" });
+    };
+    try {
+      await turn(1, [{ reply: "one" }]);
+      assert.equal(commits.length, 1, JSON.stringify(commits));
+      assert.deepEqual(commits[0].slice(0, 2), ["session.start", "turn.start"]);
+      assert.equal(commits[0].at(-1), "turn.end");
+      commits.length = 0;
+      const writes = [1, 2, 3].map((v) => ({ call: "remember", input: { field: "count", value: v } }));
+      await turn(2, [...writes, { reply: "counted" }]);
+      // Each model call after the first waits for what came before it: the client sees the turn as it goes.
+      assert.ok(commits.length >= 3, JSON.stringify(commits));
+      assert.equal(commits[0][0], "turn.start");
+      assert.ok(!commits[0].includes("turn.end"), "the turn's start is committed before its end");
+      assert.deepEqual(commits.flat().filter((t) => t === "model.request").length, 4);
+    } finally {
+      await base.close();
+    }
+  });
+});
