@@ -239,6 +239,9 @@ export async function openPglite(dataDir: string): Promise<Db> {
 
 // ---- PostgreSQL server --------------------------------------------------------------
 
+/** Group commits (and batches of lease claims) in flight at once on a PostgreSQL server. */
+const COMMIT_CONCURRENCY = 2;
+
 /**
  * Two pools: `max` connections whose commits wait for the log flush (events, group commits, every
  * answer a client is told is stored), and `max` for the relaxed statements (leases), whose commits
@@ -249,16 +252,35 @@ export async function openPglite(dataDir: string): Promise<Db> {
 export async function openPostgres(url: string, max = 16): Promise<Db> {
   const { Pool } = await import("pg");
   type PgPool = InstanceType<typeof Pool>;
-  const pool = new Pool({ connectionString: url, max });
-  const relaxedPool = new Pool({ connectionString: url, max, options: "-c synchronous_commit=off" });
+  // The connections every turn uses (group commits on `pool`; lease claims and new sessions on
+  // `relaxedPool`, COMMIT_CONCURRENCY batches of each in flight) are opened before the service takes
+  // requests and kept open: a burst of first turns must not wait for PostgreSQL to start backends.
+  const warm = {
+    pool: Math.min(max, COMMIT_CONCURRENCY + 1),
+    relaxed: Math.min(max, 2 * COMMIT_CONCURRENCY),
+  };
+  const pool = new Pool({ connectionString: url, max, min: warm.pool });
+  const relaxedPool = new Pool({
+    connectionString: url,
+    max,
+    min: warm.relaxed,
+    options: "-c synchronous_commit=off",
+  });
   // An idle client's error (server restart) must not crash the service: the next query reconnects.
   pool.on("error", () => {});
   relaxedPool.on("error", () => {});
   const run = async <T>(p: PgPool, sql: string, params?: unknown[], name?: string): Promise<T[]> =>
     (await p.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[];
+  const open = async (p: PgPool, n: number) => {
+    const clients = await Promise.all(Array.from({ length: n }, () => p.connect()));
+    try {
+      await Promise.all(clients.map((c) => c.query("SELECT 1")));
+    } finally {
+      for (const c of clients) c.release();
+    }
+  };
   try {
-    await pool.query("SELECT 1");
-    await relaxedPool.query("SELECT 1");
+    await Promise.all([open(pool, warm.pool), open(relaxedPool, warm.relaxed)]);
   } catch (err) {
     await pool.end().catch(() => {});
     await relaxedPool.end().catch(() => {});
@@ -271,7 +293,7 @@ export async function openPostgres(url: string, max = 16): Promise<Db> {
     kind: "postgres",
     query: (sql, params, name) => run(pool, sql, params, name),
     relaxed: { query: (sql, params, name) => run(relaxedPool, sql, params, name) },
-    commitConcurrency: 2,
+    commitConcurrency: COMMIT_CONCURRENCY,
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {

@@ -6,7 +6,15 @@
 // queued meanwhile goes next, oldest first.
 
 import type { Queryable } from "./db";
-import { claimTurns, commitBatch, LostLeaseError, type CommitOptions, type LightSessionRow } from "./store";
+import {
+  claimTurns,
+  commitBatch,
+  createSessions,
+  LostLeaseError,
+  type CommitOptions,
+  type LightSessionRow,
+  type NewSession,
+} from "./store";
 
 interface Pending<I, O> {
   item: I;
@@ -144,5 +152,23 @@ export class GroupClaimer {
   /** The session row with its lease taken; undefined when the session is missing or another holds its lease. */
   claim(actor: string, id: string): Promise<LightSessionRow | undefined> {
     return this.batcher.submit({ actor, id });
+  }
+}
+
+/** New sessions of many first turns created in one statement (store.ts createSessions). */
+export class GroupCreator {
+  private readonly batcher: Batcher<NewSession, LightSessionRow | undefined>;
+
+  constructor(q: Queryable, owner: string, leaseMs: number, o: { concurrency: number; maxBatch: number }) {
+    this.batcher = new Batcher({
+      ...o,
+      keys: (r) => [`${r.actor}\0${r.id}`],
+      run: (requests) => createSessions(q, requests, owner, leaseMs),
+    });
+  }
+
+  /** The new session's row with its lease taken; undefined when a session of that name exists. */
+  create(session: NewSession): Promise<LightSessionRow | undefined> {
+    return this.batcher.submit(session);
   }
 }

@@ -29,7 +29,7 @@ import { newSessionId } from "../runtime/sessionLog";
 import type { Db } from "./db";
 import type { TokenVault } from "./vault";
 import { badRequest, conflict, HttpError, notFound, onlyFields, SseStream } from "./http";
-import { GroupClaimer, GroupCommitter } from "./groupCommit";
+import { GroupClaimer, GroupCommitter, GroupCreator } from "./groupCommit";
 import {
   applyEvents,
   claimLease,
@@ -188,8 +188,9 @@ export class RuntimeService {
   private closing = false;
   /** Events of all running turns go to the database together (groupCommit.ts). */
   readonly commits: GroupCommitter;
-  /** Turn leases of all arriving turns are taken together too. */
+  /** Turn leases of all arriving turns are taken together too, and new sessions created together. */
   readonly claims: GroupClaimer;
+  private readonly creates: GroupCreator;
   /** Definitions by hash: a session's never changes, and many sessions share one. */
   private readonly definitions = new Map<string, CompiledDefinition>();
   /** Sessions' state as of their last commit on this instance, so a turn need not reread its log. */
@@ -197,10 +198,9 @@ export class RuntimeService {
 
   constructor(readonly c: ServiceConfig) {
     this.commits = new GroupCommitter(c.db, { concurrency: c.db.commitConcurrency, maxBatch: 256 });
-    this.claims = new GroupClaimer(c.db.relaxed, this.instance, c.leaseMs, {
-      concurrency: c.db.commitConcurrency,
-      maxBatch: 256,
-    });
+    const batches = { concurrency: c.db.commitConcurrency, maxBatch: 256 };
+    this.claims = new GroupClaimer(c.db.relaxed, this.instance, c.leaseMs, batches);
+    this.creates = new GroupCreator(c.db.relaxed, this.instance, c.leaseMs, batches);
   }
 
   /** A claimed session row completed with its definition (cached by hash) and fork base when needed. */
@@ -466,8 +466,9 @@ export class RuntimeService {
     let resumed = true;
     let inference: ReturnType<typeof inferenceBackend>;
     let row: SessionRow;
-    let memoryRows: LightSessionRow["memory_rows"] = null;
-    // Take the turn lease first, reading the session row and its stored memory with it (one round trip).
+    // The stored memory rows the session's user and entry agent own, read with the lease (one round trip).
+    let memoryRows: NonNullable<LightSessionRow["memory_rows"]>;
+    // Take the turn lease first, reading the session row and its stored memory with it.
     const claimed = await this.claims.claim(actor, id);
     if (claimed) {
       try {
@@ -484,40 +485,30 @@ export class RuntimeService {
         await releaseLease(this.c.db.relaxed, claimed.sid, this.instance);
         throw err;
       }
-    } else if (await getSession(this.c.db, actor, id)) {
-      throw conflict(
-        `session '${id}' is running another turn; wait for it to finish (its events stream to the invocation that started it) and send this one again`,
-      );
     } else {
-      if (!req.definition)
+      if (!req.definition) {
+        if (await getSession(this.c.db, actor, id)) throw this.running409(id);
         throw notFound(
           `there is no session '${id}' (for this token); the first invocation of a session must carry its compiled 'definition'`,
         );
-      inference = this.backendFor(req.definition, req);
+      }
       const def = req.definition;
-      const [created] = await this.c.db.relaxed.query<SessionRow>(
-        `INSERT INTO sessions (actor, id, agent, definition, hash, backend, "user", source, lease_owner, lease_until)
-         VALUES ($1, $2, $3, $4::json, $5, $6::json, $7::json, $8, $9, now() + ${"$10::integer * interval '1 millisecond'"})
-         ON CONFLICT (actor, id) DO NOTHING RETURNING ${SESSION_COLUMNS}`,
-        [
-          actor,
-          id,
-          def.agent,
-          JSON.stringify(def),
-          def.hash,
-          JSON.stringify(this.backendSummary(def, inference.backend)),
-          req.user ? JSON.stringify(req.user) : null,
-          req.source ?? null,
-          this.instance,
-          this.c.leaseMs,
-        ],
-      );
-      if (!created)
-        throw conflict(
-          `session '${id}' was created by another invocation at the same moment; send this turn again`,
-        );
+      inference = this.backendFor(def, req);
+      const created = await this.creates.create({
+        actor,
+        id,
+        definition: def,
+        backend: this.backendSummary(def, inference.backend),
+        user: req.user ?? null,
+        source: req.source ?? null,
+      });
+      // It exists (another invocation runs a turn on it, or created it at the same moment).
+      if (!created) throw this.running409(id);
       this.definitions.set(def.hash, def);
-      row = created;
+      const { has_base, memory_rows, ...rest } = created;
+      void has_base;
+      memoryRows = memory_rows ?? [];
+      row = { ...rest, definition: def, base: null };
       resumed = false;
     }
     const abort = new AbortController();
@@ -552,9 +543,7 @@ export class RuntimeService {
         : initialState(row);
       const state = resumed ? structuredClone(logState) : undefined;
       const def = row.definition;
-      const memory = memoryRows
-        ? PreloadedMemory.from(memoryRows, def, row.user)
-        : await PreloadedMemory.load(this.c.db, actor, def, row.user);
+      const memory = PreloadedMemory.from(memoryRows, def, row.user);
       if (state) {
         // Memory that outlives the session lives in the database: start from its latest values.
         const spec = def.agents[state.agent]?.memory
@@ -669,6 +658,12 @@ export class RuntimeService {
       this.running.delete(entry);
       finish();
     }
+  }
+
+  private running409(id: string): HttpError {
+    return conflict(
+      `session '${id}' is running another turn; wait for it to finish (its events stream to the invocation that started it) and send this one again`,
+    );
   }
 
   private backendFor(def: CompiledDefinition, req: TurnRequest) {

@@ -88,6 +88,12 @@ const LIGHT_COLUMNS = `sessions.sid, sessions.actor, sessions.id, sessions.agent
   (sessions.base IS NOT NULL) AS has_base,
   CASE WHEN sessions.ended THEN 'ended' WHEN sessions.lease_until > now() THEN 'running' ELSE 'idle' END AS status`;
 
+/** After a CTE `s` of session rows: each with the memory rows its user and entry agent own. */
+const WITH_MEMORY_ROWS = `SELECT s.*, (SELECT json_agg(json_build_object('memory', m.memory, 'owner', m.owner, 'values', m."values"))
+  FROM memory m WHERE m.actor = s.actor
+  AND m.owner IN ('user:' || COALESCE(s."user"->>'id', 'anonymous'), 'agent:' || s.agent)) AS memory_rows
+FROM s`;
+
 /**
  * Takes the turn leases of sessions by their names, each when free (or expired), and reads in the
  * same statement what their turns need but the definition (cached by hash): the session row and
@@ -106,12 +112,58 @@ export async function claimTurns(
        WHERE sessions.actor = r.actor AND sessions.id = r.id
          AND (sessions.lease_until IS NULL OR sessions.lease_until < now())
        RETURNING ${LIGHT_COLUMNS})
-     SELECT s.*, (SELECT json_agg(json_build_object('memory', m.memory, 'owner', m.owner, 'values', m."values"))
-       FROM memory m WHERE m.actor = s.actor
-       AND m.owner IN ('user:' || COALESCE(s."user"->>'id', 'anonymous'), 'agent:' || s.agent)) AS memory_rows
-     FROM s`,
+     ${WITH_MEMORY_ROWS}`,
     [requests.map((r) => r.actor), requests.map((r) => r.id), owner, leaseMs],
     "statecraft_claim_turns",
+  );
+  const byName = new Map(rows.map((r) => [`${r.actor}\0${r.id}`, r]));
+  return requests.map((r) => byName.get(`${r.actor}\0${r.id}`));
+}
+
+/** A new session's row, as the first turn of a session creates it. */
+export interface NewSession {
+  actor: string;
+  id: string;
+  definition: CompiledDefinition;
+  backend: SessionBackend;
+  user: UserInfo | null;
+  source: string | null;
+}
+
+/**
+ * Creates sessions with their turn leases taken, in one statement. One result per request, in
+ * order: the new row (without its definition and fork base, which the caller has) with the memory
+ * rows its user and agent own already (from their other sessions), or undefined
+ * when a session of that name exists already. No session may be named twice (GroupCreator).
+ */
+export async function createSessions(
+  q: Queryable,
+  requests: NewSession[],
+  owner: string,
+  leaseMs: number,
+): Promise<(LightSessionRow | undefined)[]> {
+  const rows = await q.query<LightSessionRow>(
+    `WITH s AS (INSERT INTO sessions (actor, id, agent, definition, hash, backend, "user", source, lease_owner, lease_until)
+       SELECT v.actor, v.id, v.agent, v.definition::json, v.hash, v.backend::json, v."user"::json, v.source, $9,
+         now() + ${ms(10)}
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+         AS v(actor, id, agent, definition, hash, backend, "user", source)
+       ON CONFLICT (actor, id) DO NOTHING
+       RETURNING ${LIGHT_COLUMNS})
+     ${WITH_MEMORY_ROWS}`,
+    [
+      requests.map((r) => r.actor),
+      requests.map((r) => r.id),
+      requests.map((r) => r.definition.agent),
+      requests.map((r) => JSON.stringify(r.definition)),
+      requests.map((r) => r.definition.hash),
+      requests.map((r) => JSON.stringify(r.backend)),
+      requests.map((r) => (r.user ? JSON.stringify(r.user) : null)),
+      requests.map((r) => r.source),
+      owner,
+      leaseMs,
+    ],
+    "statecraft_create_sessions",
   );
   const byName = new Map(rows.map((r) => [`${r.actor}\0${r.id}`, r]));
   return requests.map((r) => byName.get(`${r.actor}\0${r.id}`));

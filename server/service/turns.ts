@@ -15,7 +15,7 @@ import type { NewEvent, SessionEvent, UserInfo } from "../protocol/events";
 import type { MemoryStore } from "../runtime/memoryStore";
 import { BackendError, type ModelBackend, type ScriptedModel, type ScriptStep } from "../runtime/model";
 import type { EventSink } from "../runtime/sessionLog";
-import type { Db, Queryable } from "./db";
+import type { Db } from "./db";
 import { badRequest } from "./http";
 import { commitEvents, type CommitOptions, type SessionRow } from "./store";
 
@@ -65,18 +65,7 @@ export class PreloadedMemory implements MemoryStore {
   private readonly values = new Map<string, Record<string, Json>>();
   readonly dirty = new Map<string, { memory: string; owner: string; values: Record<string, Json> }>();
 
-  static async load(q: Queryable, actor: string, def: CompiledDefinition, user: UserInfo | null | undefined) {
-    const keys = PreloadedMemory.keys(def, user);
-    const rows = keys.length
-      ? await q.query<MemoryRow>(
-          `SELECT memory, owner, "values" FROM memory WHERE actor = $1 AND memory = ANY($2::text[]) AND owner = ANY($3::text[])`,
-          [actor, keys.map((k) => k[0]), keys.map((k) => k[1])],
-        )
-      : [];
-    return PreloadedMemory.from(rows, def, user);
-  }
-
-  /** From memory rows read already (claimTurn's): those of the definition's memories. */
+  /** From memory rows read already (with the turn lease, store.ts): those of the definition's memories. */
   static from(rows: MemoryRow[], def: CompiledDefinition, user: UserInfo | null | undefined) {
     const store = new PreloadedMemory();
     const wanted = new Set(PreloadedMemory.keys(def, user).map(([m, o]) => `${m}\0${o}`));

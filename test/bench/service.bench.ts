@@ -404,8 +404,10 @@ export async function runServiceBench(): Promise<void> {
     builds.unshift(["baseline", path.resolve(baselineDist)]);
   }
   const only = process.env.BENCH_SERVICE_ONLY; // e.g. pglite100x20,postgresql100x20,postgresql1000x5
-  const small: Workload = { sessions: 100, turns: 20 };
-  const large: Workload = { sessions: 1000, turns: 5 };
+  // BENCH_SERVICE_SHAPE=SxT replaces every workload's shape (to look at one part, e.g. 100x1: first turns).
+  const shape = /^(\d+)x(\d+)$/.exec(process.env.BENCH_SERVICE_SHAPE ?? "");
+  const small: Workload = shape ? { sessions: +shape[1], turns: +shape[2] } : { sessions: 100, turns: 20 };
+  const large: Workload = shape ? small : { sessions: 1000, turns: 5 };
   const workloads: {
     name: string;
     store: "pglite" | "postgres";

@@ -338,3 +338,64 @@ describe("commits of a turn", function () {
     }
   });
 });
+
+describe("first turns", function () {
+  this.timeout(60_000);
+
+  it("creates the sessions of first turns arriving together in one statement, and refuses a second first turn with 409", async () => {
+    const base = await openPglite(await freshPgliteDir());
+    const creates: string[][] = [];
+    const claimed: string[] = [];
+    let open!: () => void;
+    let hold: Promise<void> | undefined = new Promise<void>((r) => (open = r));
+    const relaxed: Queryable = {
+      query: async (sql, params, name) => {
+        if (name === "statecraft_create_sessions") {
+          creates.push(params![1] as string[]);
+          if (hold) await hold;
+        }
+        const rows = await base.relaxed.query(sql, params, name);
+        if (name === "statecraft_claim_turns") claimed.push(...(params![1] as string[]));
+        return rows;
+      },
+    };
+    const svc = new RuntimeService({
+      db: { ...base, relaxed },
+      env: {},
+      baseDir: process.cwd(),
+      leaseMs: 30_000,
+      approvalTimeoutMs: 5_000,
+      pollMs: 20,
+    });
+    const first = (id: string) => {
+      const rec = recordingStream();
+      const body = {
+        input: "hi",
+        approve: "all",
+        script: [{ reply: "hello" }],
+        definition: testDefinition(),
+      };
+      return svc.turn("ada", id, body, undefined, rec.stream).then(
+        () => rec.frames().find((f) => f.event === "done")?.data,
+        (err: Error & { status?: number }) => `${err.status} ${err.message}`,
+      );
+    };
+    try {
+      // s0's creation is held: s1..s4 queue behind it, and s0 again meets the session s0 creates.
+      const turns = [first("s0")];
+      await waitFor("the first creation to be held", () => creates.length === 1);
+      turns.push(...["s1", "s2", "s3", "s4"].map(first));
+      await waitFor("s1..s4 to find no session and queue their creation", () => claimed.length === 5);
+      await new Promise((r) => setImmediate(r));
+      open();
+      hold = undefined;
+      await new Promise((r) => setImmediate(r));
+      const results = await Promise.all([...turns, first("s0")]);
+      assert.deepEqual(creates.slice(0, 2), [["s0"], ["s1", "s2", "s3", "s4"]]);
+      assert.deepEqual(results.slice(0, 5), Array(5).fill({ turn: 1, status: "ok" }));
+      assert.match(String(results[5]), /^409 session 's0' is running another turn/);
+    } finally {
+      await base.close();
+    }
+  });
+});
