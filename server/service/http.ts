@@ -155,12 +155,15 @@ export class SseStream {
   }
 
   send(event: string, data: unknown, id?: number): void {
+    this.sendJson(event, JSON.stringify(data), id);
+  }
+
+  /** A frame whose data is JSON text already (one line: what JSON.stringify makes). */
+  sendJson(event: string, json: string, id?: number): void {
     this.start();
     if (!this.open) return;
     this.cork();
-    this.res.write(
-      `${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
-    );
+    this.res.write(`${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${json}\n\n`);
   }
 
   end(): void {

@@ -34,6 +34,7 @@ import {
   applyEvents,
   claimLease,
   closeInterruptedTurn,
+  copyState,
   initialState,
   loadDefinition,
   StateCache,
@@ -438,11 +439,14 @@ export class RuntimeService {
     if (this.closing)
       throw new HttpError("conflict", "the service is shutting down; retry on another instance");
     const req = parseTurn(body);
-    const requestHash = createHash("sha256")
-      .update(JSON.stringify([id, body]))
-      .digest("hex");
     if (idempotencyKey !== undefined && (!idempotencyKey || idempotencyKey.length > 256))
       throw badRequest("the Idempotency-Key header must be 1 to 256 characters");
+    // What a retry with the same key must repeat exactly.
+    const requestHash = idempotencyKey
+      ? createHash("sha256")
+          .update(JSON.stringify([id, body]))
+          .digest("hex")
+      : "";
     if (idempotencyKey) {
       const [seen] = await this.c.db.query<{
         sid: number;
@@ -541,7 +545,7 @@ export class RuntimeService {
       logState = resumed
         ? (this.states.get(row.sid, row.last_seq) ?? (await rebuildState(this.c.db, row)))
         : initialState(row);
-      const state = resumed ? structuredClone(logState) : undefined;
+      const state = resumed ? copyState(logState) : undefined;
       const def = row.definition;
       const memory = PreloadedMemory.from(memoryRows, def, row.user);
       if (state) {
@@ -565,8 +569,8 @@ export class RuntimeService {
         resumed,
         askApprovals: req.approve === "ask",
         releaseWithTurnEnd: true,
-        onCommitted: (events) => {
-          for (const e of events) stream.send(e.type, e, e.seq);
+        onCommitted: (events, json) => {
+          events.forEach((e, i) => stream.sendJson(e.type, json[i], e.seq));
           telemetry?.committed(events);
         },
         ...(telemetry ? { onCommitSeconds: (s: number) => telemetry.commitSeconds(s) } : {}),

@@ -222,6 +222,8 @@ export interface CommitOptions {
   owner: string;
   leaseMs: number;
   events: SessionEvent[];
+  /** `JSON.stringify` of each event, when the caller has it already (it streams the same text). */
+  eventJson?: string[];
   /** Memory that outlives the session, written with the events. */
   memory?: { actor: string; memory: string; owner: string; values: unknown }[];
   /** Pending approvals opened by these events (approve "ask"). */
@@ -243,90 +245,66 @@ export class LostLeaseError extends Error {
  * trip and atomically without a transaction around it. Each session's part is fenced by its lease:
  * a session whose lease this instance lost writes nothing (and the others still commit); its row's
  * counters, memory and pending approvals move with its events. The statement's text never changes
- * (every value goes in as an array), so PostgreSQL plans it once per connection. Returns the sids
- * committed. At most one part per session, and no memory row in two parts (one statement cannot
- * update a row twice): GroupCommitter forms its batches so.
+ * (the rows go in as four JSON arrays, each event's JSON inside as it is), so PostgreSQL plans it
+ * once per connection. Returns the sids committed. At most one part per session, and no memory row
+ * in two parts (one statement cannot update a row twice): GroupCommitter forms its batches so.
  */
 export async function commitBatch(q: Queryable, parts: CommitOptions[]): Promise<Set<number>> {
-  const cols = {
-    sid: [] as number[],
-    owner: [] as string[],
-    last: [] as number[],
-    leaseMs: [] as number[],
-    turns: [] as (number | null)[],
-    setOpen: [] as boolean[],
-    open: [] as (number | null)[],
-    ended: [] as boolean[],
-    release: [] as boolean[],
-  };
-  const ev = {
-    sid: [] as number[],
-    seq: [] as number[],
-    type: [] as string[],
-    turn: [] as (number | null)[],
-    body: [] as string[],
-  };
-  const mem = {
-    sid: [] as number[],
-    actor: [] as string[],
-    memory: [] as string[],
-    owner: [] as string[],
-    values: [] as string[],
-  };
-  const appr = { sid: [] as number[], callId: [] as string[], turn: [] as number[], tool: [] as string[] };
+  const sessions: string[] = [];
+  const events: string[] = [];
+  const memory: string[] = [];
+  const approvals: string[] = [];
   for (const o of parts) {
     if (!o.events.length) continue;
     let turns: number | null = null;
     let open: { value: number | null } | undefined;
     let ended = false;
-    for (const e of o.events) {
+    o.events.forEach((e, i) => {
       if (e.type === "turn.start") open = { value: e.turn };
       if (e.type === "turn.end") {
         turns = e.turn;
         open = { value: null };
       }
       if (e.type === "session.end") ended = true;
-      ev.sid.push(o.sid);
-      ev.seq.push(e.seq);
-      ev.type.push(e.type);
-      ev.turn.push("turn" in e ? e.turn : null);
-      ev.body.push(JSON.stringify(e));
-    }
-    cols.sid.push(o.sid);
-    cols.owner.push(o.owner);
-    cols.last.push(o.events[o.events.length - 1].seq);
-    cols.leaseMs.push(o.leaseMs);
-    cols.turns.push(turns);
-    cols.setOpen.push(open !== undefined);
-    cols.open.push(open?.value ?? null);
-    cols.ended.push(ended);
-    cols.release.push(o.release === true);
-    for (const m of o.memory ?? []) {
-      mem.sid.push(o.sid);
-      mem.actor.push(m.actor);
-      mem.memory.push(m.memory);
-      mem.owner.push(m.owner);
-      mem.values.push(JSON.stringify(m.values));
-    }
-    for (const a of o.approvals ?? []) {
-      appr.sid.push(o.sid);
-      appr.callId.push(a.callId);
-      appr.turn.push(a.turn);
-      appr.tool.push(a.tool);
-    }
+      const body = o.eventJson?.[i] ?? JSON.stringify(e);
+      const turn = "turn" in e ? e.turn : null;
+      events.push(
+        `{"sid":${o.sid},"seq":${e.seq},"type":${JSON.stringify(e.type)},"turn":${turn},"body":${body}}`,
+      );
+    });
+    sessions.push(
+      JSON.stringify({
+        sid: o.sid,
+        owner: o.owner,
+        last_seq: o.events[o.events.length - 1].seq,
+        lease_ms: o.leaseMs,
+        turns,
+        set_open: open !== undefined,
+        open_turn: open?.value ?? null,
+        ended,
+        release: o.release === true,
+      }),
+    );
+    for (const m of o.memory ?? [])
+      memory.push(
+        JSON.stringify({ sid: o.sid, actor: m.actor, memory: m.memory, owner: m.owner, vals: m.values }),
+      );
+    for (const a of o.approvals ?? [])
+      approvals.push(JSON.stringify({ sid: o.sid, call_id: a.callId, turn: a.turn, tool: a.tool }));
   }
-  if (!cols.sid.length) return new Set();
+  if (!sessions.length) return new Set();
+  const list = (items: string[]) => `[${items.join(",")}]`;
   const rows = await q.query<{ sid: number }>(
     COMMIT_SQL,
-    [...Object.values(cols), ...Object.values(ev), ...Object.values(mem), ...Object.values(appr)],
+    [list(sessions), list(events), list(memory), list(approvals)],
     "statecraft_commit",
   );
   return new Set(rows.map((r) => r.sid));
 }
 
 const COMMIT_SQL = `WITH b AS (
-  SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[], $4::integer[], $5::integer[], $6::boolean[],
-    $7::integer[], $8::boolean[], $9::boolean[]) AS b(sid, owner, last_seq, lease_ms, turns, set_open, open_turn, ended, release)
+  SELECT * FROM json_to_recordset($1::json) AS b(sid integer, owner text, last_seq integer, lease_ms integer,
+    turns integer, set_open boolean, open_turn integer, ended boolean, release boolean)
 ), s AS (
   UPDATE sessions SET last_seq = b.last_seq, updated_at = now(),
     lease_owner = CASE WHEN b.release THEN NULL ELSE sessions.lease_owner END,
@@ -338,19 +316,19 @@ const COMMIT_SQL = `WITH b AS (
   RETURNING sessions.sid
 ), e AS (
   INSERT INTO events (sid, seq, type, turn, body)
-  SELECT v.sid, v.seq, v.type, v.turn, v.body::json
-  FROM unnest($10::integer[], $11::integer[], $12::text[], $13::integer[], $14::text[]) AS v(sid, seq, type, turn, body)
+  SELECT v.sid, v.seq, v.type, v.turn, v.body
+  FROM json_to_recordset($2::json) AS v(sid integer, seq integer, type text, turn integer, body json)
   WHERE v.sid IN (SELECT sid FROM s)
 ), m AS (
   INSERT INTO memory (actor, memory, owner, "values")
-  SELECT v.actor, v.memory, v.owner, v.vals::json
-  FROM unnest($15::integer[], $16::text[], $17::text[], $18::text[], $19::text[]) AS v(sid, actor, memory, owner, vals)
+  SELECT v.actor, v.memory, v.owner, v.vals
+  FROM json_to_recordset($3::json) AS v(sid integer, actor text, memory text, owner text, vals json)
   WHERE v.sid IN (SELECT sid FROM s)
   ON CONFLICT (actor, memory, owner) DO UPDATE SET "values" = EXCLUDED."values", updated_at = now()
 ), a AS (
   INSERT INTO approvals (sid, call_id, turn, tool)
   SELECT v.sid, v.call_id, v.turn, v.tool
-  FROM unnest($20::integer[], $21::text[], $22::integer[], $23::text[]) AS v(sid, call_id, turn, tool)
+  FROM json_to_recordset($4::json) AS v(sid integer, call_id text, turn integer, tool text)
   WHERE v.sid IN (SELECT sid FROM s)
   ON CONFLICT (sid, call_id) DO UPDATE SET turn = EXCLUDED.turn, tool = EXCLUDED.tool,
     approved = NULL, decided_by = NULL, decided_at = NULL, created_at = now()
@@ -467,11 +445,21 @@ export async function rebuildState(q: Queryable, row: SessionRow, upTo?: number)
 }
 
 /**
+ * A copy of a session's state that can be changed (as a turn and `applyEvents` do) without changing
+ * the original: its lists and totals are new, its messages shared. Messages never change once made,
+ * and sharing them keeps what the engine counted of them (tokens, bytes) from one turn to the next.
+ */
+export function copyState(s: SessionState): SessionState {
+  return { ...s, history: s.history.slice(), memory: { ...s.memory }, usage: { ...s.usage } };
+}
+
+/**
  * The state of the sessions whose last events this instance committed, so their next turn here
  * need not read the log again. An entry serves only while the session's last_seq (read with the
  * turn lease) is the one it was saved with: any other commit (another instance, an interrupted
  * turn closed, a session.end) makes the turn rebuild from the log. Least recently used entries go
- * first past `max`. Callers get and give copies: the engine changes what it restores.
+ * first past `max`. `get` gives a copy (copyState); `set` keeps the state it is given, which the
+ * caller must not change after.
  */
 export class StateCache {
   private readonly states = new Map<number, { lastSeq: number; state: SessionState }>();
@@ -482,12 +470,12 @@ export class StateCache {
     if (!hit || hit.lastSeq !== lastSeq) return undefined;
     this.states.delete(sid);
     this.states.set(sid, hit);
-    return structuredClone(hit.state);
+    return copyState(hit.state);
   }
 
   set(sid: number, lastSeq: number, state: SessionState): void {
     this.states.delete(sid);
-    this.states.set(sid, { lastSeq, state: structuredClone(state) });
+    this.states.set(sid, { lastSeq, state });
     if (this.states.size > this.max) this.states.delete(this.states.keys().next().value!);
   }
 

@@ -110,8 +110,8 @@ export interface TurnSinkOptions {
   askApprovals: boolean;
   /** Called with each commit's latency (the service's commit metric). */
   onCommitSeconds?: (seconds: number) => void;
-  /** Called with committed events, in order. */
-  onCommitted: (events: SessionEvent[]) => void;
+  /** Called with committed events, in order, and the JSON text of each (what was stored). */
+  onCommitted: (events: SessionEvent[], json: string[]) => void;
   /** Give the turn lease back with the commit of turn.end (saves a round trip per turn). */
   releaseWithTurnEnd?: boolean;
 }
@@ -215,12 +215,13 @@ export class TurnSink implements EventSink {
     memory.dirty.clear();
     const commit = this.o.commit ?? ((c: CommitOptions) => commitEvents(this.o.db, c));
     const t0 = performance.now();
-    await commit({ sid: row.sid, owner, leaseMs, events, memory: dirty, approvals, release });
+    const eventJson = events.map((e) => JSON.stringify(e));
+    await commit({ sid: row.sid, owner, leaseMs, events, eventJson, memory: dirty, approvals, release });
     this.o.onCommitSeconds?.((performance.now() - t0) / 1000);
     if (release) this.released = true;
     row.last_seq = events[events.length - 1].seq;
     this.committed.push(...events);
-    this.o.onCommitted(events);
+    this.o.onCommitted(events, eventJson);
   }
 }
 

@@ -31,7 +31,7 @@ class GatedDb implements Queryable {
   constructor(readonly db: Db) {}
   async query<T>(sql: string, params?: unknown[], name?: string): Promise<T[]> {
     if (name !== "statecraft_commit") return this.db.query<T>(sql, params, name);
-    const sids = params![0] as number[];
+    const sids = (JSON.parse(params![0] as string) as { sid: number }[]).map((p) => p.sid);
     this.commits.push(sids);
     if (this.hold) await this.hold;
     const rows = await this.db.query<T>(sql, params, name);
@@ -296,7 +296,8 @@ describe("commits of a turn", function () {
     const db: Db = {
       ...base,
       query: (sql, params, name) => {
-        if (name === "statecraft_commit") commits.push(params![11] as string[]);
+        if (name === "statecraft_commit")
+          commits.push((JSON.parse(params![1] as string) as { type: string }[]).map((e) => e.type));
         return base.query(sql, params, name);
       },
     };
@@ -349,12 +350,12 @@ describe("first turns", function () {
     let open!: () => void;
     let hold: Promise<void> | undefined = new Promise<void>((r) => (open = r));
     const relaxed: Queryable = {
-      query: async (sql, params, name) => {
+      query: async <T>(sql: string, params?: unknown[], name?: string) => {
         if (name === "statecraft_create_sessions") {
           creates.push(params![1] as string[]);
           if (hold) await hold;
         }
-        const rows = await base.relaxed.query(sql, params, name);
+        const rows = await base.relaxed.query<T>(sql, params, name);
         if (name === "statecraft_claim_turns") claimed.push(...(params![1] as string[]));
         return rows;
       },
