@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
+import type { PoolClient } from "pg";
 import { createPglite, EmbeddedDbError, lockDataDir, pgliteAssets } from "../runtime/pglite";
 import { endSentence } from "../runtime/sentence";
 
@@ -26,6 +27,11 @@ export interface Db extends Queryable {
   readonly relaxed: Queryable;
   /** How many group commits may be in flight at once (server.ts: one connection each). */
   readonly commitConcurrency: number;
+  /**
+   * Runs `fn` on each connection kept open (one for PGlite), `relaxed` saying which pool it is in:
+   * to prepare the statements every turn runs before the first turns come.
+   */
+  eachConnection(fn: (q: Queryable, relaxed: boolean) => Promise<void>): Promise<void>;
   /** Runs `fn` in one transaction (committed when it returns, rolled back when it throws). */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -222,6 +228,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
     query,
     relaxed: { query },
     commitConcurrency: 1,
+    eachConnection: (fn) => fn({ query }, false),
     tx: async (fn) => {
       const result = await pg.transaction((t) => fn(wrap(t)));
       await yieldToIo();
@@ -271,16 +278,23 @@ export async function openPostgres(url: string, max = 16): Promise<Db> {
   relaxedPool.on("error", () => {});
   const run = async <T>(p: PgPool, sql: string, params?: unknown[], name?: string): Promise<T[]> =>
     (await p.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[];
-  const open = async (p: PgPool, n: number) => {
+  const asQueryable = (client: PoolClient): Queryable => ({
+    query: async <R>(sql: string, params?: unknown[], name?: string) =>
+      (await client.query(name ? { name, text: sql, values: params } : { text: sql, values: params }))
+        .rows as R[],
+  });
+  /** Runs `fn` on `n` connections of the pool at once (so on n different ones). */
+  const onEach = async (p: PgPool, n: number, fn: (q: Queryable) => Promise<unknown>) => {
     const clients = await Promise.all(Array.from({ length: n }, () => p.connect()));
     try {
-      await Promise.all(clients.map((c) => c.query("SELECT 1")));
+      await Promise.all(clients.map((c) => fn(asQueryable(c))));
     } finally {
       for (const c of clients) c.release();
     }
   };
+  const select1 = (q: Queryable) => q.query("SELECT 1");
   try {
-    await Promise.all([open(pool, warm.pool), open(relaxedPool, warm.relaxed)]);
+    await Promise.all([onEach(pool, warm.pool, select1), onEach(relaxedPool, warm.relaxed, select1)]);
   } catch (err) {
     await pool.end().catch(() => {});
     await relaxedPool.end().catch(() => {});
@@ -294,15 +308,17 @@ export async function openPostgres(url: string, max = 16): Promise<Db> {
     query: (sql, params, name) => run(pool, sql, params, name),
     relaxed: { query: (sql, params, name) => run(relaxedPool, sql, params, name) },
     commitConcurrency: COMMIT_CONCURRENCY,
+    eachConnection: async (fn) => {
+      await Promise.all([
+        onEach(pool, warm.pool, (q) => fn(q, false)),
+        onEach(relaxedPool, warm.relaxed, (q) => fn(q, true)),
+      ]);
+    },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
         await client.query("BEGIN");
-        const out = await fn({
-          query: async <R>(sql: string, params?: unknown[], name?: string) =>
-            (await client.query(name ? { name, text: sql, values: params } : { text: sql, values: params }))
-              .rows as R[],
-        });
+        const out = await fn(asQueryable(client));
         await client.query("COMMIT");
         return out;
       } catch (err) {

@@ -22,6 +22,7 @@ import {
   SseStream,
 } from "./http";
 import { checkSessionId, RuntimeService } from "./runtimeService";
+import { prepareStatements } from "./store";
 import { TokenVault, vaultKey, VaultKeyError, vaultRoute } from "./vault";
 import type { Telemetry } from "./telemetry";
 
@@ -137,6 +138,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
     // The embedded database belongs to this one process: leases left by a previous run are dead.
     if (db.kind === "pglite") await db.query("UPDATE sessions SET lease_owner = NULL, lease_until = NULL");
     await service.recover();
+    await db.eachConnection(prepareStatements);
   } catch (err) {
     await db.close().catch(() => {});
     throw err;

@@ -468,13 +468,43 @@ export class RuntimeService {
     }
 
     let resumed = true;
-    let inference: ReturnType<typeof inferenceBackend>;
+    // Set below: with the creation (a definition sent), or once the lease is taken.
+    let inference!: ReturnType<typeof inferenceBackend>;
     let row: SessionRow;
     // The stored memory rows the session's user and entry agent own, read with the lease (one round trip).
     let memoryRows: NonNullable<LightSessionRow["memory_rows"]>;
-    // Take the turn lease first, reading the session row and its stored memory with it.
-    const claimed = await this.claims.claim(actor, id);
-    if (claimed) {
+    // A request with a definition starts a session (clients send it with the first turn only): try to
+    // create the session, with its lease taken, before anything else.
+    let created: LightSessionRow | undefined;
+    if (req.definition) {
+      inference = this.backendFor(req.definition, req);
+      created = await this.creates.create({
+        actor,
+        id,
+        definition: req.definition,
+        backend: this.backendSummary(req.definition, inference.backend),
+        user: req.user ?? null,
+        source: req.source ?? null,
+      });
+    }
+    if (created) {
+      const def = req.definition!;
+      this.definitions.set(def.hash, def);
+      const { has_base, memory_rows, ...rest } = created;
+      void has_base;
+      memoryRows = memory_rows ?? [];
+      row = { ...rest, definition: def, base: null };
+      resumed = false;
+    } else {
+      // Take the turn lease, reading the session row and its stored memory with it.
+      const claimed = await this.claims.claim(actor, id);
+      if (!claimed) {
+        // It exists and runs a turn (or was created by another invocation at this moment), or it does not exist.
+        if (req.definition || (await getSession(this.c.db, actor, id))) throw this.running409(id);
+        throw notFound(
+          `there is no session '${id}' (for this token); the first invocation of a session must carry its compiled 'definition'`,
+        );
+      }
       try {
         if (req.definition && req.definition.hash !== claimed.hash)
           throw conflict(
@@ -489,31 +519,6 @@ export class RuntimeService {
         await releaseLease(this.c.db.relaxed, claimed.sid, this.instance);
         throw err;
       }
-    } else {
-      if (!req.definition) {
-        if (await getSession(this.c.db, actor, id)) throw this.running409(id);
-        throw notFound(
-          `there is no session '${id}' (for this token); the first invocation of a session must carry its compiled 'definition'`,
-        );
-      }
-      const def = req.definition;
-      inference = this.backendFor(def, req);
-      const created = await this.creates.create({
-        actor,
-        id,
-        definition: def,
-        backend: this.backendSummary(def, inference.backend),
-        user: req.user ?? null,
-        source: req.source ?? null,
-      });
-      // It exists (another invocation runs a turn on it, or created it at the same moment).
-      if (!created) throw this.running409(id);
-      this.definitions.set(def.hash, def);
-      const { has_base, memory_rows, ...rest } = created;
-      void has_base;
-      memoryRows = memory_rows ?? [];
-      row = { ...rest, definition: def, base: null };
-      resumed = false;
     }
     const abort = new AbortController();
     let finish!: () => void;

@@ -148,6 +148,8 @@ export async function createSessions(
          now() + ${ms(10)}
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
          AS v(actor, id, agent, definition, hash, backend, "user", source)
+       -- Not even a number of the sid sequence for a session that exists (a client that sends the definition again).
+       WHERE NOT EXISTS (SELECT 1 FROM sessions x WHERE x.actor = v.actor AND x.id = v.id)
        ON CONFLICT (actor, id) DO NOTHING
        RETURNING ${LIGHT_COLUMNS})
      ${WITH_MEMORY_ROWS}`,
@@ -167,6 +169,17 @@ export async function createSessions(
   );
   const byName = new Map(rows.map((r) => [`${r.actor}\0${r.id}`, r]));
   return requests.map((r) => byName.get(`${r.actor}\0${r.id}`));
+}
+
+/**
+ * Runs the statements every turn runs (lease claims and new sessions on the relaxed pool, commits
+ * on the other), each on nothing: the connection has them parsed and planned before the first turn.
+ */
+export async function prepareStatements(q: Queryable, relaxed: boolean): Promise<void> {
+  if (relaxed) {
+    await claimTurns(q, [], "", 0);
+    await createSessions(q, [], "", 0);
+  } else await q.query(COMMIT_SQL, ["[]", "[]", "[]", "[]"], "statecraft_commit");
 }
 
 /** The definition and fork base of a session row (what `claimTurns` leaves out). */

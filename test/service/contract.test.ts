@@ -464,6 +464,14 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
           const second = await alice.invoke(id, { input: "me too", script: [{ reply: "x" }] });
           assert.equal(second.status, 409);
           assert.match(((await second.json()) as Any).error.message, /running another turn/);
+          // Also when it carries the definition, as a first turn sent twice does.
+          const again = await alice.invoke(id, {
+            input: "me too",
+            definition: def,
+            script: [{ reply: "x" }],
+          });
+          assert.equal(again.status, 409);
+          assert.match(((await again.json()) as Any).error.message, /running another turn/);
           assert.equal((await alice.json("DELETE", `/sessions/${id}`)).status, 409);
           await alice.json("POST", `/sessions/${id}/approvals/${d.callId}`, { approved: true });
         }
