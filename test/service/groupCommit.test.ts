@@ -17,7 +17,7 @@ import {
   type CommitOptions,
   type SessionRow,
 } from "../../server/service/store";
-import { PreloadedMemory, TurnSink } from "../../server/service/turns";
+import { PreloadedMemory, sameJson, TurnSink } from "../../server/service/turns";
 import type { SessionEvent } from "../../server/protocol/events";
 import { freshPgliteDir, removeTempDirs, testDefinition, type Any } from "./helpers";
 import { waitFor } from "../helpers/waitFor";
@@ -398,5 +398,21 @@ describe("first turns", function () {
     } finally {
       await base.close();
     }
+  });
+});
+
+describe("sameJson (a definition sent again is compared, not hashed again)", () => {
+  it("is true for the same JSON in another key order, and false for any other value", () => {
+    const def = JSON.parse(JSON.stringify(testDefinition())); // as a request body brings it
+    const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(def).reverse())));
+    assert.ok(sameJson(def, reordered));
+    const edited = JSON.parse(JSON.stringify(def));
+    edited.agents[edited.agent].instructions += " ";
+    assert.ok(!sameJson(def, edited));
+    assert.ok(!sameJson({ a: [1, 2] }, { a: [1, 2, 3] }));
+    assert.ok(!sameJson({ a: 1 }, { a: 1, b: undefined }));
+    assert.ok(!sameJson({ a: null }, { a: {} }));
+    assert.ok(!sameJson([1], { 0: 1 }));
+    assert.ok(!sameJson({ a: "1" }, { a: 1 }));
   });
 });
