@@ -190,7 +190,7 @@ async function preconnect(agent: http.Agent, url: URL, n: number): Promise<void>
 
 async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
   const def = testDefinition();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
   const target = new URL(url);
   await preconnect(agent, target, w.sessions);
   const latencies: number[] = [];
