@@ -607,7 +607,7 @@ export class RuntimeService {
         mcp: mcp?.call,
         // user_token("name") resolves to this actor's user's token in the vault, never another actor's.
         ...(this.c.vault ? { userTokens: this.c.vault.userTokens(actor) } : {}),
-        onText: (delta) => stream.send("text", { delta }),
+        onText: (delta) => turnSink.afterStreamed(() => stream.send("text", { delta })),
         signal: abort.signal,
         trusted: true,
         // Committed in batches at the points a client waits on: before a tool runs, an approval, a

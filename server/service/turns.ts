@@ -110,7 +110,7 @@ export interface TurnSinkOptions {
   askApprovals: boolean;
   /** Called with each commit's latency (the service's commit metric). */
   onCommitSeconds?: (seconds: number) => void;
-  /** Called with committed events, in order, and the JSON text of each (what was stored). */
+  /** Called with committed events, in order (in parts, around text deltas), and the JSON text of each. */
   onCommitted: (events: SessionEvent[], json: string[]) => void;
   /** Give the turn lease back with the commit of turn.end (saves a round trip per turn). */
   releaseWithTurnEnd?: boolean;
@@ -133,6 +133,8 @@ export class TurnSink implements EventSink {
   /** A commit's error: every later flush fails with it (the turn cannot go on). */
   private failure: { error: unknown } | undefined;
   private waiters: { seq: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** What must reach the stream right after the event `seq` (text deltas of a model call). */
+  private followers: { seq: number; send: () => void }[] = [];
 
   constructor(private readonly o: TurnSinkOptions) {
     this.seq = o.row.last_seq;
@@ -147,6 +149,16 @@ export class TurnSink implements EventSink {
     const full = { seq: ++this.seq, ts: new Date().toISOString(), ...event } as SessionEvent;
     this.pending.push(full);
     return full;
+  }
+
+  /**
+   * Sends `send` (a text delta) to the stream right after the events appended so far, once they are
+   * committed and streamed; at once when they are. A model's text never comes before its request.
+   */
+  afterStreamed(send: () => void): void {
+    if (this.failure) return;
+    if (this.seq <= this.o.row.last_seq) send();
+    else this.followers.push({ seq: this.seq, send });
   }
 
   /** True once a commit gave the turn lease back (with the turn's end). */
@@ -214,14 +226,24 @@ export class TurnSink implements EventSink {
     const dirty = [...memory.dirty.values()].map((d) => ({ actor, ...d }));
     memory.dirty.clear();
     const commit = this.o.commit ?? ((c: CommitOptions) => commitEvents(this.o.db, c));
-    const t0 = performance.now();
     const eventJson = events.map((e) => JSON.stringify(e));
+    const t0 = performance.now();
     await commit({ sid: row.sid, owner, leaseMs, events, eventJson, memory: dirty, approvals, release });
     this.o.onCommitSeconds?.((performance.now() - t0) / 1000);
     if (release) this.released = true;
     row.last_seq = events[events.length - 1].seq;
     this.committed.push(...events);
-    this.o.onCommitted(events, eventJson);
+    // Streamed in order: each event, then what follows it.
+    let from = 0;
+    while (from < events.length) {
+      const next = this.followers[0];
+      const upTo = next ? events.findIndex((e) => e.seq === next.seq) : -1;
+      const end = upTo >= 0 ? upTo + 1 : events.length;
+      this.o.onCommitted(events.slice(from, end), eventJson.slice(from, end));
+      from = end;
+      while (this.followers.length && this.followers[0].seq <= events[end - 1].seq)
+        this.followers.shift()!.send();
+    }
   }
 }
 

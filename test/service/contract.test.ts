@@ -107,6 +107,10 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
       );
       const text = one.filter((f) => f.event === "text").map((f) => (f.data as { delta: string }).delta);
       assert.equal(text.join(""), "Hello Ada");
+      // The reply's text streams between its model call's request and its response.
+      const kinds = one.map((f) => f.event);
+      assert.ok(kinds.indexOf("text") > kinds.lastIndexOf("model.request"), kinds.join(" "));
+      assert.ok(kinds.lastIndexOf("text") < kinds.lastIndexOf("model.response"), kinds.join(" "));
       assert.deepEqual(doneOf(one), { turn: 1, status: "ok" });
       assert.equal(one[one.length - 1].event, "done");
 

@@ -319,6 +319,10 @@ describe("commits of a turn", function () {
         undefined,
         rec.stream,
       );
+      const kinds = rec.frames().map((f) => f.event);
+      // A reply's text streams after its request and before its response, though they commit together.
+      assert.ok(kinds.indexOf("text") > kinds.indexOf("model.request"), kinds.join(" "));
+      assert.ok(kinds.lastIndexOf("text") < kinds.lastIndexOf("model.response"), kinds.join(" "));
       assert.deepEqual(rec.frames().find((f) => f.event === "done")?.data, { turn: n, status: "ok" });
     };
     try {
