@@ -142,26 +142,30 @@ export async function createSessions(
   owner: string,
   leaseMs: number,
 ): Promise<(LightSessionRow | undefined)[]> {
+  // One JSON array (each definition inside as an object): no text escaping of definitions, client side.
   const rows = await q.query<LightSessionRow>(
     `WITH s AS (INSERT INTO sessions (actor, id, agent, definition, hash, backend, "user", source, lease_owner, lease_until)
-       SELECT v.actor, v.id, v.agent, v.definition::json, v.hash, v.backend::json, v."user"::json, v.source, $9,
-         now() + ${ms(10)}
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-         AS v(actor, id, agent, definition, hash, backend, "user", source)
+       SELECT v.actor, v.id, v.agent, v.definition, v.hash, v.backend, v."user", v.source, $2, now() + ${ms(3)}
+       FROM json_to_recordset($1::json)
+         AS v(actor text, id text, agent text, definition json, hash text, backend json, "user" json, source text)
        -- Not even a number of the sid sequence for a session that exists (a client that sends the definition again).
        WHERE NOT EXISTS (SELECT 1 FROM sessions x WHERE x.actor = v.actor AND x.id = v.id)
        ON CONFLICT (actor, id) DO NOTHING
        RETURNING ${LIGHT_COLUMNS})
      ${WITH_MEMORY_ROWS}`,
     [
-      requests.map((r) => r.actor),
-      requests.map((r) => r.id),
-      requests.map((r) => r.definition.agent),
-      requests.map((r) => JSON.stringify(r.definition)),
-      requests.map((r) => r.definition.hash),
-      requests.map((r) => JSON.stringify(r.backend)),
-      requests.map((r) => (r.user ? JSON.stringify(r.user) : null)),
-      requests.map((r) => r.source),
+      JSON.stringify(
+        requests.map((r) => ({
+          actor: r.actor,
+          id: r.id,
+          agent: r.definition.agent,
+          definition: r.definition,
+          hash: r.definition.hash,
+          backend: r.backend,
+          user: r.user,
+          source: r.source,
+        })),
+      ),
       owner,
       leaseMs,
     ],

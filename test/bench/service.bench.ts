@@ -188,11 +188,13 @@ async function preconnect(agent: http.Agent, url: URL, n: number): Promise<void>
   );
 }
 
-async function drive(url: string, tag: string, w: Workload): Promise<Figures> {
+/** Runs the workload; `started` is called once the connections are open, right before the clock starts. */
+async function drive(url: string, tag: string, w: Workload, started: () => void): Promise<Figures> {
   const def = testDefinition();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
   const target = new URL(url);
   await preconnect(agent, target, w.sessions);
+  started();
   const latencies: number[] = [];
   const done: number[] = [];
   const byTurn: number[][] = Array.from({ length: w.turns }, () => []);
@@ -290,9 +292,11 @@ async function runOn(
   try {
     if (dbUrl) await pgCounters(dbUrl, true);
     let f: Figures;
-    const cpu0 = { service: svc.cpuSeconds(), db: pg?.cpuSeconds(), client: process.cpuUsage() };
+    let cpu0 = { service: 0, db: 0 as number | undefined, client: process.cpuUsage() };
     try {
-      f = await drive(svc.url, tag, w);
+      f = await drive(svc.url, tag, w, () => {
+        cpu0 = { service: svc.cpuSeconds(), db: pg?.cpuSeconds(), client: process.cpuUsage() };
+      });
       const client = process.cpuUsage(cpu0.client);
       const perTurn = (s: number) => (s * 1000) / f.turns;
       f.cpu = {

@@ -355,7 +355,7 @@ describe("first turns", function () {
     const relaxed: Queryable = {
       query: async <T>(sql: string, params?: unknown[], name?: string) => {
         if (name === "statecraft_create_sessions") {
-          creates.push(params![1] as string[]);
+          creates.push((JSON.parse(params![0] as string) as { id: string }[]).map((r) => r.id));
           if (hold) await hold;
         }
         return base.relaxed.query<T>(sql, params, name);
