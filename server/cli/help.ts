@@ -183,6 +183,8 @@ options:
   --database-url URL    a PostgreSQL server instead of the embedded database
   --auth FILE           a JSON object {"token": "actor id", ...}: bearer tokens required
   --max-body-bytes N    the largest request body accepted, in bytes (default 4194304)
+  --warm-up N           scripted turns run before listening, in a transaction rolled
+                        back after, so the first turns run warm code (default 200, 0: none)
 
 example:
   statecraft serve --port 8080 --auth tokens.json

@@ -57,7 +57,11 @@ export const SERVE_FLAGS = {
   "database-url": { type: "string" },
   auth: { type: "string" },
   "max-body-bytes": { type: "string" },
+  "warm-up": { type: "string" },
 } satisfies Flags;
+
+/** Scripted turns run (in a rolled-back transaction) before listening, by default. */
+const DEFAULT_WARM_UP = 200;
 
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -67,7 +71,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   });
   if (positionals.length)
     throw new UsageError(
-      "usage: statecraft serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--database-url URL] [--auth FILE] [--max-body-bytes N]",
+      "usage: statecraft serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--database-url URL] [--auth FILE] [--max-body-bytes N] [--warm-up N]",
     );
   const port = values.port === undefined ? 8080 : Number(values.port);
   if (!/^\d+$/.test(values.port ?? "0") || port > 65535)
@@ -76,6 +80,11 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   if (maxBodyBytes !== undefined && (!/^\d+$/.test(values["max-body-bytes"]!) || maxBodyBytes < 1))
     throw new UsageError(
       `--max-body-bytes must be a whole number of bytes, 1 or more, not '${values["max-body-bytes"]}'`,
+    );
+  const warmUpTurns = values["warm-up"] === undefined ? DEFAULT_WARM_UP : Number(values["warm-up"]);
+  if (!/^\d+$/.test(values["warm-up"] ?? "0") || warmUpTurns > 100_000)
+    throw new UsageError(
+      `--warm-up must be a number of turns from 0 (none) to 100000, not '${values["warm-up"]}'`,
     );
   const tokens = values.auth ? readAuthFile(path.resolve(io.cwd, values.auth)) : undefined;
   const host = values.host ?? "127.0.0.1";
@@ -104,6 +113,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
       env: io.env,
       baseDir: io.cwd,
       telemetry,
+      warmUpTurns,
     });
   } catch (err) {
     await telemetry?.shutdown();
@@ -139,11 +149,15 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
     const onTerm = () => stop("SIGTERM");
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
+    const w = service.warmUp;
+    if (w && "error" in w)
+      io.stderr(`statecraft serve: the warm-up failed (${w.error}); the first turns will be slower\n`);
     // Only now: a supervisor that stops the service as soon as it reads this line (a test, a container
     // runtime) must find the handlers in place, or its SIGTERM kills the process before it closes the store.
     io.stdout(
       `statecraft runtime service listening on ${service.url} (${store})` +
         (telemetry ? `; traces and metrics to ${telemetry.config.tracesUrl}` : "") +
+        (w && "turns" in w ? `; warmed up with ${w.turns} turns in ${w.seconds.toFixed(2)} s` : "") +
         "\n",
     );
   });

@@ -23,6 +23,7 @@ import {
 } from "./http";
 import { checkSessionId, RuntimeService } from "./runtimeService";
 import { prepareStatements } from "./store";
+import { warmUp } from "./warmUp";
 import { TokenVault, vaultKey, VaultKeyError, vaultRoute } from "./vault";
 import type { Telemetry } from "./telemetry";
 
@@ -50,6 +51,8 @@ export interface ServiceOptions {
   pollMs?: number;
   /** OpenTelemetry (service/telemetry.ts): each turn traced, continuing its request's `traceparent`, and the service's metrics. */
   telemetry?: Telemetry;
+  /** Scripted turns run (and rolled back) before listening, so the first real turns run warm code (warmUp.ts). Default 0. */
+  warmUpTurns?: number;
 }
 
 export interface RunningService {
@@ -58,6 +61,8 @@ export interface RunningService {
   close(): Promise<void>;
   /** Embedded or server database. */
   readonly store: "pglite" | "postgres";
+  /** The warm-up before listening: turns run and how long it took, or why it failed (the service runs anyway). */
+  readonly warmUp?: { turns: number; seconds: number } | { error: string };
 }
 
 export class ServiceConfigError extends Error {}
@@ -142,6 +147,17 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
   } catch (err) {
     await db.close().catch(() => {});
     throw err;
+  }
+  let warmed: RunningService["warmUp"];
+  if (options.warmUpTurns) {
+    const t0 = performance.now();
+    const sessions = Math.min(20, options.warmUpTurns);
+    try {
+      const turns = await warmUp(db, { sessions, turns: Math.ceil(options.warmUpTurns / sessions) });
+      warmed = { turns, seconds: (performance.now() - t0) / 1000 };
+    } catch (err) {
+      warmed = { error: (err as Error).message };
+    }
   }
   let lastUpdate = Math.floor(Date.now() / 1000);
 
@@ -313,6 +329,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
   return {
     url: `http://${shown}:${address.port}`,
     store: db.kind,
+    ...(warmed ? { warmUp: warmed } : {}),
     close: () =>
       (closed ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
