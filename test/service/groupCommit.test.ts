@@ -220,37 +220,38 @@ function recordingStream(): { stream: SseStream; frames: () => { event: string; 
   };
 }
 
+/** A service instance on `db` with the tests' timings. */
+const serviceOn = (db: Db) =>
+  new RuntimeService({
+    db,
+    env: {},
+    baseDir: process.cwd(),
+    leaseMs: 30_000,
+    approvalTimeoutMs: 5_000,
+    pollMs: 20,
+  });
+
+/** One turn of session `id` (by actor ada, every tool approved): the frames streamed. */
+async function turnOn(svc: RuntimeService, id: string, body: Record<string, unknown>) {
+  const rec = recordingStream();
+  await svc.turn("ada", id, { approve: "all", ...body }, undefined, rec.stream);
+  return rec.frames();
+}
+
 describe("session state cache", function () {
   this.timeout(60_000);
 
   it("serves a session's next turn on this instance, and is not used once another instance moved the session on", async () => {
     const db = await openPglite(await freshPgliteDir());
-    const config = {
-      db,
-      env: {},
-      baseDir: process.cwd(),
-      leaseMs: 30_000,
-      approvalTimeoutMs: 5_000,
-      pollMs: 20,
-    };
-    const a = new RuntimeService(config);
-    const b = new RuntimeService(config);
+    const a = serviceOn(db);
+    const b = serviceOn(db);
     const def = testDefinition();
     const turn = async (svc: RuntimeService, n: number, script: unknown[]) => {
-      const rec = recordingStream();
-      await svc.turn(
-        "ada",
-        "cached",
-        {
-          input: `turn ${n}`,
-          approve: "all",
-          script,
-          ...(n === 1 ? { definition: def, user: { id: "u1" } } : {}),
-        },
-        undefined,
-        rec.stream,
-      );
-      const frames = rec.frames();
+      const frames = await turnOn(svc, "cached", {
+        input: `turn ${n}`,
+        script,
+        ...(n === 1 ? { definition: def, user: { id: "u1" } } : {}),
+      });
       assert.deepEqual(frames.find((f) => f.event === "done")?.data, { turn: n, status: "ok" });
       return frames;
     };
@@ -301,29 +302,18 @@ describe("commits of a turn", function () {
         return base.query(sql, params, name);
       },
     };
-    const svc = new RuntimeService({
-      db,
-      env: {},
-      baseDir: process.cwd(),
-      leaseMs: 30_000,
-      approvalTimeoutMs: 5_000,
-      pollMs: 20,
-    });
+    const svc = serviceOn(db);
     const turn = async (n: number, script: unknown[]) => {
-      const rec = recordingStream();
-      const body = { input: `turn ${n}`, approve: "all", script };
-      await svc.turn(
-        "ada",
-        "commits",
-        n === 1 ? { ...body, definition: testDefinition() } : body,
-        undefined,
-        rec.stream,
-      );
-      const kinds = rec.frames().map((f) => f.event);
+      const frames = await turnOn(svc, "commits", {
+        input: `turn ${n}`,
+        script,
+        ...(n === 1 ? { definition: testDefinition() } : {}),
+      });
+      const kinds = frames.map((f) => f.event);
       // A reply's text streams after its request and before its response, though they commit together.
       assert.ok(kinds.indexOf("text") > kinds.indexOf("model.request"), kinds.join(" "));
       assert.ok(kinds.lastIndexOf("text") < kinds.lastIndexOf("model.response"), kinds.join(" "));
-      assert.deepEqual(rec.frames().find((f) => f.event === "done")?.data, { turn: n, status: "ok" });
+      assert.deepEqual(frames.find((f) => f.event === "done")?.data, { turn: n, status: "ok" });
     };
     try {
       await turn(1, [{ reply: "one" }]);
@@ -361,27 +351,12 @@ describe("first turns", function () {
         return base.relaxed.query<T>(sql, params, name);
       },
     };
-    const svc = new RuntimeService({
-      db: { ...base, relaxed },
-      env: {},
-      baseDir: process.cwd(),
-      leaseMs: 30_000,
-      approvalTimeoutMs: 5_000,
-      pollMs: 20,
-    });
-    const first = (id: string) => {
-      const rec = recordingStream();
-      const body = {
-        input: "hi",
-        approve: "all",
-        script: [{ reply: "hello" }],
-        definition: testDefinition(),
-      };
-      return svc.turn("ada", id, body, undefined, rec.stream).then(
-        () => rec.frames().find((f) => f.event === "done")?.data,
+    const svc = serviceOn({ ...base, relaxed });
+    const first = (id: string) =>
+      turnOn(svc, id, { input: "hi", script: [{ reply: "hello" }], definition: testDefinition() }).then(
+        (frames) => frames.find((f) => f.event === "done")?.data,
         (err: Error & { status?: number }) => `${err.status} ${err.message}`,
       );
-    };
     try {
       // s0's creation is held: s1..s4 queue behind it (a first turn creates its session before any other
       // statement) and go together.
