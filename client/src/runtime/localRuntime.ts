@@ -59,8 +59,9 @@ export class LocalRuntime implements vscode.Disposable {
       );
     const data = path.join(folder.uri.fsPath, ".statecraft", "runtime");
     this.set({ state: "starting", port: chosen });
+    // One developer's sessions come one at a time: no warm-up for bursts, the runtime is ready sooner.
     const child = await this.cli.spawn(
-      ["serve", "--port", String(chosen), "--host", "127.0.0.1", "--data", data],
+      ["serve", "--port", String(chosen), "--host", "127.0.0.1", "--data", data, "--warm-up", "0"],
       { cwd: folder.uri.fsPath },
     );
     this.child = child;
