@@ -13,7 +13,9 @@
 // steadier than wall time), and on PostgreSQL the SQL statements and
 // transactions per turn (pg_stat_statements and pg_stat_database, so they
 // count what any build of the service sends; BENCH_PGSS=1 also prints the
-// statements that took the most time).
+// statements that took the most time). BENCH_SERVICE_ARGS adds `serve`
+// flags for this build (e.g. "--warm-up 0"), BENCH_SERVICE_SHAPE=SxT replaces
+// the workloads' shape.
 //
 // With BENCH_BASELINE_DIST=<folder holding another build's cli.js> (e.g. a
 // build of main), that build runs the same workloads in the same run,
@@ -288,7 +290,12 @@ async function runOn(
     dbUrl = await pg!.createDatabase(`bench_${tag}`);
     args = ["--database-url", dbUrl];
   } else args = ["--data", await freshPgliteDir()];
-  const svc = await spawnService(dist, args);
+  // BENCH_SERVICE_ARGS: more `serve` flags for this build (e.g. --warm-up 0: a cold service).
+  const extra =
+    dist === path.resolve(__dirname)
+      ? (process.env.BENCH_SERVICE_ARGS?.split(" ").filter(Boolean) ?? [])
+      : [];
+  const svc = await spawnService(dist, [...args, ...extra]);
   try {
     if (dbUrl) await pgCounters(dbUrl, true);
     let f: Figures;
