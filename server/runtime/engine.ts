@@ -36,6 +36,7 @@ import { renderTemplate } from "./templates";
 import { runTool, type McpCaller, type ToolOutcome } from "./tools";
 
 const tokenMemo = new WeakMap<object, { encoding: string; tokens: number }>();
+const toolSchemaCache = new WeakMap<CompiledDefinition, Map<string, ToolSchema[]>>();
 
 /**
  * Token count of a value that never changes once made (a history message,
@@ -365,12 +366,16 @@ export class AgentSession {
     };
   }
 
-  private readonly toolSchemaCache = new Map<string, ToolSchema[]>();
-
-  /** The tools offered to an agent: fixed for a session, so built once per agent. */
+  /**
+   * The tools offered to an agent: fixed by the definition, so built once per definition and agent
+   * (a service runs many sessions and turns of one definition object), and never changed after:
+   * what is counted of them (tokens, bytes) is counted once.
+   */
   toolSchemas(agent: CompiledAgent): ToolSchema[] {
-    let tools = this.toolSchemaCache.get(agent.name);
-    if (!tools) this.toolSchemaCache.set(agent.name, (tools = this.buildToolSchemas(agent)));
+    let byAgent = toolSchemaCache.get(this.definition);
+    if (!byAgent) toolSchemaCache.set(this.definition, (byAgent = new Map()));
+    let tools = byAgent.get(agent.name);
+    if (!tools) byAgent.set(agent.name, (tools = this.buildToolSchemas(agent)));
     return tools;
   }
 
