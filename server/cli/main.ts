@@ -103,7 +103,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     // A --script file that cannot be used is the user's to fix, like a bad option.
     if (err instanceof UsageError || err instanceof ScriptError || isArgError(err)) {
-      io.stderr(`statecraft ${name}: ${printable((err as Error).message, true)}\n`);
+      // node:util's parseArgs explains some errors over several lines: one line here, in words.
+      const message = (err as Error).message;
+      io.stderr(
+        `statecraft ${name}: ${printable(isArgError(err) ? message.replace(/\n/g, " ") : message, true)}\n`,
+      );
       return 2;
     }
     throw err;

@@ -462,6 +462,7 @@ describe("exit codes: usage and input errors are 2 for every command", () => {
     ["test: an unknown --reporter", ["test", "main.agent", "--reporter", "yaml"]],
     ["replay: --live-tools on an exact replay", ["replay", "nope", "--live-tools"]],
     ["serve: a bad port", ["serve", "--port", "http"]],
+    ["serve: a bad --warm-up", ["serve", "--warm-up", "1e3"]],
     ["lsp: no transport", ["lsp"]],
     ["dap: an unknown argument", ["dap", "--tcp"]],
   ];
@@ -473,6 +474,16 @@ describe("exit codes: usage and input errors are 2 for every command", () => {
       assert.equal(r.code, 2, `${r.out}${r.err}`);
       assert.equal(r.err.trimEnd().split("\n").length, 1, r.err);
     });
+  it("a flag given a negative number: one line, in words, without escaped line breaks", async () => {
+    const r = await run(["serve", "--warm-up", "-1"]);
+    assert.equal(r.code, 2, r.err);
+    assert.equal(r.err.trimEnd().split("\n").length, 1, r.err);
+    assert.ok(!r.err.includes("\\n"), r.err);
+    assert.match(
+      r.err,
+      /^statecraft serve: Option '--warm-up' argument is ambiguous\. Did you forget .* use '--warm-up=-XYZ'\.\n$/,
+    );
+  });
 });
 
 describe("--help", () => {
