@@ -7,6 +7,7 @@
 // 240 ms cold and 145 ms warm in `npm run bench`. Nothing is kept; a failure
 // only costs the warm-up (the caller says so and starts anyway).
 
+import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import * as path from "node:path";
 import { compileAgent, isCompileError, type CompiledDefinition } from "../language/compile";
@@ -77,6 +78,9 @@ function inTransaction(db: Db, q: Queryable): Db {
  */
 export async function warmUp(db: Db, o: { sessions: number; turns: number }): Promise<number> {
   const definition = warmUpDefinition();
+  // Names of this warm-up only: instances of a fleet starting together never wait on each other's
+  // uncommitted rows (a unique key another open transaction inserted).
+  const prefix = `warm-up-${randomBytes(6).toString("hex")}`;
   let ran = 0;
   try {
     await db.tx(async (q) => {
@@ -95,12 +99,12 @@ export async function warmUp(db: Db, o: { sessions: number; turns: number }): Pr
             const reply = { reply: `Noted, turn ${t}.` };
             await service.turn(
               "statecraft:warm-up",
-              `warm-up-${s}`,
+              `${prefix}-${s}`,
               {
                 input: `Turn ${t}, please keep count.`,
                 approve: "all",
                 script: t % 2 ? [{ call: "remember", input: { field: "count", value: t } }, reply] : [reply],
-                ...(t === 1 ? { definition, user: { id: `warm-up-${s}`, name: "Ada" } } : {}),
+                ...(t === 1 ? { definition, user: { id: `${prefix}-${s}`, name: "Ada" } } : {}),
               },
               undefined,
               new SseStream(res as unknown as ServerResponse),

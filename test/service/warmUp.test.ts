@@ -59,5 +59,27 @@ for (const store of [pgliteStore(), postgresStore()] as StoreKind[]) {
         await db?.close();
       }
     });
+
+    if (store.name === "postgres")
+      it("two instances starting together on one database both warm up, and keep nothing", async () => {
+        const options = await store.options();
+        const fleet = await Promise.all(
+          [0, 1].map(() => startService({ port: 0, ...options, warmUpTurns: 40 })),
+        );
+        try {
+          assert.deepEqual(
+            fleet.map((f) => f.warmUp),
+            fleet.map((f) => ({ turns: 40, seconds: (f.warmUp as { seconds: number }).seconds })),
+          );
+        } finally {
+          await Promise.all(fleet.map((f) => f.close()));
+        }
+        const db = await openPostgres(options.databaseUrl!, 2);
+        try {
+          assert.deepEqual(await db.query("SELECT id FROM sessions WHERE actor = 'statecraft:warm-up'"), []);
+        } finally {
+          await db.close();
+        }
+      });
   });
 }
